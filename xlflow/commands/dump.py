@@ -1,0 +1,8 @@
+"""`xlflow dump` (not built yet: being written in this session)."""
+import click
+
+
+@click.command(name="dump")
+def command() -> None:
+    """Not built yet."""
+    raise click.ClickException("команда ещё не готова")

@@ -1,0 +1,8 @@
+"""`xlflow merge` (not built yet: being written in this session)."""
+import click
+
+
+@click.command(name="merge")
+def command() -> None:
+    """Not built yet."""
+    raise click.ClickException("команда ещё не готова")

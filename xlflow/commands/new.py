@@ -1,0 +1,8 @@
+"""`xlflow new` (not built yet: being written in this session)."""
+import click
+
+
+@click.command(name="new")
+def command() -> None:
+    """Not built yet."""
+    raise click.ClickException("команда ещё не готова")
