@@ -1,0 +1,180 @@
+"""Baselines the benchmarks compare xlflow with, measured in the same run.
+
+Readers (each reads every cell value of every sheet of one workbook):
+
+* ``pandas_openpyxl``: ``pandas.read_excel(sheet_name=None, engine="openpyxl")``,
+  what a user would write;
+* ``openpyxl_full`` / ``openpyxl_readonly``: ``openpyxl.load_workbook`` and its
+  ``read_only=True`` mode, iterating all values;
+* ``pandas_calamine``: ``pandas.read_excel(sheet_name=None, engine="calamine")``;
+* ``calamine_raw``: python-calamine directly, ``to_python()`` of every sheet;
+* ``floor``: unzip + expat parse of the sheet XML and shared strings, building
+  nothing (no reader can be faster than this in Python).
+
+Writer: ``xlsxwriter_alone`` writes given cells (values only) with xlsxwriter.
+
+Run as a script, this module is the baseline *loop* over a folder (used by the
+collect benchmark as a child process so that start-up and memory are measured
+the same way as ``xlflow collect``)::
+
+    python bench/baselines.py pandas_openpyxl FOLDER
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import zipfile
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+Cell = tuple[int, int, object]  # 0-based row, 0-based column, value
+
+
+# --------------------------------------------------------------------------- readers
+
+def pandas_openpyxl(path: Path) -> object:
+    import pandas as pd
+
+    return pd.read_excel(path, sheet_name=None, engine="openpyxl", header=None)
+
+
+def pandas_calamine(path: Path) -> object:
+    import pandas as pd
+
+    return pd.read_excel(path, sheet_name=None, engine="calamine", header=None)
+
+
+def openpyxl_full(path: Path) -> int:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    n = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            n += len(row)
+    wb.close()
+    return n
+
+
+def openpyxl_readonly(path: Path) -> int:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    n = 0
+    try:
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                n += len(row)
+    finally:
+        wb.close()
+    return n
+
+
+def calamine_raw(path: Path) -> list:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        return [wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names]
+    finally:
+        close = getattr(wb, "close", None)
+        if close is not None:
+            close()
+
+
+def floor(path: Path) -> int:
+    """Unzip every worksheet and the shared strings and run expat over them."""
+    from xml.parsers import expat
+
+    n = 0
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/sheet") or name == "xl/sharedStrings.xml":
+                data = zf.read(name)
+                expat.ParserCreate().Parse(data, True)
+                n += len(data)
+    return n
+
+
+READERS: dict[str, Callable[[Path], object]] = {
+    "pandas_openpyxl": pandas_openpyxl,
+    "openpyxl_full": openpyxl_full,
+    "openpyxl_readonly": openpyxl_readonly,
+    "pandas_calamine": pandas_calamine,
+    "calamine_raw": calamine_raw,
+    "floor": floor,
+}
+
+LABELS = {
+    "pandas_openpyxl": '`pandas.read_excel(sheet_name=None, engine="openpyxl")`',
+    "openpyxl_full": "openpyxl `load_workbook`",
+    "openpyxl_readonly": "openpyxl `load_workbook(read_only=True)`",
+    "pandas_calamine": '`pandas.read_excel(sheet_name=None, engine="calamine")`',
+    "calamine_raw": "python-calamine directly",
+    "floor": "floor: unzip + expat, building nothing",
+}
+
+
+# --------------------------------------------------------------------------- writer
+
+def workbook_cells(path: Path) -> dict[str, list[Cell]]:
+    """Every non-empty cell value of every sheet of ``path`` (sheet order kept).
+
+    The cached results of formula cells are taken as plain values: the baseline
+    writes the same number of cells, with no formats, validations or formulas."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out: dict[str, list[Cell]] = {}
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        cells = [(r, c, v) for r, row in enumerate(rows) for c, v in enumerate(row) if v != ""]
+        out[name] = cells
+    return out
+
+
+def xlsxwriter_alone(path: Path, sheets: dict[str, list[Cell]]) -> None:
+    """Write ``sheets`` with plain xlsxwriter (one date format, nothing else)."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy"})
+    for name, cells in sheets.items():
+        ws = wb.add_worksheet(name)
+        for r, c, v in cells:
+            if isinstance(v, (dt.date, dt.datetime)):
+                ws.write_datetime(r, c, v, date_fmt)
+            elif isinstance(v, dt.time):
+                ws.write_string(r, c, v.isoformat())
+            else:
+                ws.write(r, c, v)
+    wb.close()
+
+
+# --------------------------------------------------------------------------- loop (child)
+
+def list_inputs(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*.xlsx") if not p.name.startswith((".", "~$")))
+
+
+def loop(reader: str, paths: Iterable[Path]) -> int:
+    read = READERS[reader]
+    n = 0
+    for p in paths:
+        read(p)
+        n += 1
+    return n
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2 or argv[0] not in READERS:
+        print(f"usage: python bench/baselines.py {{{'|'.join(READERS)}}} FOLDER", file=sys.stderr)
+        return 2
+    n = loop(argv[0], list_inputs(Path(argv[1])))
+    print(f"{argv[0]}: {n} files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,323 @@
+"""Shared helpers of the benchmarks: timing, child-process memory, machine info,
+Markdown tables, sample inputs and the results file.
+
+The benchmarks are run by hand (``python bench/run_all.py [--quick]``), never by
+pytest. Every number printed here is a median over repeats, measured in the same
+run as the baseline it is compared with.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+WORK = BENCH_DIR / "_work"
+RESULTS = BENCH_DIR / "RESULTS.md"
+SAMPLE_SEED = 20250901
+
+PACKAGES = ("openpyxl", "xlsxwriter", "python-calamine", "pandas", "jsonschema", "click")
+
+
+# --------------------------------------------------------------------------- machine
+
+def cores() -> int:
+    """Cores this process may run on (what ``--jobs`` can use)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def total_ram_mb() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "-"
+    return out
+
+
+def machine_line() -> str:
+    ram = total_ram_mb()
+    ram_s = f", {ram / 1024:.0f} GB RAM" if ram else ""
+    return (f"{cores()} cores ({cpu_model()}){ram_s}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def versions_line() -> str:
+    return ", ".join(f"{k} {v}" for k, v in package_versions().items())
+
+
+# --------------------------------------------------------------------------- timing
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def time_repeats(fn: Callable[[], object], repeat: int, warmup: int = 1) -> list[float]:
+    """Wall seconds of ``fn()`` for ``repeat`` runs after ``warmup`` unmeasured runs."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def per_file_ms(read: Callable[[Path], object], paths: Sequence[Path], repeat: int) -> float:
+    """Median over ``repeat`` passes of (pass time / number of files), in ms.
+
+    One unmeasured warm-up pass first, so the OS page cache and the imports are
+    the same for every reader."""
+    paths = list(paths)
+
+    def one_pass() -> None:
+        for p in paths:
+            read(p)
+
+    times = time_repeats(one_pass, repeat=repeat, warmup=1)
+    return median(times) / len(paths) * 1000.0
+
+
+# --------------------------------------------------------------------------- child processes
+
+@dataclass
+class ChildRun:
+    cmd: list[str]
+    wall: float  # seconds, start-up included
+    max_rss_mb: float  # largest single process of the tree (kernel's ru_maxrss)
+    tree_rss_mb: float  # peak of the sum over the process tree (sampled every 20 ms)
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+    def check(self) -> "ChildRun":
+        if self.returncode != 0:
+            raise RuntimeError(
+                f"command failed ({self.returncode}): {' '.join(self.cmd)}\n{self.stderr[-3000:]}")
+        return self
+
+
+def _children_of(pid: int) -> list[int]:
+    out: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    try:
+        tasks = list(task_dir.iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out.extend(int(x) for x in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return out
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Current resident memory of ``pid`` and all its descendants (Linux /proc)."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _rss_kb(p)
+        stack.extend(_children_of(p))
+    return total
+
+
+class _TreeSampler(threading.Thread):
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak_kb = 0
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+            self.stop_event.wait(self.interval)
+
+
+def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = None,
+              timeout: float = 3600.0) -> ChildRun:
+    """Run ``cmd``; return wall time and peak memory.
+
+    ``max_rss_mb`` comes from ``os.wait4`` (the kernel's ru_maxrss for this child
+    and the descendants it waited for: the largest single process, exact).
+    ``tree_rss_mb`` is the peak of the summed RSS of the whole tree, sampled, so
+    worker processes running at the same time are added up."""
+    cmd = [str(c) for c in cmd]
+    full_env = {**os.environ, **(env or {})}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    sampler = _TreeSampler(proc.pid)
+    sampler.start()
+    reader_out: list[str] = []
+    reader_err: list[str] = []
+    t_out = threading.Thread(target=lambda: reader_out.append(proc.stdout.read()), daemon=True)
+    t_err = threading.Thread(target=lambda: reader_err.append(proc.stderr.read()), daemon=True)
+    t_out.start()
+    t_err.start()
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.005)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    sampler.stop_event.set()
+    sampler.join()
+    t_out.join()
+    t_err.join()
+    return ChildRun(cmd=cmd, wall=wall, max_rss_mb=usage.ru_maxrss / 1024.0,
+                    tree_rss_mb=max(sampler.peak_kb, usage.ru_maxrss) / 1024.0,
+                    returncode=proc.returncode,
+                    stdout="".join(reader_out), stderr="".join(reader_err))
+
+
+def python_cmd(*args: object) -> list[str]:
+    """The current interpreter with ``args`` (works from a clean checkout)."""
+    return [sys.executable, *[str(a) for a in args]]
+
+
+def xlflow_cmd(*args: object) -> list[str]:
+    """``xlflow ARGS`` run through the current interpreter (same as the console script)."""
+    return python_cmd("-m", "xlflow.cli", *args)
+
+
+def best_of(cmd: Sequence[str], repeat: int, cwd: Path | None = None,
+            env: dict | None = None) -> tuple[ChildRun, list[float]]:
+    """Run ``cmd`` ``repeat`` times; return the run with the median wall time and all times."""
+    runs = [run_child(cmd, cwd=cwd, env=env).check() for _ in range(repeat)]
+    runs.sort(key=lambda r: r.wall)
+    return runs[len(runs) // 2], [r.wall for r in runs]
+
+
+# --------------------------------------------------------------------------- output
+
+def fmt(x: float, digits: int = 2) -> str:
+    if x >= 100:
+        return f"{x:,.0f}".replace(",", " ")
+    return f"{x:.{digits}f}"
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    rows = [[str(c) for c in r] for r in rows]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+@dataclass
+class Section:
+    title: str
+    text: list[str] = field(default_factory=list)
+
+    def add(self, chunk: str) -> None:
+        print(chunk, flush=True)
+        self.text.append(chunk)
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        self.add(md_table(headers, rows) + "\n")
+
+    def markdown(self) -> str:
+        return f"### {self.title}\n\n" + "\n".join(self.text).rstrip() + "\n"
+
+
+def start_section(title: str) -> Section:
+    print(f"\n### {title}\n", flush=True)
+    return Section(title)
+
+
+def run_header(mode: str) -> str:
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"## Run of {now} ({mode})\n\n"
+            f"- Machine: {machine_line()}\n"
+            f"- Packages: {versions_line()}\n")
+
+
+def append_results(mode: str, sections: Sequence[Section], path: Path = RESULTS) -> None:
+    """Append one run (header with date and machine, then its sections) to RESULTS.md."""
+    head = "# Benchmark results\n\nAppended by `python bench/run_all.py`; newest run last.\n\n"
+    body = run_header(mode) + "\n" + "\n".join(s.markdown() for s in sections)
+    old = path.read_text(encoding="utf-8") if path.exists() else head
+    path.write_text(old.rstrip() + "\n\n" + body, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- inputs
+
+def sample_dir(count: int, seed: int = SAMPLE_SEED) -> Path:
+    return WORK / f"samples-{count}-s{seed}"
+
+
+def ensure_samples(count: int, seed: int = SAMPLE_SEED, jobs: int | None = None) -> list[Path]:
+    """``count`` filled copies made by ``xlflow sample`` (library ``write_samples``),
+    generated once into ``bench/_work/`` and reused by later runs."""
+    out = sample_dir(count, seed)
+    marker = out / ".complete"
+    if not marker.exists():
+        from xlflow.writing.sample import write_samples
+
+        out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        write_samples(out, count, seed=seed, jobs=jobs or cores())
+        took = time.perf_counter() - t0
+        print(f"(generated {count} samples in {took:.1f} s into {out})", flush=True)
+        marker.write_text(f"{count}\n", encoding="utf-8")
+    return sample_files(out)
+
+
+def sample_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith((".", "~$")))
