@@ -1,0 +1,281 @@
+"""Machine-readable copies of consolidated summaries (school now, municipality too).
+
+``xlflow collect --out SUMMARY.xlsx`` writes, beside the workbook:
+
+* ``SUMMARY.json``: the *payload*, one JSON object in the shape of
+  ``schemas/school_summary.schema.json`` (``schema_version`` 1,
+  ``template_id`` ``xlflow-school-summary``): ``school`` identity, ``as_of``,
+  ``created``, ``directions``, ``limits``, ``figures`` (the numbers of the
+  «Сводка» sheet) and ``tables`` (every table of the workbook as a list of row
+  objects; every row carries every column of
+  ``workbook_templates/school_summary.json``, ``null`` when unknown).
+* ``SUMMARY.<table>.csv``: one CSV per table (UTF-8 with BOM so Excel shows
+  Cyrillic, comma separated, header row = column keys, booleans ``true`` /
+  ``false``, empty = unknown). Text beginning with ``= + - @`` gets a leading
+  apostrophe so a spreadsheet never runs it as a formula; the JSON copy keeps
+  the exact text.
+
+The summary workbook itself is enough to read the payload back: its hidden
+``_xlflow`` sheet holds key/value rows (``template_id``, ``schema_version``,
+``payload_sha256``, ``payload_chunks`` ...) followed by the compact JSON
+payload split into cells of at most 32,000 UTF-16 units (Excel's cell limit is
+32,767). :func:`read_school_summary` accepts the ``.json`` or the ``.xlsx``
+and checks the sha256 of the joined chunks.
+
+Everything here is generic over the template id, so ``xlflow merge`` can reuse
+:func:`write_payload_sheet`, :func:`write_machine_copy` and
+:func:`read_summary_payload` for its municipal summary.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from xlflow.errors import ReadError
+from xlflow.fileio import atomic_output
+from xlflow.problems import ERROR, register
+
+SCHOOL_TEMPLATE_ID = "xlflow-school-summary"
+SCHEMA_VERSION = 1
+META_SHEET = "_xlflow"
+CHUNK_UTF16 = 32000
+PAYLOAD_KEY = "payload"
+
+SUMMARY_UNREADABLE = register(
+    "summary-unreadable", ERROR,
+    "Не удалось прочитать сводку: {reason}. Создайте её заново командой «xlflow collect».",
+    "summary file (json/xlsx) cannot be read")
+SUMMARY_DAMAGED = register(
+    "summary-damaged", ERROR,
+    "Данные сводки повреждены или изменены вручную (не совпадает контрольная сумма на скрытом листе "
+    "«_xlflow»). Создайте сводку заново командой «xlflow collect» или возьмите файл .json рядом с ней.",
+    "embedded payload checksum mismatch")
+SUMMARY_WRONG_KIND = register(
+    "summary-wrong-kind", ERROR,
+    "Файл не является сводкой xlflow нужного вида (ожидалась «{expected}», найдено «{found}»). "
+    "Укажите сводку, созданную командой «xlflow collect».",
+    "summary of another kind or version")
+
+
+@lru_cache(maxsize=None)
+def summary_layout(name: str = "school_summary.json") -> dict:
+    """The declarative layout of a summary workbook (sheets, tables, columns)."""
+    from xlflow.workbook_templates import load_json
+
+    return load_json(name)
+
+
+def table_columns(table: str, layout: Mapping[str, Any] | None = None) -> list[dict]:
+    """Column specs (key, header, type, width) of ``table`` in the layout."""
+    lay = layout if layout is not None else summary_layout()
+    return list(lay["tables"][table]["columns"])
+
+
+# ---------------------------------------------------------------- payload text
+
+def payload_text(payload: Mapping[str, Any]) -> str:
+    """Compact, deterministic JSON text of the payload (the text that is hashed)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _utf16_len(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def split_chunks(text: str, limit: int | None = None) -> list[str]:
+    """Split ``text`` into pieces whose UTF-16 length is at most ``limit``
+    (default :data:`CHUNK_UTF16`; Excel counts cell length in UTF-16 units)."""
+    limit = CHUNK_UTF16 if limit is None else limit
+    if limit < 2:
+        raise ValueError("limit must be at least 2")
+    if text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+        return [text[i:i + limit] for i in range(0, len(text), limit)] or [""]
+    chunks, current, size = [], [], 0
+    for ch in text:
+        n = _utf16_len(ch)
+        if size + n > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(ch)
+        size += n
+    chunks.append("".join(current))
+    return chunks
+
+
+# ---------------------------------------------------------------- _xlflow sheet
+
+def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping[str, Any],
+                        sheet_name: str = META_SHEET) -> None:
+    """Add the hidden metadata sheet to an xlsxwriter ``workbook``.
+
+    Rows: ``key | value`` for every item of ``meta``, then ``payload_sha256``,
+    ``payload_chunks`` and one ``payload`` row per chunk (value in column B).
+    All values are written as strings (never formulas)."""
+    ws = workbook.add_worksheet(sheet_name)
+    text = payload_text(payload)
+    chunks = split_chunks(text)
+    rows: list[tuple[str, str]] = [(str(k), "" if v is None else str(v)) for k, v in meta.items()]
+    rows.append(("payload_sha256", sha256_text(text)))
+    rows.append(("payload_chunks", str(len(chunks))))
+    rows.extend((PAYLOAD_KEY, c) for c in chunks)
+    for r, (key, value) in enumerate(rows):
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, value)
+    ws.set_column(0, 0, 20)
+    ws.set_column(1, 1, 60)
+    ws.hide()
+
+
+def _rows_of_meta_sheet(path: Path, sheet_name: str) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            return wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        finally:
+            wb.close()
+    except Exception as exc:  # calamine raises several unrelated types
+        raise ReadError(SUMMARY_UNREADABLE, str(path),
+                        reason=f"нет листа «{sheet_name}» или файл не открывается ({type(exc).__name__})") from exc
+
+
+def payload_from_meta_rows(rows: Iterable[Sequence[Any]], file: str | None = None) -> dict:
+    """Rebuild and verify the payload from the rows of an ``_xlflow`` sheet."""
+    meta: dict[str, str] = {}
+    chunks: list[str] = []
+    for row in rows:
+        if len(row) < 2 or not isinstance(row[0], str):
+            continue
+        value = row[1] if isinstance(row[1], str) else ("" if row[1] is None else str(row[1]))
+        if row[0] == PAYLOAD_KEY:
+            chunks.append(value)
+        else:
+            meta[row[0]] = value
+    expected = meta.get("payload_sha256")
+    if not expected or not chunks:
+        raise ReadError(SUMMARY_UNREADABLE, file, reason="на скрытом листе «_xlflow» нет данных сводки")
+    text = "".join(chunks)
+    if sha256_text(text) != expected or str(len(chunks)) != meta.get("payload_chunks"):
+        raise ReadError(SUMMARY_DAMAGED, file)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ReadError(SUMMARY_DAMAGED, file) from exc
+
+
+# ---------------------------------------------------------------- JSON / CSV files
+
+def machine_paths(xlsx_path: str | os.PathLike, tables: Iterable[str]) -> list[Path]:
+    """Paths of the machine-readable copies written beside ``xlsx_path``:
+    ``<stem>.json`` then ``<stem>.<table>.csv`` for each table."""
+    p = Path(xlsx_path)
+    return [p.with_suffix(".json")] + [p.with_name(f"{p.stem}.{t}.csv") for t in tables]
+
+
+def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    return Path(path)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_value(value: Any) -> str:
+    """One CSV cell: None -> empty, bool -> true/false, text guarded against formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_value(row.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    text = csv_text(columns, rows)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    return Path(path)
+
+
+def write_machine_copy(xlsx_path: str | os.PathLike, payload: Mapping[str, Any],
+                       layout: Mapping[str, Any] | None = None) -> list[Path]:
+    """Write ``<stem>.json`` and one ``<stem>.<table>.csv`` per table of
+    ``payload["tables"]`` beside ``xlsx_path``; return the written paths."""
+    lay = layout if layout is not None else summary_layout()
+    tables = payload["tables"]
+    paths = machine_paths(xlsx_path, tables)
+    written = [write_json(paths[0], payload)]
+    for path, (name, rows) in zip(paths[1:], tables.items()):
+        columns = [c["key"] for c in table_columns(name, lay)]
+        written.append(write_csv(path, columns, rows))
+    return written
+
+
+# ---------------------------------------------------------------- reading back
+
+def _check_kind(payload: Any, template_id: str, schema_version: int, file: str) -> dict:
+    if not isinstance(payload, dict):
+        raise ReadError(SUMMARY_WRONG_KIND, file, expected=template_id, found="не объект JSON")
+    found = payload.get("template_id")
+    version = payload.get("schema_version")
+    if found != template_id or version != schema_version:
+        raise ReadError(SUMMARY_WRONG_KIND, file, expected=f"{template_id} v{schema_version}",
+                        found=f"{found} v{version}")
+    return payload
+
+
+def read_summary_payload(path: str | os.PathLike, template_id: str,
+                         schema_version: int = SCHEMA_VERSION) -> dict:
+    """Payload of a summary given as its ``.json`` copy or as the workbook."""
+    p = Path(path)
+    if p.suffix.lower() == ".json":
+        try:
+            payload = json.loads(p.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError) as exc:
+            raise ReadError(SUMMARY_UNREADABLE, str(p), reason=f"файл JSON не читается ({type(exc).__name__})") from exc
+    else:
+        payload = payload_from_meta_rows(_rows_of_meta_sheet(p, META_SHEET), str(p))
+    return _check_kind(payload, template_id, schema_version, str(p))
+
+
+def read_school_summary(path: str | os.PathLike) -> dict:
+    """The school summary payload from ``SUMMARY.json`` or ``SUMMARY.xlsx``
+    (shape: ``schemas/school_summary.schema.json``). Raises
+    :class:`xlflow.errors.ReadError` when unreadable, damaged or of another kind."""
+    return read_summary_payload(path, SCHOOL_TEMPLATE_ID)
+
+
+def schema_errors(payload: Mapping[str, Any], schema_name: str = "school_summary.schema.json") -> list[str]:
+    """Messages of every schema violation of ``payload`` (empty list when valid)."""
+    import jsonschema
+
+    from xlflow.schemas import load_schema
+
+    validator = jsonschema.Draft202012Validator(
+        load_schema(schema_name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(payload)]
