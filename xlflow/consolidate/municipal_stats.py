@@ -1,0 +1,307 @@
+"""Municipal figures computed from the figures of each school.
+
+Pure functions over :class:`SchoolFigures` (one accepted school summary each):
+sums for counts, shares recomputed from summed numerators and denominators
+(never averaged percentages), heat-map means from summed intensity marks,
+and the list of schools that need attention. The result is a plain dict
+(the ``figures`` part of ``MUNICIPAL.json``) built in a fixed order, so the
+same schools give byte-identical JSON whatever order the files came in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Mapping, Sequence
+
+from xlflow.workbook_templates import load_json
+
+LAYOUT_FILE = "municipal_summary.json"
+STAGES = ("entry", "final")
+
+NAMES_NONE = "none"
+NAMES_PLAIN = "names"
+NAMES_PSEUDONYMS = "pseudonyms"
+
+
+@lru_cache(maxsize=None)
+def municipal_layout() -> dict:
+    """The declarative layout of the municipal workbook (``municipal_summary.json``)."""
+    return load_json(LAYOUT_FILE)
+
+
+@dataclass(frozen=True)
+class MentorFigures:
+    """One mentor of a school (only used with ``--with-names``/``--pseudonymize``)."""
+
+    mentor_id: str
+    full_name: str = ""
+    programmes: int = 0
+    completed: int = 0
+    rubric_sum: int = 0
+    rubric_count: int = 0
+
+
+@dataclass(frozen=True)
+class SchoolFigures:
+    """The key figures of one school summary, independent of its file format.
+
+    ``status_counts`` maps a status key (``planned``, ``active``, ``completed``,
+    ``terminated``, ``unknown``) to a number of programmes; ``rubric_levels``
+    maps a level key (``optimal``, ``acceptable``, ``unacceptable``) to a number
+    of programmes; ``deficits`` maps ``(stage, direction)`` to
+    ``(sum of intensity marks, number of marks)``.
+    """
+
+    school_code: str
+    school_name: str = ""
+    municipality: str = ""
+    academic_year: str = ""
+    created: str = ""
+    mentors: int = 0
+    mentees: int = 0
+    pairs: int = 0
+    groups: int = 0
+    programmes: int = 0
+    young_total: int = 0
+    young_covered: int = 0
+    status_counts: Mapping[str, int] = field(default_factory=dict)
+    roadmap_items: int = 0
+    roadmap_done: int = 0
+    rubric_levels: Mapping[str, int] = field(default_factory=dict)
+    rubric_unscored: int = 0
+    rubric_sum: int = 0
+    rubric_count: int = 0
+    mentors_over_limit: int = 0
+    mentees_over_limit: int = 0
+    pairs_missing: int = 0
+    files_accepted: int = 0
+    files_rejected: int = 0
+    directions: tuple[str, ...] = ()
+    deficits: Mapping[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    mentor_rows: tuple[MentorFigures, ...] = ()
+
+
+def percent(numerator: int, denominator: int) -> float | None:
+    """Share in percent with one decimal, or None when there is nothing to share."""
+    if not denominator:
+        return None
+    return round(100.0 * numerator / denominator, 1)
+
+
+def mean(total: int | float, count: int) -> float | None:
+    """Mean with two decimals, or None without values."""
+    if not count:
+        return None
+    return round(total / count, 2)
+
+
+def _status_keys() -> list[str]:
+    return [s["key"] for s in municipal_layout()["statuses"]] + ["unknown"]
+
+
+def _level_keys() -> list[str]:
+    return [lv["key"] for lv in municipal_layout()["rubric_levels"]]
+
+
+_COUNT_FIELDS = (
+    "mentors", "mentees", "pairs", "groups", "programmes", "young_total", "young_covered",
+    "roadmap_items", "roadmap_done", "rubric_unscored", "mentors_over_limit",
+    "mentees_over_limit", "pairs_missing", "files_accepted", "files_rejected",
+)
+
+
+def _counts(school: SchoolFigures) -> dict[str, int]:
+    """Every additive number of a school, under its column key."""
+    out = {name: int(getattr(school, name)) for name in _COUNT_FIELDS}
+    for key in _status_keys():
+        out[f"status_{key}"] = int(school.status_counts.get(key, 0))
+    for key in _level_keys():
+        out[f"rubric_{key}"] = int(school.rubric_levels.get(key, 0))
+    out["rubric_sum"] = int(school.rubric_sum)
+    out["rubric_count"] = int(school.rubric_count)
+    return out
+
+
+def _derived(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """Shares and means recomputed from numerators and denominators."""
+    scored = sum(counts[f"rubric_{k}"] for k in _level_keys())
+    return {
+        "young_share": percent(counts["young_covered"], counts["young_total"]),
+        "roadmap_percent": percent(counts["roadmap_done"], counts["roadmap_items"]),
+        "rubric_mean": mean(counts["rubric_sum"], counts["rubric_count"]),
+        "rubric_optimal_share": percent(counts["rubric_optimal"], scored),
+        "rubric_unacceptable_share": percent(counts["rubric_unacceptable"], scored),
+    }
+
+
+def school_row(school: SchoolFigures) -> dict:
+    """One row of the «Школы» table (all column keys of the layout, plus rubric sums)."""
+    counts = _counts(school)
+    row: dict = {
+        "school_code": school.school_code,
+        "school_name": school.school_name,
+        "municipality": school.municipality,
+        "academic_year": school.academic_year,
+        "collected": school.created,
+    }
+    row.update(counts)
+    row.update(_derived(counts))
+    return row
+
+
+def totals_row(schools: Sequence[SchoolFigures]) -> dict:
+    """Municipality totals: sums of counts, shares from the summed parts."""
+    summed: dict[str, int] = {}
+    for school in schools:
+        for key, value in _counts(school).items():
+            summed[key] = summed.get(key, 0) + value
+    if not schools:
+        summed = {key: 0 for key in _counts(SchoolFigures(school_code=""))}
+    row: dict = {"schools": len(schools)}
+    row.update(summed)
+    row.update(_derived(summed))
+    return row
+
+
+def all_directions(schools: Iterable[SchoolFigures], standard: Sequence[str]) -> list[str]:
+    """Standard directions first (in their order), then every school's own
+    directions sorted case-insensitively; each once."""
+    seen = {d.casefold() for d in standard}
+    extra: dict[str, str] = {}
+    for school in schools:
+        names = list(school.directions) + [d for (_, d) in school.deficits]
+        for d in names:
+            d = " ".join(str(d).split())
+            if d and d.casefold() not in seen and d.casefold() not in extra:
+                extra[d.casefold()] = d
+    return list(standard) + [extra[k] for k in sorted(extra)]
+
+
+def _deficit_parts(school: SchoolFigures, stage: str, direction: str) -> tuple[int, int]:
+    total, count = 0, 0
+    folded = direction.casefold()
+    for (st, d), (s, n) in school.deficits.items():
+        if st == stage and " ".join(str(d).split()).casefold() == folded:
+            total += s
+            count += n
+    return total, count
+
+
+def heatmap(schools: Sequence[SchoolFigures], directions: Sequence[str]) -> dict:
+    """Mean deficit intensity per school × direction, on entry and at the end.
+
+    Each cell keeps the number of marks it averages, so a municipality total is
+    the mean over all marks, not the mean of the school means."""
+    rows = []
+    sums = {st: [0] * len(directions) for st in STAGES}
+    marks = {st: [0] * len(directions) for st in STAGES}
+    for school in schools:
+        row: dict = {"school_code": school.school_code, "school_name": school.school_name}
+        for stage in STAGES:
+            parts = [_deficit_parts(school, stage, d) for d in directions]
+            row[stage] = [mean(s, n) for s, n in parts]
+            row[f"{stage}_marks"] = [n for _, n in parts]
+            for i, (s, n) in enumerate(parts):
+                sums[stage][i] += s
+                marks[stage][i] += n
+        rows.append(row)
+    total = {}
+    for stage in STAGES:
+        total[stage] = [mean(s, n) for s, n in zip(sums[stage], marks[stage])]
+        total[f"{stage}_marks"] = list(marks[stage])
+    return {"directions": list(directions), "schools": rows, "total": total}
+
+
+def rubric_rows(rows: Sequence[dict]) -> list[dict]:
+    """Rubric levels per school, in the columns of the «Рубрика» sheet."""
+    keys = [c["key"] for c in municipal_layout()["rubric_columns"]]
+    return [{k: row.get(k) for k in keys} for row in rows]
+
+
+def attention(rows: Sequence[dict]) -> list[dict]:
+    """Schools that need attention, one entry per (school, reason), with the
+    reason in Russian. Rules are checked in a fixed order."""
+    layout = municipal_layout()
+    limits = layout["thresholds"]
+    texts = layout["attention_reasons"]
+    threshold = limits["low_completion_percent"]
+    out = []
+    for row in rows:
+        checks = [
+            ("mentors_over_limit", row["mentors_over_limit"], {"limit": limits["mentor_limit"]}),
+            ("mentees_over_limit", row["mentees_over_limit"], {"limit": limits["mentee_limit"]}),
+            ("rubric_unacceptable", row["rubric_unacceptable"], {}),
+            ("low_completion", _low_completion(row, threshold), {"threshold": threshold}),
+            ("files_rejected", row["files_rejected"], {}),
+            ("pairs_missing", row["pairs_missing"], {}),
+            ("no_pairs", 1 if row["pairs"] + row["groups"] == 0 else 0, {}),
+        ]
+        for key, value, params in checks:
+            if not value:
+                continue
+            shown = row["roadmap_percent"] if key == "low_completion" else value
+            if key == "no_pairs":
+                shown = 0
+            out.append({
+                "school_code": row["school_code"],
+                "school_name": row["school_name"],
+                "reason_key": key,
+                "reason": texts[key].format(value=_fmt(shown), **params),
+                "value": shown,
+            })
+    return out
+
+
+def _low_completion(row: dict, threshold: float) -> int:
+    items, done = row["roadmap_items"], row["roadmap_done"]
+    return 1 if items and done * 100 < threshold * items else 0
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        text = f"{value:.1f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",")
+    return str(value)
+
+
+def mentor_rows(schools: Sequence[SchoolFigures], names: str,
+                pseudonymize=None) -> list[dict]:
+    """Mentor table for ``--with-names`` (names) or ``--pseudonymize``
+    (``pseudonymize(school_code, mentor_id) -> str`` replaces name and code)."""
+    if names == NAMES_NONE:
+        return []
+    out = []
+    for school in schools:
+        for m in sorted(school.mentor_rows, key=lambda m: m.mentor_id):
+            if names == NAMES_PSEUDONYMS:
+                mentor_id, name = "", pseudonymize(school.school_code, m.mentor_id)
+            else:
+                mentor_id, name = m.mentor_id, m.full_name
+            out.append({
+                "school_code": school.school_code, "school_name": school.school_name,
+                "mentor_id": mentor_id, "name": name, "programmes": m.programmes,
+                "completed": m.completed, "rubric_mean": mean(m.rubric_sum, m.rubric_count),
+            })
+    return out
+
+
+def municipal_figures(schools: Iterable[SchoolFigures], standard_directions: Sequence[str],
+                      names: str = NAMES_NONE, pseudonymize=None) -> dict:
+    """All figures of the municipal summary, schools sorted by code."""
+    ordered = sorted(schools, key=lambda s: (s.school_code, s.created))
+    rows = [school_row(s) for s in ordered]
+    totals = totals_row(ordered)
+    flagged = attention(rows)
+    totals["attention_schools"] = len({a["school_code"] for a in flagged})
+    municipalities = sorted({s.municipality for s in ordered if s.municipality})
+    return {
+        "municipality": "; ".join(municipalities),
+        "academic_years": sorted({s.academic_year for s in ordered if s.academic_year}),
+        "schools": rows,
+        "totals": totals,
+        "heatmap": heatmap(ordered, all_directions(ordered, standard_directions)),
+        "rubric": rubric_rows(rows),
+        "attention": flagged,
+        "names": names,
+        "mentors": mentor_rows(ordered, names, pseudonymize),
+    }
