@@ -1,0 +1,202 @@
+"""JSON Schema checks of the records, mapped back to cells.
+
+One Draft 2020-12 validator with a date FormatChecker is built per process
+(:func:`programme_validator`, cached) and reused for every file. All errors
+come from ``iter_errors``; each becomes a :class:`Problem` with a stable code
+and a Russian message naming the field (the header the user sees) and saying
+what to do.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Iterator, Mapping
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+from xlflow.layout import Layout, load_layout
+from xlflow.problems import ERROR, Problem, register
+from xlflow.schemas import load_schema
+from xlflow.validation.locate import CellLocator
+from xlflow.validation.messages import (
+    field_label, format_value, list_choices, quote_list,
+)
+
+SCHEMA_FILE = "programme.schema.json"
+
+REQUIRED_MISSING = register(
+    "required-missing", ERROR, "Заполните обязательное поле «{field}».",
+    "a required cell is empty")
+BAD_DATE = register(
+    "bad-date", ERROR,
+    "Не удалось прочитать дату «{value}». Введите дату в формате ДД.ММ.ГГГГ, например 01.09.2025.",
+    "a date cell holds something that is not a date")
+NOT_A_NUMBER = register(
+    "not-a-number", ERROR,
+    "В поле «{field}» должно быть число, а указано «{value}». Введите число цифрами, например 5 или 2,5.",
+    "a number cell holds text")
+NOT_IN_LIST = register(
+    "not-in-list", ERROR,
+    "Значение «{value}» не из списка. Выберите из выпадающего списка: {choices}.",
+    "a choice cell holds a value outside its list")
+BAD_YES_NO = register(
+    "bad-yes-no", ERROR,
+    "В поле «{field}» нужно выбрать «да» или «нет», а указано «{value}».",
+    "a yes/no cell holds something else")
+BAD_LEVEL = register(
+    "bad-level", ERROR,
+    "Интенсивность «{value}» не подходит. Выберите из списка число от 0 до 3: {help}.",
+    "a diagnostics intensity outside 0-3")
+BAD_SCORE = register(
+    "bad-score", ERROR,
+    "Балл «{value}» не подходит. Выберите из списка 0, 1 или 2: {help}.",
+    "a rubric score outside 0/1/2")
+TOO_LONG = register(
+    "value-too-long", ERROR,
+    "Значение в поле «{field}» слишком длинное ({length} символов, можно не больше {limit}). Сократите его.",
+    "a text longer than allowed")
+BAD_TEMPLATE = register(
+    "wrong-template", ERROR,
+    "Книга создана не по шаблону xlflow (шаблон «{value}»). Создайте книгу командой «xlflow new» и перенесите в неё данные.",
+    "meta.template_id is not xlflow-programme")
+BAD_METADATA = register(
+    "bad-metadata", ERROR,
+    "Служебные сведения книги (скрытый лист, поле «{key}») повреждены. Возьмите исходную копию книги у куратора или создайте её заново командой «xlflow new».",
+    "the hidden metadata sheet is damaged")
+BAD_VALUE = register(
+    "bad-value", ERROR,
+    "Значение «{value}» в поле «{field}» не подходит: {detail}. Исправьте его по подсказке к ячейке.",
+    "any other schema violation")
+
+# Which error to keep when one cell breaks several keywords (lower = kept).
+_RANK = {"format": 0, "type": 1, "enum": 2, "const": 2, "required": 3, "minLength": 4}
+
+_DETAIL = {
+    "minimum": "значение меньше допустимого ({limit})",
+    "maximum": "значение больше допустимого ({limit})",
+    "exclusiveMinimum": "значение должно быть больше {limit}",
+    "exclusiveMaximum": "значение должно быть меньше {limit}",
+    "additionalProperties": "такого поля нет в шаблоне",
+    "minItems": "список не должен быть пустым",
+}
+
+
+@lru_cache(maxsize=None)
+def programme_validator() -> Draft202012Validator:
+    """The compiled validator of ``programme.schema.json`` (built once per process)."""
+    schema = load_schema(SCHEMA_FILE)
+    return Draft202012Validator(schema, format_checker=FormatChecker(formats=("date",)))
+
+
+def schema_problems(data: Any, locator: CellLocator, file: str | None = None,
+                    layout: Layout | None = None) -> list[Problem]:
+    """Every schema violation of ``data`` as a Problem at its cell, one per cell."""
+    layout = layout or load_layout()
+    best: dict[tuple, tuple[int, int, Problem]] = {}
+    for order, (path, kind, problem) in enumerate(_problems(data, locator, file, layout)):
+        rank = _RANK.get(kind, 5)
+        key = (problem.sheet, problem.cell) if problem.cell else path
+        old = best.get(key)
+        if old is None or (rank, order) < old[:2]:
+            best[key] = (rank, order, problem)
+    return [entry[2] for entry in sorted(best.values(), key=lambda e: e[1])]
+
+
+def _problems(data: Any, locator: CellLocator, file: str | None,
+              layout: Layout) -> Iterator[tuple[tuple, str, Problem]]:
+    for error in programme_validator().iter_errors(data):
+        for path, code, params in _describe(error, data, layout):
+            if path is None:
+                continue
+            sheet, cell = locator.position(path)
+            yield path, str(error.validator), Problem(code, file=file, sheet=sheet, cell=cell,
+                                                      params=params)
+
+
+def _describe(error: jsonschema.ValidationError, data: Any,
+              layout: Layout) -> Iterator[tuple[tuple | None, str, dict]]:
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    if kind == "required":
+        yield from _required(error, data, layout, path)
+        return
+    if path and path[0] == "meta":
+        yield _meta(error, path)
+        return
+    if not path:
+        yield (("meta", "template_id"), BAD_METADATA, {"key": _short(error.message)})
+        return
+    field = field_label(layout, data, path)
+    value = format_value(error.instance)
+    params = {"field": field, "value": value, "path": ".".join(str(p) for p in path)}
+    yield (path, *_code_for(error, data, layout, path, params))
+
+
+def _code_for(error: jsonschema.ValidationError, data: Any, layout: Layout,
+              path: tuple, params: dict) -> tuple[str, dict]:
+    kind = error.validator
+    special = _special_cell(path)
+    if kind == "format":
+        return BAD_DATE, params
+    if special == "level" and kind in ("type", "enum"):
+        return BAD_LEVEL, {**params, "help": layout.raw["list_help"]["intensity"]}
+    if special == "score" and kind in ("type", "enum"):
+        return BAD_SCORE, {**params, "help": layout.raw["list_help"]["rubric_scores"]}
+    if kind == "type":
+        return _type_code(error, params)
+    if kind == "enum":
+        choices = list_choices(layout, data, path) or list(error.validator_value)
+        return NOT_IN_LIST, {**params, "choices": quote_list(choices)}
+    if kind == "minLength":
+        return REQUIRED_MISSING, params
+    if kind == "maxLength":
+        length = len(error.instance) if isinstance(error.instance, str) else 0
+        return TOO_LONG, {**params, "length": length, "limit": error.validator_value}
+    template = _DETAIL.get(str(kind), "значение не соответствует шаблону")
+    return BAD_VALUE, {**params, "detail": template.format(limit=error.validator_value)}
+
+
+def _type_code(error: jsonschema.ValidationError, params: dict) -> tuple[str, dict]:
+    expected = error.validator_value
+    expected = set(expected) if isinstance(expected, list) else {expected}
+    if expected & {"number", "integer"}:
+        return NOT_A_NUMBER, params
+    if "boolean" in expected:
+        return BAD_YES_NO, params
+    if "string" in expected:
+        return BAD_VALUE, {**params, "detail": "здесь нужен текст"}
+    return BAD_VALUE, {**params, "detail": "неверный вид данных"}
+
+
+def _special_cell(path: tuple) -> str | None:
+    if len(path) == 3 and path[0] == "diagnostics" and path[2] == "level":
+        return "level"
+    if len(path) == 3 and path[0] == "rubric" and path[2] == "score":
+        return "score"
+    return None
+
+
+def _required(error: jsonschema.ValidationError, data: Any, layout: Layout,
+              path: tuple) -> Iterator[tuple[tuple | None, str, dict]]:
+    instance = error.instance if isinstance(error.instance, Mapping) else {}
+    for name in error.validator_value:
+        if name in instance:
+            continue
+        full = path + (name,)
+        if not path or path[0] == "meta":
+            yield (("meta", name), BAD_METADATA, {"key": name})
+        elif path[0] in ("mentors", "mentees") and name == "consent":
+            continue  # the consent rule reports it with the person's name
+        else:
+            yield (full, REQUIRED_MISSING, {"field": field_label(layout, data, full),
+                                            "path": ".".join(str(p) for p in full)})
+
+
+def _meta(error: jsonschema.ValidationError, path: tuple) -> tuple[tuple, str, dict]:
+    if path == ("meta", "template_id"):
+        return (path, BAD_TEMPLATE, {"value": format_value(error.instance)})
+    return (path, BAD_METADATA, {"key": ".".join(str(p) for p in path[1:])})
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:79] + "…"

@@ -1,0 +1,105 @@
+"""Validate programme workbooks: reading problems + schema checks + domain rules.
+
+``validate_file(path)`` never raises for a bad *file*: a file that cannot be
+read becomes one whole-file Problem (the ReadError's code) and the result has
+no parsed records. ``validate_files(paths)`` checks every file, so one broken
+file never stops the others.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from xlflow.errors import ReadError
+from xlflow.layout import load_layout
+from xlflow.problems import Problem, Report
+from xlflow.validation.context import RuleContext
+from xlflow.validation.locate import CellLocator
+from xlflow.validation.rules import run_rules
+from xlflow.validation.schema import schema_problems
+
+
+@dataclass
+class FileResult:
+    path: str
+    parsed: Any = None  # xlflow.reading.programme.ParsedWorkbook, None if unreadable
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.parsed is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.readable and not any(p.is_error for p in self.problems)
+
+
+def validate_records(data: Mapping, cells: Mapping, file: str | None = None,
+                     today: dt.date | None = None) -> list[Problem]:
+    """Schema and rule problems of records ``data`` whose values sit at ``cells``."""
+    layout = load_layout()
+    locator = CellLocator(cells, layout)
+    problems = schema_problems(data, locator, file=file, layout=layout)
+    ctx = RuleContext(data=data, locator=locator, file=file, layout=layout,
+                      today=today or dt.date.today())
+    problems.extend(run_rules(ctx))
+    return dedupe(problems)
+
+
+def dedupe(problems: Iterable[Problem]) -> list[Problem]:
+    """Drop exact repeats (same code at the same place with the same message)."""
+    seen: set[tuple] = set()
+    out = []
+    for p in problems:
+        key = (p.code, p.file, p.sheet, p.cell, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def display_name(path: str | os.PathLike) -> str:
+    return os.fspath(path)
+
+
+def validate_file(path: str | os.PathLike, today: dt.date | None = None) -> FileResult:
+    """Read and check one workbook."""
+    from xlflow.reading.programme import read_programme
+
+    name = display_name(path)
+    try:
+        parsed = read_programme(path)
+    except ReadError as exc:
+        return FileResult(name, None, [Problem(exc.code, file=name, params=dict(exc.params))])
+    problems = [_with_file(p, name) for p in parsed.problems]
+    problems.extend(validate_records(parsed.data, parsed.cells, file=name, today=today))
+    return FileResult(name, parsed, dedupe(problems))
+
+
+def _with_file(problem: Problem, name: str) -> Problem:
+    if problem.file == name:
+        return problem
+    return Problem(problem.code, file=name, sheet=problem.sheet, cell=problem.cell,
+                   params=dict(problem.params), severity=problem.severity)
+
+
+def validate_files(paths: Iterable[str | os.PathLike], today: dt.date | None = None) -> Report:
+    """A Report over all ``paths``; unreadable files are listed in ``report.unreadable``."""
+    return validate_files_detailed(paths, today=today)[0]
+
+
+def validate_files_detailed(paths: Iterable[str | os.PathLike],
+                            today: dt.date | None = None) -> tuple[Report, list[FileResult]]:
+    """Like :func:`validate_files`, also returning each file's result (for annotation)."""
+    report = Report()
+    results = []
+    for path in paths:
+        result = validate_file(path, today=today)
+        results.append(result)
+        report.files.append(result.path)
+        report.extend(result.problems)
+        if not result.readable:
+            report.unreadable.add(result.path)
+    return report, results
