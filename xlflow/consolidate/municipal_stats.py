@@ -305,3 +305,110 @@ def municipal_figures(schools: Iterable[SchoolFigures], standard_directions: Seq
         "names": names,
         "mentors": mentor_rows(ordered, names, pseudonymize),
     }
+
+
+# ---------------------------------------------------------------- from a school summary
+
+def _status_key(label: object) -> str:
+    for s in municipal_layout()["statuses"]:
+        if s["label"] == label:
+            return s["key"]
+    return "unknown"
+
+
+def _level_key(label: object) -> str | None:
+    for lv in municipal_layout()["rubric_levels"]:
+        if lv["label"] == label:
+            return lv["key"]
+    return None
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _deficits(rows: Sequence[dict]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(stage, direction) -> (sum, marks), from the exact ``*_sum`` columns; a
+    summary without them gives the rounded mean × marks (exact while a direction
+    has < 100 marks, since means are rounded to 2 decimals)."""
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for row in rows:
+        direction = row.get("direction")
+        if not direction:
+            continue
+        for stage in STAGES:
+            n = _int(row.get(f"{stage}_n"))
+            total, m = row.get(f"{stage}_sum"), row.get(f"{stage}_mean")
+            if n and isinstance(total, int) and not isinstance(total, bool):
+                out[(stage, direction)] = (total, n)
+            elif n and isinstance(m, (int, float)):
+                out[(stage, direction)] = (round(m * n), n)
+    return out
+
+
+def _mentor_rows(tables: Mapping[str, list]) -> tuple[MentorFigures, ...]:
+    completed_label = next(s["label"] for s in municipal_layout()["statuses"] if s["key"] == "completed")
+    done: dict[str, int] = {}
+    for p in tables.get("programmes") or []:
+        if p.get("status") == completed_label and p.get("mentor_id"):
+            done[p["mentor_id"]] = done.get(p["mentor_id"], 0) + 1
+    rubric: dict[str, list[int]] = {}
+    for r in tables.get("rubric_programmes") or []:
+        if r.get("mentor_id") and _level_key(r.get("level")) and isinstance(r.get("total"), int):
+            rubric.setdefault(r["mentor_id"], []).append(r["total"])
+    from xlflow.consolidate.export import summary_layout
+
+    mentor_role = summary_layout()["labels"]["role_mentor"]
+    out = []
+    for row in tables.get("load") or []:
+        pid = row.get("person_id")
+        if row.get("role") != mentor_role or not pid:
+            continue
+        totals = rubric.get(pid, [])
+        out.append(MentorFigures(mentor_id=pid, full_name=row.get("full_name") or "",
+                                 programmes=_int(row.get("programmes")), completed=done.get(pid, 0),
+                                 rubric_sum=sum(totals), rubric_count=len(totals)))
+    return tuple(sorted(out, key=lambda m: m.mentor_id))
+
+
+def school_figures_from_summary(payload: Mapping) -> SchoolFigures:
+    """Map a school summary payload (``schemas/school_summary.schema.json``,
+    version 1) to :class:`SchoolFigures`."""
+    school, fig, tables = payload["school"], payload["figures"], payload.get("tables") or {}
+    statuses: dict[str, int] = {}
+    for row in tables.get("statuses") or []:
+        key = _status_key(row.get("status"))
+        statuses[key] = statuses.get(key, 0) + _int(row.get("programmes"))
+    levels: dict[str, int] = {}
+    unscored = 0
+    for row in tables.get("rubric_levels") or []:
+        key = _level_key(row.get("level"))
+        if key is None:
+            unscored += _int(row.get("programmes"))
+        else:
+            levels[key] = levels.get(key, 0) + _int(row.get("programmes"))
+    totals = [r["total"] for r in tables.get("rubric_programmes") or []
+              if _level_key(r.get("level")) and isinstance(r.get("total"), int)]
+    files, roadmap = fig.get("files") or {}, fig.get("roadmap") or {}
+    return SchoolFigures(
+        school_code=str(school.get("code") or "").strip(), school_name=school.get("name") or "",
+        municipality=school.get("municipality") or "", academic_year=school.get("academic_year") or "",
+        created=payload.get("created") or "",
+        mentors=_int(fig.get("mentors")), mentees=_int(fig.get("mentees")),
+        pairs=_int(fig.get("pairs")), groups=_int(fig.get("groups")),
+        programmes=_int(fig.get("programmes")),
+        young_total=_int(fig.get("young_specialists")),
+        young_covered=_int(fig.get("young_specialists_covered")),
+        status_counts=statuses,
+        roadmap_items=_int(roadmap.get("planned")), roadmap_done=_int(roadmap.get("done")),
+        rubric_levels=levels, rubric_unscored=unscored,
+        rubric_sum=sum(totals), rubric_count=len(totals),
+        mentors_over_limit=_int(fig.get("mentors_over_limit")),
+        mentees_over_limit=_int(fig.get("mentees_over_limit")),
+        pairs_missing=_int(fig.get("copies_missing")),
+        files_accepted=_int(files.get("accepted")) + _int(files.get("accepted_with_problems")),
+        files_rejected=_int(files.get("rejected")),
+        directions=tuple(payload.get("directions") or ()),
+        deficits=_deficits(tables.get("deficits") or []),
+        mentor_rows=_mentor_rows(tables),
+    )

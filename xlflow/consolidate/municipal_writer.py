@@ -9,12 +9,11 @@ figures of the JSON copy.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Sequence
 
+from xlflow.consolidate import export
 from xlflow.consolidate.municipal_stats import NAMES_NONE, NAMES_PSEUDONYMS, municipal_layout
 from xlflow.fileio import atomic_output, write_text_atomic
 from xlflow.writing.xlsx import new_workbook
@@ -42,7 +41,8 @@ def write_municipal(doc: dict, out: str | Path) -> dict[str, Path]:
     paths = output_paths(out, doc["figures"]["names"])
     write_text_atomic(paths["json"], document_json(doc))
     for table, text in csv_tables(doc).items():
-        write_text_atomic(paths[table], text)
+        with atomic_output(paths[table]) as tmp:
+            tmp.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     with atomic_output(paths["xlsx"]) as tmp:
         _write_workbook(doc, tmp)
     return paths
@@ -54,25 +54,9 @@ def document_json(doc: dict) -> str:
 
 # ---------------------------------------------------------------- CSV
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> object:
-    """Text that a spreadsheet would take for a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _csv_text(keys: Sequence[str], rows: Sequence[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(keys)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(k)) for k in keys])
-    return buf.getvalue()
+    """Same conventions as the school summary's CSV copies (see export.csv_text)."""
+    return export.csv_text(keys, rows)
 
 
 def _heatmap_long(heat: dict) -> list[dict]:
@@ -88,7 +72,8 @@ def _heatmap_long(heat: dict) -> list[dict]:
 
 
 def csv_tables(doc: dict) -> dict[str, str]:
-    """CSV text of each table (UTF-8, comma, header of machine keys)."""
+    """CSV text of each table (comma, header of machine keys; written as UTF-8
+    with BOM so Excel shows Cyrillic; text starting with = + - @ gets an apostrophe)."""
     layout = municipal_layout()
     fig = doc["figures"]
     school_keys = [c["key"] for c in layout["school_columns"]] + ["rubric_sum", "rubric_count"]
@@ -354,15 +339,12 @@ def _charts(wb, fig: dict) -> None:
 
 
 def _meta(wb, doc: dict) -> None:
-    ws = wb.add_worksheet(municipal_layout()["meta_sheet"])
-    fig = doc["figures"]
-    rows = [("template_id", doc["template_id"]), ("template_version", str(doc["version"])),
-            ("xlflow_version", doc["xlflow_version"]), ("created", doc["created"]),
-            ("names", fig["names"]), ("schools", str(len(fig["schools"])))]
-    for r, (key, value) in enumerate(rows):
-        ws.write_string(r, 0, key)
-        ws.write_string(r, 1, value)
-    ws.hide()
+    """Hidden ``_xlflow`` sheet: identity of the file and the whole document
+    (checksummed), so a municipal summary given to merge is recognised."""
+    meta = {"template_id": doc["template_id"], "schema_version": doc["schema_version"],
+            "xlflow_version": doc["xlflow_version"], "created": doc["created"],
+            "names": doc["figures"]["names"]}
+    export.write_payload_sheet(wb, meta, doc, municipal_layout()["meta_sheet"])
 
 
 def _write_workbook(doc: dict, path: Path) -> None:
