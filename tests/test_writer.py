@@ -1,0 +1,411 @@
+"""The programme workbook writer and `xlflow new`, read back with openpyxl."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from xlflow.cli import cli
+from xlflow.errors import XlflowError
+from xlflow.layout import col_letter, load_layout
+from xlflow.writing.programme import (
+    WorkbookOptions, normalize_academic_year, parse_rows_option, write_programme_workbook,
+)
+
+LAYOUT = load_layout()
+EXTRA = "Работа с родительским сообществом"
+OPTIONS = WorkbookOptions(school_name="МБОУ «Школа № 7»", school_code="0407", academic_year="2025/2026",
+                          municipality="Городской округ Энск", extra_directions=(EXTRA,))
+
+RECORDS = {
+    "passport": {"goal": "Освоить методику проектной работы", "main_direction": "ИКТ-компетенции",
+                 "actual_end_date": "2026-05-29", "status": "реализуется"},
+    "mentors": [{"id": "Н-001", "full_name": "Соколова Вера Ильинична", "experience_years": 21,
+                 "qualification": "высшая категория", "consent": True, "consent_date": "2025-09-01"}],
+    "mentees": [{"id": "У-001", "full_name": "Лебедев Олег Маркович", "experience_years": 1.5,
+                 "category": "молодой специалист (стаж 0–3 года)", "consent": False}],
+    "pairs": [{"group_id": "П-01", "group_type": "пара", "mentor_id": "Н-001", "mentee_id": "У-001",
+               "mentoring_form": "учитель – учитель", "kind": "традиционное (один на один)", "mode": "очный",
+               "start_date": "2025-09-01", "planned_end_date": "32.13.2025"}],
+    "diagnostics": [
+        {"stage": "entry", "aspect": "deficit", "direction": "ИКТ-компетенции",
+         "description": "Не использует ЭОР", "level": 3},
+        {"stage": "final", "aspect": "strength", "direction": EXTRA, "level": 2},
+    ],
+    "roadmap": [{"direction": "ИКТ-компетенции", "activity_kind": "посещение уроков коллег",
+                 "topic": f"Мероприятие {i}", "due_date": "2025-10-01",
+                 "completion": "выполнено" if i % 2 else "запланировано"} for i in range(34)],
+    "rubric": [{"indicator": i, "score": 2} for i in range(1, 10)],
+    "reflection": [{"direction": "ИКТ-компетенции", "achieved": "Провёл открытый урок", "carry_over": True}],
+}
+
+
+@pytest.fixture(scope="module")
+def empty_book(tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "empty.xlsx"
+    write_programme_workbook(path, OPTIONS)
+    return openpyxl.load_workbook(path)
+
+
+@pytest.fixture(scope="module")
+def filled_book(tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "filled.xlsx"
+    write_programme_workbook(path, OPTIONS, RECORDS)
+    return openpyxl.load_workbook(path)
+
+
+def validations(ws):
+    return list(ws.data_validations.dataValidation)
+
+
+def validation_at(ws, ref):
+    found = [dv for dv in validations(ws) if ref in dv.sqref]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def table_col(spec, key):
+    return col_letter([c.key for c in spec.columns].index(key))
+
+
+def test_sheets_in_layout_order_with_hidden_lists_and_meta(empty_book):
+    expected = [s.name for s in LAYOUT.sheets] + [LAYOUT.lists_sheet, LAYOUT.meta_sheet]
+    assert empty_book.sheetnames == expected
+    states = {ws.title: ws.sheet_state for ws in empty_book}
+    assert states[LAYOUT.lists_sheet] == "hidden"
+    assert states[LAYOUT.meta_sheet] == "hidden"
+    assert all(states[s.name] == "visible" for s in LAYOUT.sheets)
+
+
+def test_table_headers_at_layout_positions(empty_book):
+    for spec in LAYOUT.tables:
+        ws = empty_book[spec.name]
+        got = [ws.cell(spec.header_row, i + 1).value for i in range(len(spec.columns))]
+        assert got == [c.header for c in spec.columns], spec.key
+        assert ws.freeze_panes == f"A{spec.first_data_row}"
+
+
+def test_passport_labels_and_identity(empty_book):
+    spec = LAYOUT.sheet("passport")
+    ws = empty_book[spec.name]
+    for f in spec.fields:
+        assert ws[f"A{spec.row_of(f.key)}"].value == f.header
+    assert ws[f"B{spec.row_of('school_code')}"].value == "0407"
+    assert ws[f"B{spec.row_of('school_name')}"].value == "МБОУ «Школа № 7»"
+    assert ws[f"B{spec.row_of('academic_year')}"].value == "2025/2026"
+    assert ws[f"B{spec.row_of('goal')}"].value is None
+    assert ws.row_dimensions[spec.row_of("goal")].height > 40
+
+
+def test_every_enumerated_column_has_a_dropdown_with_input_message(empty_book):
+    for spec in LAYOUT.tables:
+        ws = empty_book[spec.name]
+        first, last = spec.first_data_row, spec.first_data_row + spec.default_rows - 1
+        for col in spec.columns:
+            if not col.list:
+                continue
+            letter = table_col(spec, col.key)
+            dv = validation_at(ws, f"{letter}{first}")
+            assert dv is not None, (spec.key, col.key)
+            assert f"{letter}{last}" in dv.sqref and f"{letter}{last + 1}" not in dv.sqref
+            assert dv.type == "list"
+            assert dv.formula1 == f"lst_{col.list}"
+            assert dv.showInputMessage and dv.prompt and dv.promptTitle
+            assert dv.errorStyle in (None, "stop") if not LAYOUT.is_open(col.list) else dv.errorStyle == "information"
+
+
+def test_passport_choice_and_date_fields_validated(empty_book):
+    spec = LAYOUT.sheet("passport")
+    ws = empty_book[spec.name]
+    for f in spec.fields:
+        dv = validation_at(ws, f"B{spec.row_of(f.key)}")
+        if f.list:
+            assert dv.type == "list" and dv.formula1 == f"lst_{f.list}"
+        if f.type == "date":
+            assert dv.type == "date" and "ДД.ММ.ГГГГ" in dv.prompt
+
+
+def test_list_names_point_at_the_hidden_lists_sheet(empty_book):
+    ws = empty_book[LAYOUT.lists_sheet]
+    for key, values in LAYOUT.lists.items():
+        ref = empty_book.defined_names[f"lst_{key}"].attr_text
+        sheet, cells = ref.split("!")
+        assert sheet.strip("'") == LAYOUT.lists_sheet
+        got = [c.value for row in ws[cells.replace("$", "")] for c in row]
+        if key == "directions":
+            assert got == LAYOUT.directions([EXTRA])
+        else:
+            assert got == values
+
+
+def test_pair_id_dropdowns_list_the_bank_ids(empty_book):
+    pairs = LAYOUT.sheet("pairs")
+    ws = empty_book[pairs.name]
+    dv = validation_at(ws, f"{table_col(pairs, 'mentor_id')}{pairs.first_data_row}")
+    assert dv.formula1 == "lst_mentor_ids" and dv.errorStyle == "information"
+    ref = empty_book.defined_names["lst_mentor_ids"].attr_text
+    mentors = LAYOUT.sheet("mentors")
+    assert ref == f"'{mentors.name}'!$A${mentors.first_data_row}:$A${mentors.first_data_row + 49}"
+
+
+def test_dates_and_numbers_validated(empty_book):
+    roadmap = LAYOUT.sheet("roadmap")
+    ws = empty_book[roadmap.name]
+    dv = validation_at(ws, f"{table_col(roadmap, 'due_date')}{roadmap.first_data_row}")
+    assert dv.type == "date" and dv.operator in (None, "between")  # "between" is the default
+    assert (dv.formula1, dv.formula2) == ("36526", "73415")  # 01.01.2000 .. 31.12.2100
+    assert "ДД.ММ.ГГГГ" in dv.prompt
+    mentors = LAYOUT.sheet("mentors")
+    ws = empty_book[mentors.name]
+    dv = validation_at(ws, f"{table_col(mentors, 'experience_years')}{mentors.first_data_row}")
+    assert dv.type == "decimal" and (dv.formula1, dv.formula2) == ("0", "60")
+
+
+def test_protection_without_password_and_only_inputs_unlocked(empty_book):
+    for ws in empty_book:
+        assert ws.protection.sheet, ws.title
+        assert not ws.protection.password
+        assert ws.protection.formatColumns is False and ws.protection.formatRows is False
+    mentors = LAYOUT.sheet("mentors")
+    ws = empty_book[mentors.name]
+    assert ws.cell(mentors.header_row, 1).protection.locked
+    assert ws.cell(1, 1).protection.locked
+    assert not ws.cell(mentors.first_data_row, 1).protection.locked
+    assert not ws.cell(mentors.first_data_row + 49, len(mentors.columns)).protection.locked
+    passport = LAYOUT.sheet("passport")
+    ws = empty_book[passport.name]
+    assert ws[f"A{passport.row_of('goal')}"].protection.locked
+    assert not ws[f"B{passport.row_of('goal')}"].protection.locked
+
+
+def test_print_setup(empty_book):
+    for spec in LAYOUT.sheets:
+        ws = empty_book[spec.name]
+        assert ws.page_setup.orientation == "landscape", spec.key
+        assert str(ws.page_setup.paperSize) == "9"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0  # 1 page wide
+        if spec.kind in ("table", "matrix", "rubric"):
+            assert ws.print_title_rows == f"$1:${spec.header_row}"
+
+
+def test_diagnostics_matrix_with_extra_direction_and_colour_scale(empty_book):
+    spec = LAYOUT.sheet("diagnostics")
+    ws = empty_book[spec.name]
+    directions = LAYOUT.directions([EXTRA])
+    first = spec.first_direction_col
+    header = [ws.cell(spec.header_row, first + 1 + j).value for j in range(len(directions))]
+    assert header == directions
+    last_letter = col_letter(first + len(directions) - 1)
+    ranges = {str(cf.sqref): cf.rules for cf in ws.conditional_formatting}
+    for stage, aspect, part, row in spec.rows():
+        assert ws[f"A{row}"].value in {"входная", "итоговая"}
+        ref = f"C{row}:{last_letter}{row}"
+        dv = validation_at(ws, f"C{row}")
+        if part == "level":
+            assert dv.type == "list" and dv.formula1 == "lst_intensity"
+            rules = ranges[ref]
+            assert sorted(r.formula[0] for r in rules) == ["1", "2", "3"]
+            fills = {r.formula[0]: r.dxf.fill.bgColor.rgb for r in rules}
+            assert len(set(fills.values())) == 3
+        else:
+            assert ref not in ranges
+    colours = {aspect: ranges[f"C{row}:{last_letter}{row}"][0].dxf.fill.bgColor.rgb
+               for _, aspect, part, row in spec.rows() if part == "level"}
+    assert colours["deficit"] != colours["strength"]
+    assert ws.freeze_panes == f"C{spec.header_row + 1}"
+
+
+def test_roadmap_completion_formula_and_mark_colours(empty_book):
+    spec = LAYOUT.sheet("roadmap")
+    ws = empty_book[spec.name]
+    comp = table_col(spec, "completion")
+    formula = ws["B2"].value
+    assert formula.startswith("=") and "COUNTIF" in formula and '"выполнено"' in formula
+    assert ws["B2"].number_format == "0%"
+    ref = f"{comp}{spec.first_data_row}:{comp}{spec.first_data_row + spec.default_rows - 1}"
+    rules = {str(cf.sqref): cf.rules for cf in ws.conditional_formatting}[ref]
+    assert {r.formula[0].strip('"') for r in rules} == set(LAYOUT.lists["completion_marks"])
+
+
+def test_rubric_grouped_indicators_and_live_total(empty_book):
+    spec = LAYOUT.sheet("rubric")
+    ws = empty_book[spec.name]
+    headers = list(spec.raw["headers"].values())
+    assert [ws.cell(spec.header_row, i + 1).value for i in range(5)] == headers
+    for number, _, indicator in spec.indicators:
+        row = spec.first_row + number - 1
+        assert ws[f"A{row}"].value == number and ws[f"C{row}"].value == indicator
+        assert not ws[f"D{row}"].protection.locked
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    assert f"B{spec.first_row}:B{spec.first_row + 4}" in merged
+    dv = validation_at(ws, f"D{spec.first_row}")
+    assert dv.formula1 == "lst_rubric_scores" and f"D{spec.total_row - 1}" in dv.sqref
+    assert ws[f"D{spec.total_row}"].value == f"=SUM($D${spec.first_row}:$D${spec.total_row - 1})"
+    level = ws[f"D{spec.level_row}"].value
+    assert "оптимальный" in level and ">=15" in level and ">=9" in level and "<9" in level
+    assert ws[f"D{spec.level_row}"].protection.locked
+
+
+def test_metadata_sheet(empty_book):
+    ws = empty_book[LAYOUT.meta_sheet]
+    meta = {ws.cell(i + 1, 1).value: ws.cell(i + 1, 2).value for i in range(len(LAYOUT.meta_keys))}
+    assert list(meta) == list(LAYOUT.meta_keys)
+    assert meta["template_id"] == LAYOUT.template_id
+    assert meta["template_version"] == LAYOUT.version
+    assert meta["workbook_kind"] == "school"
+    assert meta["school_code"] == "0407" and meta["academic_year"] == "2025/2026"
+    assert json.loads(meta["directions"]) == LAYOUT.directions([EXTRA])
+    assert meta["programme_id"] is None and meta["mentee_id"] is None
+    assert dt.datetime.fromisoformat(meta["created"]).tzinfo is not None
+
+
+def test_records_land_in_the_right_cells(filled_book):
+    mentors = LAYOUT.sheet("mentors")
+    ws = filled_book[mentors.name]
+    row = mentors.first_data_row
+    assert ws[f"A{row}"].value == "Н-001"
+    assert ws[f"{table_col(mentors, 'experience_years')}{row}"].value == 21
+    assert ws[f"{table_col(mentors, 'consent')}{row}"].value == "да"
+    cell = ws[f"{table_col(mentors, 'consent_date')}{row}"]
+    assert cell.value == dt.datetime(2025, 9, 1) and cell.number_format == "dd.mm.yyyy"
+    mentees = LAYOUT.sheet("mentees")
+    ws = filled_book[mentees.name]
+    assert ws[f"{table_col(mentees, 'experience_years')}{mentees.first_data_row}"].value == 1.5
+    assert ws[f"{table_col(mentees, 'consent')}{mentees.first_data_row}"].value == "нет"
+    pairs = LAYOUT.sheet("pairs")
+    ws = filled_book[pairs.name]
+    assert ws[f"{table_col(pairs, 'planned_end_date')}{pairs.first_data_row}"].value == "32.13.2025"
+    assert ws[f"{table_col(pairs, 'start_date')}{pairs.first_data_row}"].value == dt.datetime(2025, 9, 1)
+    passport = LAYOUT.sheet("passport")
+    ws = filled_book[passport.name]
+    assert ws[f"B{passport.row_of('actual_end_date')}"].value == dt.datetime(2026, 5, 29)
+    assert ws[f"B{passport.row_of('main_direction')}"].value == "ИКТ-компетенции"
+    reflection = LAYOUT.sheet("reflection")
+    ws = filled_book[reflection.name]
+    assert ws[f"{table_col(reflection, 'carry_over')}{reflection.first_data_row}"].value == "да"
+
+
+def test_diagnostics_and_rubric_records(filled_book):
+    spec = LAYOUT.sheet("diagnostics")
+    ws = filled_book[spec.name]
+    directions = LAYOUT.directions([EXTRA])
+    rows = {(st, asp, part): row for st, asp, part, row in spec.rows()}
+    ict = col_letter(spec.first_direction_col + directions.index("ИКТ-компетенции"))
+    extra = col_letter(spec.first_direction_col + directions.index(EXTRA))
+    assert ws[f"{ict}{rows['entry', 'deficit', 'level']}"].value == 3
+    assert ws[f"{ict}{rows['entry', 'deficit', 'text']}"].value == "Не использует ЭОР"
+    assert ws[f"{extra}{rows['final', 'strength', 'level']}"].value == 2
+    rubric = LAYOUT.sheet("rubric")
+    ws = filled_book[rubric.name]
+    assert [ws[f"D{rubric.first_row + i}"].value for i in range(9)] == [2] * 9
+
+
+def test_more_records_than_default_rows_get_rows(filled_book):
+    spec = LAYOUT.sheet("roadmap")
+    ws = filled_book[spec.name]
+    last = spec.first_data_row + len(RECORDS["roadmap"]) - 1
+    assert ws[f"D{last}"].value == "Мероприятие 33"
+    dv = validation_at(ws, f"A{last}")
+    assert dv is not None and dv.formula1 == "lst_directions"
+    assert f"$K${last}" in ws["B2"].value
+
+
+def test_rows_option_changes_offered_rows(tmp_path):
+    path = tmp_path / "rows.xlsx"
+    write_programme_workbook(path, WorkbookOptions("Школа", "01", "2025/2026", rows={"roadmap": 40, "mentors": 5}))
+    wb = openpyxl.load_workbook(path)
+    roadmap, mentors = LAYOUT.sheet("roadmap"), LAYOUT.sheet("mentors")
+    assert validation_at(wb[roadmap.name], f"A{roadmap.first_data_row + 39}") is not None
+    assert validation_at(wb[roadmap.name], f"A{roadmap.first_data_row + 40}") is None
+    last = mentors.first_data_row + 4
+    assert not wb[mentors.name][f"A{last}"].protection.locked
+    assert wb[mentors.name][f"A{last + 1}"].protection.locked
+    assert wb.defined_names["lst_mentor_ids"].attr_text.endswith(f"$A${last}")
+
+
+def test_lock_prefilled_locks_identity_only(tmp_path):
+    path = tmp_path / "locked.xlsx"
+    opts = WorkbookOptions("Школа", "01", "2025/2026", workbook_kind="programme", programme_id="П-01",
+                           mentee_id="У-001", rows={"mentors": 3})
+    write_programme_workbook(path, opts, RECORDS, lock_prefilled=True)
+    wb = openpyxl.load_workbook(path)
+    passport = LAYOUT.sheet("passport")
+    ws = wb[passport.name]
+    for key in ("school_name", "school_code", "academic_year", "programme_id"):
+        assert ws[f"B{passport.row_of(key)}"].protection.locked, key
+    assert ws[f"B{passport.row_of('programme_id')}"].value == "П-01"
+    assert not ws[f"B{passport.row_of('goal')}"].protection.locked
+    assert not ws[f"B{passport.row_of('municipality')}"].protection.locked  # empty: stays an input
+    mentors = LAYOUT.sheet("mentors")
+    ws = wb[mentors.name]
+    first = mentors.first_data_row
+    assert all(ws.cell(first, i + 1).protection.locked for i in range(len(mentors.columns)))
+    assert not ws.cell(first + 1, 1).protection.locked
+    assert validation_at(ws, f"A{first}") is None and validation_at(ws, f"A{first + 1}") is not None
+    roadmap = LAYOUT.sheet("roadmap")
+    assert not wb[roadmap.name].cell(roadmap.first_data_row, 1).protection.locked
+    meta_ws = wb[LAYOUT.meta_sheet]
+    meta = {r[0].value: r[1].value for r in meta_ws.iter_rows(max_col=2)}
+    assert meta["workbook_kind"] == "programme" and meta["programme_id"] == "П-01" and meta["mentee_id"] == "У-001"
+
+
+def test_instructions_mention_sheets_dates_and_scales(empty_book):
+    text = "\n".join(str(c.value) for row in empty_book[LAYOUT.sheet("instructions").name].iter_rows()
+                     for c in row if c.value)
+    for spec in LAYOUT.sheets[1:]:
+        assert f"«{spec.name}»" in text
+    assert "ДД.ММ.ГГГГ" in text and "15–18 — оптимальный" in text and "0 — не выражено" in text
+    assert "переименовывайте" in text
+
+
+def test_bad_options_raise_russian_errors():
+    with pytest.raises(XlflowError, match="код организации"):
+        write_programme_workbook("/nonexistent/x.xlsx", WorkbookOptions("Школа", " ", "2025/2026"))
+    with pytest.raises(XlflowError, match="от 1 до"):
+        write_programme_workbook("/nonexistent/x.xlsx", WorkbookOptions("Школа", "1", "2025/2026",
+                                                                        rows={"roadmap": 0}))
+    assert normalize_academic_year("2025-26") == "2025/2026"
+    assert normalize_academic_year(" 2025 / 2026 ") == "2025/2026"
+    for bad in ("2025", "2025/2027", "25/26", ""):
+        with pytest.raises(XlflowError, match="учебный год"):
+            normalize_academic_year(bad)
+    assert parse_rows_option(["roadmap=40", "mentors = 80"]) == {"roadmap": 40, "mentors": 80}
+    for bad in (["roadmap"], ["roadmap=-1"], ["diagnostics=3"], ["roadmap=abc"]):
+        with pytest.raises(XlflowError):
+            parse_rows_option(bad)
+
+
+def test_cli_new_writes_and_reports(tmp_path):
+    out = tmp_path / "книга.xlsx"
+    args = ["new", str(out), "--school", "Лицей № 2", "--school-code", "0502", "--municipality", "Энск",
+            "--year", "2025/26", "--direction", EXTRA, "--rows", "roadmap=12"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert str(out) in res.output
+    wb = openpyxl.load_workbook(out)
+    meta = {r[0].value: r[1].value for r in wb[LAYOUT.meta_sheet].iter_rows(max_col=2)}
+    assert meta["school_code"] == "0502" and meta["academic_year"] == "2025/2026"
+    assert EXTRA in json.loads(meta["directions"])
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "уже существует" in res.output
+    assert CliRunner().invoke(cli, args + ["--force"]).exit_code == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--school-code", " "], "код организации"),
+    (["--school-code", "01", "--year", "2025/2027"], "учебный год"),
+    (["--school-code", "01", "--rows", "roadmap=x"], "ТАБЛИЦА=ЧИСЛО"),
+    (["--school-code", "01", "--rows", "pupils=3"], "Неизвестная таблица"),
+])
+def test_cli_new_bad_options(tmp_path, extra, message):
+    out = tmp_path / "x.xlsx"
+    base = ["new", str(out), "--school", "Школа", "--year", "2025/2026"]
+    res = CliRunner().invoke(cli, base + extra)
+    assert res.exit_code == 2
+    assert message in res.output
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())
