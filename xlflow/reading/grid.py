@@ -1,0 +1,331 @@
+"""Raw cell values of a workbook, with true row and column numbers.
+
+Two engines give identical grids:
+
+* ``calamine`` (default, fast): python-calamine; reads .xlsx, .xlsm and .ods.
+* ``openpyxl``: ``read_only=True, data_only=True``; .xlsx and .xlsm only.
+
+Grid values are normalised so that both engines agree: an empty cell is
+``None``; whole numbers are ``int``; a date at midnight is a ``datetime.date``;
+a formula error is its English code as a string (``"#REF!"``). Row 0 is Excel
+row 1 and column 0 is column A. The stored used range ("dimension") is never
+trusted: the cells themselves are read, at most :data:`MAX_ROWS` rows per
+sheet, and trailing empty rows are dropped.
+
+Merged ranges and formula errors of .xlsx files come from one scan of the sheet
+XML (python-calamine drops error values), so they are the same for both engines.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Callable, Iterable
+
+from xlflow.errors import ReadError
+from xlflow.problems import ERROR, Problem, code_info, register
+from xlflow.reading.safety import ENCRYPTED, kind_problems, precheck
+
+MAX_ROWS = 100_000
+ENGINES = ("calamine", "openpyxl")
+
+
+def register_once(code: str, severity: str, template: str, title: str) -> str:
+    """Register ``code`` unless it is already registered (by the same or another module)."""
+    try:
+        code_info(code)
+    except KeyError:
+        register(code, severity, template, title)
+    return code
+
+
+FILE_NOT_FOUND = register_once(
+    "file-not-found", ERROR,
+    "Файл не найден. Проверьте имя файла и папку.",
+    "input file does not exist")
+WORKBOOK_CORRUPT = register_once(
+    "workbook-corrupt", ERROR,
+    "Книга повреждена и не читается ({detail}). Откройте её в Excel или LibreOffice, "
+    "сохраните заново как «Книга Excel (.xlsx)» и повторите.",
+    "the parser failed on the zip/XML structure of the workbook")
+ENGINE_UNSUPPORTED = register_once(
+    "engine-unsupported-format", ERROR,
+    "Книга в формате OpenDocument (.ods) читается только обработчиком calamine. Запустите "
+    "команду без параметра --engine или сохраните книгу как «Книга Excel (.xlsx)».",
+    "openpyxl engine cannot read .ods")
+
+
+@dataclass
+class SheetGrid:
+    """Cell values of one sheet: ``rows[r][c]`` with true indices (ragged rows)."""
+
+    name: str
+    rows: list[list[Any]]
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1 inclusive
+    capped: bool = False  # more than MAX_ROWS rows: the rest was not read
+
+    def value(self, row: int, col: int) -> Any:
+        if 0 <= row < len(self.rows):
+            r = self.rows[row]
+            if 0 <= col < len(r):
+                return r[col]
+        return None
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class GridBook:
+    path: str
+    sheet_names: list[str]
+    sheets: dict[str, SheetGrid]
+    engine: str
+    kind: str = "xlsx"  # xlsx | xlsm | ods (from the safety pre-check)
+    problems: list[Problem] = field(default_factory=list)  # e.g. macros ignored
+
+
+# ---------------------------------------------------------------- value normalisation
+
+def _norm_value(v: Any) -> Any:
+    if v is None or v == "":
+        return None
+    t = type(v)
+    if t is float:
+        return int(v) if v.is_integer() else v
+    if t is _dt.datetime:
+        if v.hour == 0 and v.minute == 0 and v.second == 0 and v.microsecond == 0:
+            return v.date()
+        return v
+    return v
+
+
+def _norm_rows(rows: Iterable[Iterable[Any]], limit: int) -> tuple[list[list[Any]], bool]:
+    """Normalised rows (trailing empty rows and cells dropped) and whether capped."""
+    out: list[list[Any]] = []
+    last = -1
+    capped = False
+    for i, row in enumerate(rows):
+        if i >= limit:
+            capped = True
+            break
+        vals = [_norm_value(v) for v in row]
+        while vals and vals[-1] is None:
+            vals.pop()
+        out.append(vals)
+        if vals:
+            last = i
+    del out[last + 1:]
+    return out, capped
+
+
+# ---------------------------------------------------------------- xlsx XML scan
+
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_REF = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3}[0-9]{1,7}))?\"")
+_CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3}[0-9]{1,7})\"")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_ERROR_ATTR = b't="e"'
+
+
+def _ref_to_rc(ref: bytes) -> tuple[int, int]:
+    m = _REF.fullmatch(ref)
+    if m is None:
+        raise ValueError(ref)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + (ch - 64)
+    return int(m.group(2)) - 1, col - 1
+
+
+def _xlsx_sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> path of its XML part inside the zip."""
+    from defusedxml import ElementTree
+
+    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")}
+    out = {}
+    for sh in wb.iter(f"{{{_NS_MAIN}}}sheet"):
+        target = targets.get(sh.get(f"{{{_NS_REL}}}id"), "")
+        if not target:
+            continue
+        path = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        out[sh.get("name", "")] = _clean_zip_path(path)
+    return out
+
+
+def _clean_zip_path(path: str) -> str:
+    parts: list[str] = []
+    for p in path.split("/"):
+        if p == "..":
+            if parts:
+                parts.pop()
+        elif p and p != ".":
+            parts.append(p)
+    return "/".join(parts)
+
+
+def _scan_sheet_xml(data: bytes) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
+    """Formula error cells and merged ranges of one sheet's XML."""
+    errors: dict[tuple[int, int], str] = {}
+    pos = data.find(_ERROR_ATTR)
+    while pos != -1:
+        start = data.rfind(b"<", 0, pos)
+        end = data.find(b"</", pos)
+        ref = _CELL_REF.search(data, start, pos + 200)
+        val = _VALUE.search(data, pos, end + 40 if end != -1 else len(data))
+        if ref and val:
+            errors[_ref_to_rc(ref.group(1))] = val.group(1).decode("utf-8", "replace")
+        pos = data.find(_ERROR_ATTR, pos + 1)
+    merged = []
+    if b"mergeCell" in data:
+        for m in _MERGE.finditer(data):
+            r0, c0 = _ref_to_rc(m.group(1))
+            r1, c1 = _ref_to_rc(m.group(2)) if m.group(2) else (r0, c0)
+            merged.append((min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)))
+    return errors, merged
+
+
+def _xlsx_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
+    with zipfile.ZipFile(path) as zf:
+        paths = _xlsx_sheet_paths(zf)
+        out = {}
+        for name in names:
+            part = paths.get(name)
+            if part is None or part not in zf.NameToInfo:
+                continue
+            out[name] = _scan_sheet_xml(zf.read(part))
+    return out
+
+
+def _apply_extras(grid: SheetGrid, extras: tuple[dict, list] | None) -> None:
+    if not extras:
+        return
+    errors, merged = extras
+    grid.merged = merged
+    for (r, c), text in errors.items():
+        if r >= MAX_ROWS:
+            continue
+        while len(grid.rows) <= r:
+            grid.rows.append([])
+        row = grid.rows[r]
+        while len(row) <= c:
+            row.append(None)
+        row[c] = text
+
+
+# ---------------------------------------------------------------- engines
+
+def _selected(names: list[str], wanted: Any) -> list[str]:
+    if wanted is None:
+        return names
+    chosen = wanted(names) if callable(wanted) else wanted
+    return [n for n in dict.fromkeys(chosen) if n in names]
+
+
+def _read_calamine(path: str, wanted: Any) -> tuple[list[str], dict[str, SheetGrid]]:
+    import python_calamine as pc
+
+    try:
+        book = pc.CalamineWorkbook.from_path(path)
+    except pc.PasswordError as exc:
+        raise ReadError(ENCRYPTED, path) from exc
+    except (pc.CalamineError, ValueError, OSError) as exc:
+        raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
+    try:
+        names = list(book.sheet_names)
+        grids = {}
+        for name in _selected(names, wanted):
+            sheet = book.get_sheet_by_name(name)
+            rows, capped = _norm_rows(sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1), MAX_ROWS)
+            merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+            grids[name] = SheetGrid(name, rows, merged, capped)
+    except (pc.CalamineError, ValueError, OverflowError) as exc:
+        raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
+    finally:
+        book.close()
+    return names, grids
+
+
+def _read_openpyxl(path: str, wanted: Any) -> tuple[list[str], dict[str, SheetGrid]]:
+    import openpyxl
+
+    fh = open(path, "rb")  # a file object: openpyxl would refuse unusual extensions
+    try:
+        book = openpyxl.load_workbook(fh, read_only=True, data_only=True, keep_links=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError) as exc:
+        fh.close()
+        raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
+    try:
+        names = list(book.sheetnames)
+        grids = {}
+        for name in _selected(names, wanted):
+            ws = book[name]
+            if not hasattr(ws, "reset_dimensions"):  # chartsheet
+                grids[name] = SheetGrid(name, [])
+                continue
+            ws.reset_dimensions()
+            rows, capped = _norm_rows(ws.iter_rows(values_only=True), MAX_ROWS)
+            grids[name] = SheetGrid(name, rows, [], capped)
+    except (KeyError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+        raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
+    finally:
+        book.close()
+        fh.close()
+    return names, grids
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+def check_readable(path: str | os.PathLike, engine: str = "calamine") -> str:
+    """Raise :class:`ReadError` unless ``path`` is a workbook the engine may read.
+
+    Runs the safety pre-checks; returns the file kind (xlsx, xlsm, ods)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise ReadError(FILE_NOT_FOUND, name)
+    kind = precheck(name)
+    if kind == "ods" and engine == "openpyxl":
+        raise ReadError(ENGINE_UNSUPPORTED, name)
+    return kind
+
+
+def load_book(path: str | os.PathLike,
+              sheet_names: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None, *,
+              engine: str = "calamine") -> GridBook:
+    """Read the sheets ``sheet_names`` (all when None; unknown names are ignored).
+
+    ``sheet_names`` may also be a function that receives the workbook's sheet
+    names and returns the ones to read."""
+    name = os.fspath(path)
+    kind = check_readable(name, engine)
+    reader = _read_calamine if engine == "calamine" else _read_openpyxl
+    names, grids = reader(name, sheet_names)
+    if kind != "ods" and grids:
+        try:
+            extras = _xlsx_extras(name, list(grids))
+        except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+            raise ReadError(WORKBOOK_CORRUPT, name, detail=_short(exc)) from exc
+        for sheet, grid in grids.items():
+            _apply_extras(grid, extras.get(sheet))
+    return GridBook(name, names, grids, engine, kind, kind_problems(kind, name))
+
+
+def read_grids(path: str | os.PathLike, sheet_names: Iterable[str] | None = None, *,
+               engine: str = "calamine") -> dict[str, list[list[Any]]]:
+    """Raw cell values per sheet: ``{sheet name: rows}``, ``rows[0]`` = Excel row 1."""
+    book = load_book(path, sheet_names, engine=engine)
+    return {name: grid.rows for name, grid in book.sheets.items()}

@@ -1,0 +1,588 @@
+"""Filled programme workbook -> records in the shape of ``schemas/programme.schema.json``.
+
+The reader follows ``workbook_templates/programme.json`` through
+:mod:`xlflow.layout`, but it never trusts positions blindly:
+
+* sheets are found by name, tolerating case, spaces and ``ё``/``е``;
+* table columns are found by their header text in the header row (reordered
+  columns still read right), the header row itself is searched near its place;
+* passport fields are found by their label in the label column;
+* blank rows inside a table are skipped, rows past the template's rows are read,
+  and every value keeps its true cell in :attr:`ParsedWorkbook.cells`.
+
+What cannot be read is reported as a :class:`~xlflow.problems.Problem`: missing
+sheets and columns, merged cells over input cells, formula errors. Values are
+normalised by :mod:`xlflow.reading.normalize`; a value that cannot be normalised
+stays raw so that schema validation reports it at its cell. ``computed`` is
+recalculated from the inputs, never read from formula cells.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, a1,
+                           col_index, load_layout)
+from xlflow.problems import ERROR, WARNING, Problem, register
+from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once
+from xlflow.reading.normalize import choice_key, clean_spaces, is_empty, normalize, normalize_level
+
+NOT_XLFLOW = register_once(
+    "not-xlflow-workbook", ERROR,
+    "Эта книга не похожа на книгу программы наставничества: в ней нет листов шаблона xlflow. "
+    "Возьмите книгу, созданную командой «xlflow new» или выданную куратором.",
+    "no metadata and no known sheets")
+METADATA_MISSING = register(
+    "metadata-missing", WARNING,
+    "В книге нет служебного листа «{sheet_name}» (шаблон и версия). Книга прочитана по "
+    "заголовкам листов; для надёжной проверки возьмите свежую копию у куратора.",
+    "hidden metadata sheet is missing")
+TEMPLATE_UNKNOWN = register(
+    "template-unknown", ERROR,
+    "Книга создана по другому шаблону («{found}»), а не по шаблону программы наставничества. "
+    "Возьмите книгу, созданную командой «xlflow new».",
+    "metadata names another template")
+TEMPLATE_VERSION = register(
+    "template-version-mismatch", ERROR,
+    "Книга создана по шаблону версии {found}, а эта версия xlflow читает шаблон версии {expected}. "
+    "Перенесите данные в свежую книгу (xlflow new) или обновите xlflow.",
+    "template_version differs from the layout")
+SHEET_MISSING = register(
+    "sheet-missing", ERROR,
+    "В книге нет листа «{sheet_name}». Не удаляйте и не переименовывайте листы: возьмите свежую "
+    "копию книги и перенесите в неё данные.",
+    "a layout sheet is missing")
+COLUMN_MISSING = register(
+    "column-missing", ERROR,
+    "Не найден обязательный столбец «{header}». Верните заголовок столбца точно как в шаблоне "
+    "(или возьмите свежую копию книги).",
+    "required column header not found")
+COLUMN_MISSING_OPTIONAL = register(
+    "column-missing-optional", WARNING,
+    "Не найден столбец «{header}»; его данные не прочитаны. Верните заголовок столбца как в шаблоне.",
+    "optional column header not found")
+COLUMN_UNKNOWN = register(
+    "column-unknown", WARNING,
+    "Столбец «{header}» не входит в шаблон, его данные не читаются. Если это опечатка в "
+    "заголовке, исправьте её как в шаблоне.",
+    "unknown column header")
+DATA_WITHOUT_HEADER = register(
+    "data-without-header", WARNING,
+    "Данные в столбце без заголовка не читаются («{value}»). Перенесите их в нужный столбец таблицы.",
+    "values in a column without header")
+FIELD_MISSING = register(
+    "field-missing", WARNING,
+    "Не найдена строка «{header}» в столбце подписей. Верните подпись как в шаблоне; значение "
+    "этого поля не прочитано.",
+    "passport label not found")
+MERGED_CELLS = register(
+    "merged-cells", ERROR,
+    "Ячейки {range} объединены, и часть данных в них не читается. Отмените объединение "
+    "(Главная → Объединить → Отменить) и впишите значение в каждую ячейку.",
+    "merged range over input cells")
+FORMULA_ERROR = register(
+    "formula-error", ERROR,
+    "В ячейке ошибка формулы «{value}». Впишите значение вместо формулы.",
+    "formula error value in an input cell")
+ROWS_CAPPED = register(
+    "rows-capped", ERROR,
+    "На листе больше {limit} строк; строки после {limit}-й не прочитаны. Удалите лишние строки "
+    "или разделите данные на несколько книг.",
+    "sheet longer than the row cap")
+
+_ERROR_TEXTS = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+    "#ПУСТО!", "#ДЕЛ/0!", "#ЗНАЧ!", "#ССЫЛКА!", "#ССЫЛ!", "#ИМЯ?", "#ЧИСЛО!", "#Н/Д",
+})
+_LO_ERROR = re.compile(r"Err:\d{3}")
+_BIG = 1 << 30
+_HEADER_SEARCH = 12  # rows below the expected header row that are searched for it
+
+__all__ = ["ParsedWorkbook", "read_programme", "is_error_value"]
+
+
+@dataclass
+class ParsedWorkbook:
+    path: str
+    data: dict
+    cells: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    def cell_of(self, path: tuple) -> tuple[str, str] | None:
+        """(sheet, A1) of a JSON path, falling back to its nearest parent."""
+        path = tuple(path)
+        while path:
+            hit = self.cells.get(path)
+            if hit is not None:
+                return hit
+            path = path[:-1]
+        return None
+
+
+def is_error_value(value: Any) -> bool:
+    """A formula error shown as a value (Excel in English or Russian, LibreOffice)."""
+    if not isinstance(value, str) or not value or len(value) > 16:
+        return False
+    s = value.strip().upper()
+    return s in _ERROR_TEXTS or _LO_ERROR.fullmatch(value.strip()) is not None
+
+
+def header_key(value: Any) -> str:
+    """Comparison key of a header or label (case, spaces, ё, dashes, "*" marks)."""
+    if value is None:
+        return ""
+    return choice_key(str(value).strip().strip("*").strip()).strip("*: ")
+
+
+# ---------------------------------------------------------------- context
+
+@dataclass
+class _Ctx:
+    path: str
+    layout: Layout
+    directions: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    cells: dict = field(default_factory=dict)
+    inputs: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
+
+    def problem(self, code: str, sheet: str | None = None, cell: str | None = None,
+                **params: Any) -> None:
+        self.problems.append(Problem(code, self.path, sheet, cell, params))
+
+    def take(self, grid: SheetGrid, row: int, col: int) -> Any:
+        """Cell value, or None for an empty cell or a (reported) formula error."""
+        v = grid.value(row, col)
+        if v is None:
+            return None
+        if isinstance(v, str):
+            if is_error_value(v):
+                self.problem(FORMULA_ERROR, grid.name, a1(row, col), value=v.strip())
+                return None
+            if is_empty(v):
+                return None
+        return v
+
+    def input_area(self, grid: SheetGrid, r0: int, c0: int, r1: int, c1: int) -> None:
+        self.inputs.setdefault(grid.name, []).append((r0, c0, r1, c1))
+
+    def choices(self, column: Column) -> list:
+        if column.list is None:
+            return []
+        return self.layout.choices(column.list, self.directions)
+
+    def value(self, raw: Any, column: Column) -> Any:
+        open_list = column.list is not None and self.layout.is_open(column.list)
+        return normalize(raw, column.type, self.choices(column), open_list)
+
+
+# ---------------------------------------------------------------- sheets and metadata
+
+def _sheet_lookup(names: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for n in names:
+        out.setdefault(n, n)
+    for n in names:
+        out.setdefault(header_key(n), n)
+    return out
+
+
+def _resolve(lookup: dict[str, str], wanted: str) -> str | None:
+    return lookup.get(wanted) or lookup.get(header_key(wanted))
+
+
+def _meta_value(key: str, values: list[Any]) -> Any:
+    if key == "directions":
+        return _directions_value(values)
+    v = values[0]
+    if key == "template_version":
+        return normalize_level(v)
+    return normalize(v, "text")
+
+
+def _directions_value(values: list[Any]) -> list[str]:
+    if len(values) == 1 and isinstance(values[0], str):
+        text = values[0].strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return [" ".join(str(x).split()) for x in parsed if not is_empty(x)]
+        parts = re.split(r"[\n;]", text)
+    else:
+        parts = [str(v) for v in values]
+    return [" ".join(clean_spaces(p).split()) for p in parts if not is_empty(p)]
+
+
+def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
+    """Key/value rows (key in column A, value(s) from column B on)."""
+    keys = set(layout.meta_keys)
+    meta: dict[str, Any] = {}
+    for r, row in enumerate(grid.rows):
+        if not row or not isinstance(row[0], str) or row[0].strip() not in keys:
+            continue
+        key = row[0].strip()
+        values = [v for v in row[1:] if not is_empty(v)]
+        if not values or key in meta:
+            continue
+        meta[key] = _meta_value(key, values)
+        ctx_cells[("meta", key)] = (grid.name, a1(r, 1))
+    return {k: meta[k] for k in layout.meta_keys if k in meta and meta[k] not in ("", [])}
+
+
+# ---------------------------------------------------------------- passport (form)
+
+def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
+    label_col = col_index(spec.raw.get("label_col", "A"))
+    value_col = col_index(spec.raw.get("value_col", "B"))
+    rows_by_label: dict[str, int] = {}
+    for r, row in enumerate(grid.rows):
+        if label_col < len(row) and row[label_col] is not None:
+            rows_by_label.setdefault(header_key(row[label_col]), r)
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        r = rows_by_label.get(header_key(f.header))
+        if r is None:
+            ctx.problem(FIELD_MISSING, grid.name, a1(spec.row_of(f.key) - 1, label_col), header=f.header)
+            continue
+        ctx.cells[("passport", f.key)] = (grid.name, a1(r, value_col))
+        ctx.input_area(grid, r, value_col, r, value_col)
+        raw = ctx.take(grid, r, value_col)
+        if raw is not None:
+            out[f.key] = ctx.value(raw, f)
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+def _locate_header(grid: SheetGrid, keys: dict[str, str], expected: int) -> tuple[int, dict[str, int]]:
+    """(header row, {column key: col}) choosing the row near ``expected`` with most matches."""
+    best_row, best = expected, _match_header(grid, expected, keys)
+    for r in range(max(0, expected - 2), min(grid.height, expected + _HEADER_SEARCH)):
+        found = _match_header(grid, r, keys)
+        if len(found) > len(best):
+            best_row, best = r, found
+    return best_row, best
+
+
+def _match_header(grid: SheetGrid, row: int, keys: dict[str, str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    cells = grid.rows[row] if row < grid.height else []
+    for c, v in enumerate(cells):
+        k = keys.get(header_key(v)) if v is not None else None
+        if k is not None and k not in found:
+            found[k] = c
+    return found
+
+
+def _report_extra_columns(ctx: _Ctx, grid: SheetGrid, hdr: int, known: set[int],
+                          ignore: frozenset[str] = frozenset()) -> set[int]:
+    """Warn about unknown headers; return their columns."""
+    extra = set()
+    row = grid.rows[hdr] if hdr < grid.height else []
+    for c, v in enumerate(row):
+        if c in known or is_empty(v) or header_key(v) in ignore:
+            continue
+        extra.add(c)
+        ctx.problem(COLUMN_UNKNOWN, grid.name, a1(hdr, c), header=str(v).strip())
+    return extra
+
+
+def _report_missing_columns(ctx: _Ctx, grid: SheetGrid, hdr: int, columns: tuple[Column, ...],
+                            found: dict[str, int]) -> None:
+    for i, col in enumerate(columns):
+        if col.key in found:
+            continue
+        code = COLUMN_MISSING if col.required else COLUMN_MISSING_OPTIONAL
+        ctx.problem(code, grid.name, a1(hdr, i), header=col.header)
+
+
+def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
+    keys = {header_key(c.header): c.key for c in spec.columns}
+    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    _report_missing_columns(ctx, grid, hdr, spec.columns, found)
+    extra = _report_extra_columns(ctx, grid, hdr, set(found.values()))
+    located = [(spec.column(k), c) for k, c in sorted(found.items(), key=lambda kv: kv[1])]
+    for _, c in located:
+        ctx.input_area(grid, hdr + 1, c, _BIG, c)
+    unheaded: set[int] = set()
+    records: list[dict] = []
+    for r in range(hdr + 1, grid.height):
+        rec, first = _table_row(ctx, grid, r, located, spec.key, len(records))
+        _check_unheaded(ctx, grid, r, set(found.values()) | extra, unheaded)
+        if rec:
+            ctx.cells[(spec.key, len(records))] = (grid.name, a1(r, first))
+            records.append(rec)
+    return records
+
+
+def _table_row(ctx: _Ctx, grid: SheetGrid, r: int, located: list[tuple[Column, int]],
+               table: str, index: int) -> tuple[dict, int]:
+    rec: dict[str, Any] = {}
+    first = located[0][1] if located else 0
+    row = grid.rows[r]
+    if not row:
+        return rec, first
+    for col, c in located:
+        if c >= len(row) or row[c] is None:
+            continue
+        raw = ctx.take(grid, r, c)
+        if raw is None:
+            continue
+        if not rec:
+            first = c
+        rec[col.key] = ctx.value(raw, col)
+        ctx.cells[(table, index, col.key)] = (grid.name, a1(r, c))
+    return rec, first
+
+
+def _check_unheaded(ctx: _Ctx, grid: SheetGrid, r: int, headed: set[int], reported: set[int]) -> None:
+    row = grid.rows[r]
+    for c, v in enumerate(row):
+        if v is None or c in headed or c in reported or is_empty(v):
+            continue
+        reported.add(c)
+        ctx.problem(DATA_WITHOUT_HEADER, grid.name, a1(r, c), value=str(v).strip()[:40])
+
+
+# ---------------------------------------------------------------- diagnostics (matrix)
+
+def _stage_rows(spec: MatrixSpec, grid: SheetGrid, hdr: int) -> dict[tuple[str, str, str], int]:
+    """(stage, aspect, part) -> row, found by the labels in columns A and B."""
+    stage_keys = {header_key(s["label"]): s["key"] for s in spec.stages}
+    part_keys = {}
+    for asp in spec.aspects:
+        part_keys[header_key(asp["text_label"])] = (asp["key"], "text")
+        part_keys[header_key(asp["level_label"])] = (asp["key"], "level")
+    out: dict[tuple[str, str, str], int] = {}
+    stage = None
+    for r in range(hdr + 1, grid.height):
+        a_key = header_key(grid.value(r, 0))
+        for label, key in stage_keys.items():
+            if a_key and label in a_key:
+                stage = key
+        part = part_keys.get(header_key(grid.value(r, 1)))
+        if stage and part and (stage, *part) not in out:
+            out[(stage, part[0], part[1])] = r
+    if len(out) < len(spec.rows()):
+        shift = hdr - (spec.header_row - 1)
+        for st, asp, part, row1 in spec.rows():
+            out.setdefault((st, asp, part), row1 - 1 + shift)
+    return out
+
+
+def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict]:
+    keys = {header_key(d): d for d in ctx.directions}
+    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    row_headers = frozenset(header_key(h) for h in spec.raw.get("row_header_cols", ()))
+    _report_extra_columns(ctx, grid, hdr, set(found.values()), row_headers)
+    columns = sorted(found.items(), key=lambda kv: kv[1])
+    rows = _stage_rows(spec, grid, hdr)
+    level_list = ctx.layout.choices(spec.raw.get("level_list", "intensity"))
+    items: list[dict] = []
+    for st in spec.stages:
+        for asp in spec.aspects:
+            r_text, r_level = rows[(st["key"], asp["key"], "text")], rows[(st["key"], asp["key"], "level")]
+            for direction, c in columns:
+                ctx.input_area(grid, r_text, c, r_text, c)
+                ctx.input_area(grid, r_level, c, r_level, c)
+                item = _diagnostic_item(ctx, grid, (r_text, r_level, c), len(items), level_list)
+                if item:
+                    items.append({"stage": st["key"], "aspect": asp["key"], "direction": direction, **item})
+    return items
+
+
+def _diagnostic_item(ctx: _Ctx, grid: SheetGrid, where: tuple[int, int, int], index: int,
+                     level_list: list) -> dict:
+    r_text, r_level, c = where
+    item: dict[str, Any] = {}
+    text = ctx.take(grid, r_text, c)
+    level = ctx.take(grid, r_level, c)
+    if text is not None:
+        item["description"] = normalize(text, "long_text")
+        ctx.cells[("diagnostics", index, "description")] = (grid.name, a1(r_text, c))
+    if level is not None:
+        item["level"] = normalize(level, "choice", level_list)
+        ctx.cells[("diagnostics", index, "level")] = (grid.name, a1(r_level, c))
+    if item:
+        first = r_text if text is not None else r_level
+        ctx.cells[("diagnostics", index)] = (grid.name, a1(first, c))
+        ctx.cells[("diagnostics", index, "direction")] = (grid.name, a1(first, c))
+    return item
+
+
+# ---------------------------------------------------------------- rubric
+
+def _read_rubric(ctx: _Ctx, spec: RubricSpec, grid: SheetGrid) -> list[dict]:
+    headers = spec.raw["headers"]
+    keys = {header_key(text): key for key, text in headers.items()}
+    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    for i, key in enumerate(headers):
+        if key in ("score", "comment") and key not in found:
+            ctx.problem(COLUMN_MISSING, grid.name, a1(hdr, i), header=headers[key])
+    score_list = ctx.layout.choices(spec.raw.get("score_list", "rubric_scores"))
+    items = []
+    for pos, _ in enumerate(spec.indicators):
+        r = hdr + 1 + pos
+        number = normalize_level(grid.value(r, found["number"])) if "number" in found else None
+        indicator = number if isinstance(number, int) and 1 <= number <= len(spec.indicators) else pos + 1
+        item = _rubric_item(ctx, grid, r, found, len(items), score_list)
+        if item:
+            ctx.cells[("rubric", len(items))] = (grid.name, a1(r, found.get("score", 0)))
+            items.append({"indicator": indicator, **item})
+    return items
+
+
+def _rubric_item(ctx: _Ctx, grid: SheetGrid, r: int, found: dict[str, int], index: int,
+                 score_list: list) -> dict:
+    item: dict[str, Any] = {}
+    for key, kind in (("score", "choice"), ("comment", "long_text")):
+        if key not in found:
+            continue
+        c = found[key]
+        ctx.input_area(grid, r, c, r, c)
+        raw = ctx.take(grid, r, c)
+        if raw is not None:
+            item[key] = normalize(raw, kind, score_list)
+            ctx.cells[("rubric", index, key)] = (grid.name, a1(r, c))
+    return item
+
+
+# ---------------------------------------------------------------- computed values
+
+def compute(data: dict, layout: Layout) -> dict:
+    """Rubric total/level and roadmap completion, recomputed from the inputs."""
+    rubric = layout.sheet("rubric")
+    assert isinstance(rubric, RubricSpec)
+    allowed = set(layout.choices(rubric.raw.get("score_list", "rubric_scores")))
+    scores = [it["score"] for it in data.get("rubric", ())
+              if type(it.get("score")) is int and it["score"] in allowed]
+    total = sum(scores) if scores else None
+    full = len(scores) == len(rubric.indicators)
+    items = len(data.get("roadmap", ()))
+    done = sum(1 for it in data.get("roadmap", ()) if it.get("completion") == "выполнено")
+    return {
+        "rubric_scored": len(scores),
+        "rubric_total": total,
+        "rubric_level": layout.rubric_level(total) if full and total is not None else None,
+        "roadmap_items": items,
+        "roadmap_done": done,
+        "roadmap_percent": round(done / items * 100, 1) if items else None,
+    }
+
+
+# ---------------------------------------------------------------- merged cells
+
+def _check_merged(ctx: _Ctx, book: GridBook) -> None:
+    for name, grid in book.sheets.items():
+        areas = ctx.inputs.get(name, ())
+        for r0, c0, r1, c1 in grid.merged:
+            if (r0, c0) == (r1, c1):
+                continue
+            if any(r0 <= ar1 and ar0 <= r1 and c0 <= ac1 and ac0 <= c1 for ar0, ac0, ar1, ac1 in areas):
+                rng = f"{a1(r0, c0)}:{a1(r1, c1)}"
+                ctx.problem(MERGED_CELLS, name, a1(r0, c0), range=rng)
+
+
+# ---------------------------------------------------------------- entry point
+
+def _default_meta(layout: Layout, data: dict, directions: list[str]) -> dict:
+    has_programme = bool(data["roadmap"] or data["rubric"] or data["diagnostics"] or data["reflection"])
+    return {"template_id": layout.template_id, "template_version": layout.version,
+            "workbook_kind": "programme" if has_programme else "school", "directions": directions}
+
+
+def _check_meta(ctx: _Ctx, meta: dict, sheet: str) -> None:
+    layout = ctx.layout
+    tid = meta.get("template_id")
+    if tid is not None and tid != layout.template_id:
+        ctx.problem(TEMPLATE_UNKNOWN, sheet, ctx.cells.get(("meta", "template_id"), (None, None))[1], found=tid)
+    version = meta.get("template_version")
+    if version is not None and version != layout.version:
+        ctx.problem(TEMPLATE_VERSION, sheet, ctx.cells.get(("meta", "template_version"), (None, None))[1],
+                    found=version, expected=layout.version)
+
+
+def _header_directions(book: GridBook, sheet: str | None, spec: MatrixSpec, layout: Layout) -> list[str]:
+    """Directions written in the diagnostics header (used when metadata is missing)."""
+    standard = layout.directions()
+    if sheet is None:
+        return standard
+    grid = book.sheets[sheet]
+    row = grid.rows[spec.header_row - 1] if spec.header_row - 1 < grid.height else []
+    extra = [str(v) for v in row[spec.first_direction_col:] if not is_empty(v)]
+    return layout.directions(extra)
+
+
+def _wanted_sheets(layout: Layout, names: list[str]) -> list[str]:
+    lookup = _sheet_lookup(names)
+    wanted = [s.name for s in layout.sheets if s.kind != "text"] + [layout.meta_sheet]
+    return [n for n in (_resolve(lookup, w) for w in wanted) if n is not None]
+
+
+def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> ParsedWorkbook:
+    """Read a filled programme workbook. Raises :class:`xlflow.errors.ReadError` when unreadable."""
+    from xlflow.errors import ReadError
+
+    layout = load_layout()
+    name = str(path)
+    book = load_book(name, lambda names: _wanted_sheets(layout, names), engine=engine)
+    lookup = _sheet_lookup(book.sheet_names)
+    actual = {s.key: _resolve(lookup, s.name) for s in layout.sheets if s.kind != "text"}
+    meta_sheet = _resolve(lookup, layout.meta_sheet)
+    if meta_sheet is None and not any(actual.values()):
+        raise ReadError(NOT_XLFLOW, name)
+    ctx = _Ctx(name, layout, layout.directions(), problems=list(book.problems))
+    meta: dict = {}
+    if meta_sheet is not None:
+        meta = _read_meta(book.sheets[meta_sheet], layout, ctx.cells)
+        _check_meta(ctx, meta, meta_sheet)
+    diag_spec = layout.sheet("diagnostics")
+    assert isinstance(diag_spec, MatrixSpec)
+    ctx.directions = meta.get("directions") or _header_directions(book, actual["diagnostics"], diag_spec, layout)
+    data = _read_sheets(ctx, book, actual)
+    if meta_sheet is None:
+        ctx.problem(METADATA_MISSING, None, None, sheet_name=layout.meta_sheet)
+        meta = _default_meta(layout, data, ctx.directions)
+    else:
+        meta.setdefault("directions", ctx.directions)
+    _check_capped(ctx, book)
+    _check_merged(ctx, book)
+    data = {"meta": meta, **data}
+    data["computed"] = compute(data, layout)
+    return ParsedWorkbook(name, data, ctx.cells, ctx.problems)
+
+
+def _read_sheets(ctx: _Ctx, book: GridBook, actual: dict[str, str | None]) -> dict:
+    data: dict[str, Any] = {"passport": {}, "mentors": [], "mentees": [], "pairs": [],
+                            "diagnostics": [], "roadmap": [], "rubric": [], "reflection": []}
+    for spec in ctx.layout.sheets:
+        if spec.kind == "text":
+            continue
+        sheet = actual[spec.key]
+        if sheet is None:
+            ctx.problem(SHEET_MISSING, None, None, sheet_name=spec.name)
+            continue
+        grid = book.sheets[sheet]
+        if isinstance(spec, FormSpec):
+            data[spec.key] = _read_passport(ctx, spec, grid)
+        elif isinstance(spec, TableSpec):
+            data[spec.key] = _read_table(ctx, spec, grid)
+        elif isinstance(spec, MatrixSpec):
+            data[spec.key] = _read_diagnostics(ctx, spec, grid)
+        elif isinstance(spec, RubricSpec):
+            data[spec.key] = _read_rubric(ctx, spec, grid)
+    return data
+
+
+def _check_capped(ctx: _Ctx, book: GridBook) -> None:
+    from xlflow.reading.grid import MAX_ROWS
+
+    for name, grid in book.sheets.items():
+        if grid.capped:
+            ctx.problem(ROWS_CAPPED, name, None, limit=MAX_ROWS)
