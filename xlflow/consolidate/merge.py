@@ -166,8 +166,8 @@ class MergeResult:
 
 # ---------------------------------------------------------------- reading one file
 
-def _problem(code: str, found: Found, **params: object) -> Problem:
-    return Problem(code, file=found.display, params=params)
+def _problem(code: str, item: Found, /, **params: object) -> Problem:
+    return Problem(code, file=item.display, params=params)
 
 
 def _rejected(found: Found, problem: Problem, school_code: str = "", collected: str = "") -> FileEntry:
