@@ -1,0 +1,447 @@
+"""Figures and tables of the school summary, computed from consolidated records.
+
+Pure functions: the input is a :class:`SchoolData` (banks, programmes with the
+records of their counted copy); the output is rows in the shape of the tables
+of ``workbook_templates/school_summary.json``. Nothing here reads files.
+
+Definitions (also in the README):
+
+* A *programme* is one row of the curator's «Пары и группы» (one mentee of a
+  pair or group), plus any accepted copy for a pair the registry does not list.
+  A pair/group is one ``group_id``; ``пара``/``группа`` comes from its «Тип»
+  (when empty: a group when the id has several mentees).
+* mentors / mentees: distinct people in programmes; ``*_in_bank``: people in
+  the banks (the curator's banks, completed by the people of the copies).
+* young specialists: mentees of the bank whose category is «молодой
+  специалист (стаж 0–3 года)»; covered: those who are the mentee of a programme;
+  share = covered / young specialists × 100 (one decimal; null without any).
+* Breakdown by form, kind, mode, type and interaction form: programmes with that
+  value, distinct pairs and groups, mentors and mentees among them.
+* Status: the copy's «Статус программы»; «статус не указан» when empty;
+  «нет данных (копия не сдана)» when no copy came back.
+* Load: a programme runs from «Дата начала» to «Фактическая дата завершения»
+  when filled, otherwise to «Плановая дата окончания», both days included; a
+  group counts once for its mentor. ``max_concurrent`` is the largest number of
+  a person's programmes running on the same day; over the limit when it exceeds
+  4 (mentor) or 2 (mentee).
+* Deficits: per direction, the mean of the deficit intensities (0–3) filled
+  at entry and at the end over all counted copies; change = end − entry; high
+  priority = intensity 3.
+* Roadmap: planned = all activities; done «выполнено»; partial «выполнено
+  частично»; postponed «перенесено»; not done «не выполнено»; overdue = not
+  «выполнено» with «Срок» before ``as_of``; completion = done / planned × 100.
+* Rubric: total of the nine scores when all nine are filled, level by the
+  layout's bands (15–18, 9–14, 0–8); otherwise «не оценено». Indicator mean
+  over the filled scores.
+* Duration in months = days / 30.4375 (one decimal): planned from start to
+  planned end, real from start to the actual end date when filled.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from xlflow.layout import RubricSpec, load_layout
+
+MENTOR_LIMIT = 4
+MENTEE_LIMIT = 2
+YOUNG_SPECIALIST = load_layout().lists["mentee_categories"][0]
+STATUS_MISSING = "нет данных (копия не сдана)"
+STATUS_UNKNOWN = "статус не указан"
+NOT_SCORED = "не оценено"
+DAYS_PER_MONTH = 365.25 / 12
+BREAKDOWN_DIMENSIONS = ("group_type", "mentoring_form", "interaction_form", "kind", "mode")
+COMPLETION = {"выполнено": "done", "выполнено частично": "partial", "перенесено": "postponed",
+              "не выполнено": "not_done"}
+ROLE_MENTOR = "наставник"  # labels.role_mentor of school_summary.json
+ROLE_MENTEE = "наставляемый"
+ROADMAP_COUNTS = ("planned", "done", "partial", "postponed", "not_done", "overdue")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """ISO date string -> date; anything unsound -> None."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _int_in(value: Any, allowed: Iterable[int]) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if value in set(allowed) else None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+@dataclass
+class Programme:
+    """One mentee's programme: the pair row and the records of its counted copy."""
+
+    programme_id: str
+    mentee_id: str
+    pair: dict
+    record: dict | None = None
+    in_registry: bool = True
+    file: str | None = None
+
+    @property
+    def mentor_id(self) -> str | None:
+        return _text(self.pair.get("mentor_id"))
+
+    @property
+    def passport(self) -> dict:
+        return (self.record or {}).get("passport") or {}
+
+    @property
+    def start(self) -> dt.date | None:
+        return parse_date(self.pair.get("start_date"))
+
+    @property
+    def planned_end(self) -> dt.date | None:
+        return parse_date(self.pair.get("planned_end_date"))
+
+    @property
+    def actual_end(self) -> dt.date | None:
+        return parse_date(self.passport.get("actual_end_date"))
+
+    @property
+    def end(self) -> dt.date | None:
+        return self.actual_end or self.planned_end
+
+    @property
+    def status(self) -> str:
+        if self.record is None:
+            return STATUS_MISSING
+        return _text(self.passport.get("status")) or STATUS_UNKNOWN
+
+
+@dataclass
+class SchoolData:
+    school: dict
+    directions: list[str]
+    mentors: dict[str, dict] = field(default_factory=dict)
+    mentees: dict[str, dict] = field(default_factory=dict)
+    programmes: list[Programme] = field(default_factory=list)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _r2(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def months(start: dt.date | None, end: dt.date | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).days / DAYS_PER_MONTH, 1)
+
+
+# ---------------------------------------------------------------- pairs, groups
+
+def group_kinds(programmes: Sequence[Programme]) -> dict[str, str]:
+    """programme_id -> 'пара' | 'группа'."""
+    members: dict[str, set[str]] = defaultdict(set)
+    declared: dict[str, str] = {}
+    for p in programmes:
+        members[p.programme_id].add(p.mentee_id)
+        t = _text(p.pair.get("group_type"))
+        if t in ("пара", "группа") and p.programme_id not in declared:
+            declared[p.programme_id] = t
+    return {gid: declared.get(gid, "группа" if len(ids) > 1 else "пара") for gid, ids in members.items()}
+
+
+def breakdown_table(programmes: Sequence[Programme]) -> list[dict]:
+    kinds = group_kinds(programmes)
+    rows = []
+    for dim in BREAKDOWN_DIMENSIONS:
+        buckets: dict[str, list[Programme]] = defaultdict(list)
+        for p in programmes:
+            value = kinds[p.programme_id] if dim == "group_type" else _text(p.pair.get(dim))
+            if value:
+                buckets[value].append(p)
+        for value in sorted(buckets, key=lambda v: _list_order(dim, v)):
+            ps = buckets[value]
+            gids = {p.programme_id for p in ps}
+            rows.append({
+                "dimension": dim, "value": value, "programmes": len(ps),
+                "pairs": sum(1 for g in gids if kinds[g] == "пара"),
+                "groups": sum(1 for g in gids if kinds[g] == "группа"),
+                "mentors": len({p.mentor_id for p in ps if p.mentor_id}),
+                "mentees": len({p.mentee_id for p in ps}),
+            })
+    return rows
+
+
+_LIST_OF_DIMENSION = {"group_type": "group_types", "mentoring_form": "mentoring_forms",
+                      "interaction_form": "interaction_forms", "kind": "kinds", "mode": "modes"}
+
+
+def _list_order(dim: str, value: str) -> tuple[int, str]:
+    values = load_layout().lists[_LIST_OF_DIMENSION[dim]]
+    return (values.index(value), "") if value in values else (len(values), value)
+
+
+def status_table(programmes: Sequence[Programme]) -> list[dict]:
+    counts = Counter(p.status for p in programmes)
+    order = list(load_layout().lists["statuses"]) + [STATUS_UNKNOWN, STATUS_MISSING]
+    keys = [s for s in order if s in counts] + sorted(s for s in counts if s not in order)
+    return [{"status": s, "programmes": counts[s]} for s in keys]
+
+
+# ---------------------------------------------------------------- load
+
+def max_overlap(intervals: Iterable[tuple[dt.date, dt.date]]) -> tuple[int, dt.date | None]:
+    """Largest number of intervals (both ends included) sharing one day, and the first such day."""
+    events = []
+    for start, end in intervals:
+        if end < start:
+            end = start
+        events.append((start, 0))
+        events.append((end + dt.timedelta(days=1), -1))
+    events.sort(key=lambda e: (e[0], e[1]))
+    best, best_day, current = 0, None, 0
+    for day, kind in events:
+        current += 1 if kind == 0 else -1
+        if current > best:
+            best, best_day = current, day
+    return best, best_day
+
+
+def _intervals_by_programme(programmes: Iterable[Programme]) -> dict[str, tuple[dt.date, dt.date]]:
+    spans: dict[str, tuple[dt.date, dt.date]] = {}
+    for p in programmes:
+        if p.start is None or p.end is None:
+            continue
+        old = spans.get(p.programme_id)
+        spans[p.programme_id] = (p.start, p.end) if old is None else (min(old[0], p.start), max(old[1], p.end))
+    return spans
+
+
+def _load_row(role: str, person_id: str, name: str | None, progs: list[Programme], limit: int) -> dict:
+    spans = _intervals_by_programme(progs)
+    peak, day = max_overlap(spans.values())
+    return {
+        "role": role, "person_id": person_id, "full_name": name,
+        "programmes": len({p.programme_id for p in progs}), "max_concurrent": peak,
+        "limit": limit, "over_limit": peak > limit,
+        "peak_date": day.isoformat() if day and peak > limit else None,
+        "programme_ids": ", ".join(sorted({p.programme_id for p in progs})) or None,
+    }
+
+
+def load_table(data: SchoolData, mentor_limit: int = MENTOR_LIMIT, mentee_limit: int = MENTEE_LIMIT) -> list[dict]:
+    """One row per mentor then per mentee (bank people and people of programmes)."""
+    by_mentor: dict[str, list[Programme]] = defaultdict(list)
+    by_mentee: dict[str, list[Programme]] = defaultdict(list)
+    for p in data.programmes:
+        if p.mentor_id:
+            by_mentor[p.mentor_id].append(p)
+        by_mentee[p.mentee_id].append(p)
+    rows = []
+    for pid in sorted(set(data.mentors) | set(by_mentor)):
+        rows.append(_load_row(ROLE_MENTOR, pid, _text((data.mentors.get(pid) or {}).get("full_name")),
+                              by_mentor.get(pid, []), mentor_limit))
+    for pid in sorted(set(data.mentees) | set(by_mentee)):
+        rows.append(_load_row(ROLE_MENTEE, pid, _text((data.mentees.get(pid) or {}).get("full_name")),
+                              by_mentee.get(pid, []), mentee_limit))
+    return rows
+
+
+# ---------------------------------------------------------------- deficits, roadmap, rubric
+
+def table_directions(data: SchoolData) -> list[str]:
+    """The school's directions, then any other direction met in the copies."""
+    out = list(data.directions)
+    seen = set(out)
+    for p in data.programmes:
+        rec = p.record or {}
+        for item in list(rec.get("diagnostics") or []) + list(rec.get("roadmap") or []):
+            d = _text(item.get("direction"))
+            if d and d not in seen:
+                seen.add(d)
+                out.append(d)
+    return out
+
+
+def deficit_table(data: SchoolData) -> list[dict]:
+    levels: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for p in data.programmes:
+        for item in (p.record or {}).get("diagnostics") or []:
+            level = _int_in(item.get("level"), range(4))
+            d = _text(item.get("direction"))
+            if item.get("aspect") == "deficit" and item.get("stage") in ("entry", "final") and d and level is not None:
+                levels[(item["stage"], d)].append(level)
+    rows = []
+    for d in table_directions(data):
+        entry, final = levels.get(("entry", d), []), levels.get(("final", d), [])
+        em, fm = _mean(entry), _mean(final)
+        rows.append({
+            "direction": d, "entry_mean": _r2(em), "final_mean": _r2(fm),
+            "change": _r2(fm - em) if em is not None and fm is not None else None,
+            "entry_n": len(entry), "final_n": len(final),
+            "entry_high": entry.count(3), "final_high": final.count(3),
+            "entry_sum": sum(entry), "final_sum": sum(final),
+        })
+    return rows
+
+
+def _roadmap_counts(items: Iterable[dict], as_of: dt.date) -> dict:
+    c = dict.fromkeys(ROADMAP_COUNTS, 0)
+    for item in items:
+        c["planned"] += 1
+        mark = COMPLETION.get(_text(item.get("completion")) or "")
+        if mark:
+            c[mark] += 1
+        due = parse_date(item.get("due_date"))
+        if mark != "done" and due is not None and due < as_of:
+            c["overdue"] += 1
+    c["completion_percent"] = _pct(c["done"], c["planned"])
+    return c
+
+
+def roadmap_tables(data: SchoolData, as_of: dt.date) -> tuple[list[dict], list[dict], dict]:
+    """(by direction, by programme, school totals)."""
+    by_direction: dict[str, list[dict]] = defaultdict(list)
+    per_programme, everything = [], []
+    for p in data.programmes:
+        if p.record is None:
+            continue
+        items = [i for i in p.record.get("roadmap") or [] if isinstance(i, dict)]
+        everything.extend(items)
+        for item in items:
+            by_direction[_text(item.get("direction")) or "—"].append(item)
+        per_programme.append({"programme_id": p.programme_id, "mentee_id": p.mentee_id,
+                              "mentor_id": p.mentor_id, **_roadmap_counts(items, as_of)})
+    directions = table_directions(data) + (["—"] if "—" in by_direction else [])
+    rows = [{"direction": d, **_roadmap_counts(by_direction.get(d, []), as_of)} for d in directions]
+    return rows, per_programme, _roadmap_counts(everything, as_of)
+
+
+def _rubric_spec() -> RubricSpec:
+    spec = load_layout().sheet("rubric")
+    assert isinstance(spec, RubricSpec)
+    return spec
+
+
+def rubric_scores(record: Mapping[str, Any] | None) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for item in (record or {}).get("rubric") or []:
+        ind = _int_in(item.get("indicator"), range(1, 10))
+        score = _int_in(item.get("score"), range(3))
+        if ind is not None and score is not None:
+            out[ind] = score
+    return out
+
+
+def rubric_tables(data: SchoolData) -> tuple[list[dict], list[dict], list[dict]]:
+    """(per programme, per indicator, counts per level)."""
+    spec = _rubric_spec()
+    n_ind = len(spec.indicators)
+    per_programme, by_indicator = [], defaultdict(list)
+    levels: Counter = Counter()
+    for p in data.programmes:
+        scores = rubric_scores(p.record)
+        for ind, s in scores.items():
+            by_indicator[ind].append(s)
+        total = sum(scores.values()) if len(scores) == n_ind else None
+        level = load_layout().rubric_level(total) if total is not None else NOT_SCORED
+        levels[level] += 1
+        if p.record is not None:
+            per_programme.append({"programme_id": p.programme_id, "mentee_id": p.mentee_id,
+                                  "mentor_id": p.mentor_id, "scored": len(scores), "total": total,
+                                  "level": level})
+    indicators = [{"indicator": n, "criterion": crit, "text": text, "mean": _r2(_mean(by_indicator[n])),
+                   "n": len(by_indicator[n])} for n, crit, text in spec.indicators]
+    level_rows = [{"level": lv["label"], "programmes": levels[lv["label"]]} for lv in spec.levels]
+    level_rows.append({"level": NOT_SCORED, "programmes": levels[NOT_SCORED]})
+    return per_programme, indicators, level_rows
+
+
+# ---------------------------------------------------------------- programmes, figures
+
+def programme_table(data: SchoolData) -> list[dict]:
+    kinds = group_kinds(data.programmes)
+    rows = []
+    for p in data.programmes:
+        pp = p.passport
+        rows.append({
+            "programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
+            "group_type": kinds[p.programme_id], "mentoring_form": _text(p.pair.get("mentoring_form")),
+            "kind": _text(p.pair.get("kind")), "mode": _text(p.pair.get("mode")),
+            "main_direction": _text(pp.get("main_direction")),
+            "start_date": _iso(p.start), "planned_end_date": _iso(p.planned_end),
+            "actual_end_date": _iso(p.actual_end),
+            "planned_months": months(p.start, p.planned_end), "real_months": months(p.start, p.actual_end),
+            "status": p.status, "term_change": _text(pp.get("term_change")),
+            "ending_reason": _text(pp.get("ending_reason")),
+            "in_registry": p.in_registry, "copy_received": p.record is not None, "file": p.file,
+        })
+    return rows
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def figures(data: SchoolData, load_rows: Sequence[dict]) -> dict:
+    ps = data.programmes
+    kinds = group_kinds(ps)
+    mentee_ids = {p.mentee_id for p in ps}
+    young = {i for i, m in data.mentees.items() if m.get("category") == YOUNG_SPECIALIST}
+    covered = young & mentee_ids
+    listed = [p for p in ps if p.in_registry]
+    return {
+        "mentors": len({p.mentor_id for p in ps if p.mentor_id}),
+        "mentees": len(mentee_ids),
+        "pairs": sum(1 for k in kinds.values() if k == "пара"),
+        "groups": sum(1 for k in kinds.values() if k == "группа"),
+        "programmes": len(ps),
+        "mentors_in_bank": len(data.mentors),
+        "mentees_in_bank": len(data.mentees),
+        "young_specialists": len(young),
+        "young_specialists_covered": len(covered),
+        "young_specialists_share": _pct(len(covered), len(young)),
+        "copies_expected": len(listed),
+        "copies_received": sum(1 for p in listed if p.record is not None),
+        "copies_missing": sum(1 for p in listed if p.record is None),
+        "copies_unlisted": sum(1 for p in ps if not p.in_registry),
+        "mentors_over_limit": sum(1 for r in load_rows if r["role"] == ROLE_MENTOR and r["over_limit"]),
+        "mentees_over_limit": sum(1 for r in load_rows if r["role"] == ROLE_MENTEE and r["over_limit"]),
+    }
+
+
+def compute(data: SchoolData, as_of: dt.date) -> tuple[dict, dict]:
+    """(figures without the file counts, tables without files/problems)."""
+    load_rows = load_table(data)
+    rd, rp, totals = roadmap_tables(data, as_of)
+    rub_p, rub_i, rub_l = rubric_tables(data)
+    figs = figures(data, load_rows)
+    figs["roadmap"] = totals
+    tables = {
+        "breakdown": breakdown_table(data.programmes),
+        "statuses": status_table(data.programmes),
+        "load": load_rows,
+        "deficits": deficit_table(data),
+        "roadmap_directions": rd,
+        "roadmap_programmes": rp,
+        "rubric_programmes": rub_p,
+        "rubric_indicators": rub_i,
+        "rubric_levels": rub_l,
+        "programmes": programme_table(data),
+    }
+    return figs, tables

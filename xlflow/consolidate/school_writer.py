@@ -1,0 +1,306 @@
+"""The school summary workbook (Russian), written from the summary payload.
+
+Sheets and headers come from ``workbook_templates/school_summary.json``; the
+content is the payload of :mod:`xlflow.consolidate.collect` (the same object
+that goes to ``SUMMARY.json``), so the workbook and the machine-readable copy
+cannot disagree. Native charts: deficits before/after by direction, rubric
+levels, roadmap completion by direction. Every text is written with
+``write_string`` (never a formula); the file goes through ``atomic_output``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from xlflow.consolidate.export import summary_layout, write_payload_sheet
+from xlflow.fileio import atomic_output
+from xlflow.writing.xlsx import new_workbook
+
+HEADER_BG = "#DDEBF7"
+OVER_LIMIT_BG = "#F8CBAD"
+ERROR_BG = "#FCE4D6"
+
+
+class _Formats:
+    def __init__(self, wb: Any) -> None:
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.subtitle = wb.add_format({"bold": True, "font_size": 11})
+        self.note = wb.add_format({"italic": True, "font_color": "#595959"})
+        self.header = wb.add_format({"bold": True, "text_wrap": True, "valign": "top",
+                                     "bg_color": HEADER_BG, "border": 1})
+        self.cells = {
+            "text": wb.add_format({"text_wrap": True, "valign": "top"}),
+            "int": wb.add_format({"num_format": "0", "valign": "top"}),
+            "float": wb.add_format({"num_format": "0.00", "valign": "top"}),
+            "percent": wb.add_format({"num_format": "0.0", "valign": "top"}),
+            "date": wb.add_format({"num_format": "dd.mm.yyyy", "valign": "top"}),
+            "bool": wb.add_format({"valign": "top"}),
+        }
+        self.alert = {k: wb.add_format({"bg_color": OVER_LIMIT_BG, "valign": "top",
+                                        **({"num_format": nf} if nf else {})})
+                      for k, nf in (("text", None), ("int", "0"), ("float", "0.00"), ("percent", "0.0"),
+                                    ("date", "dd.mm.yyyy"), ("bool", None))}
+        self.label = wb.add_format({"text_wrap": True, "valign": "top"})
+
+
+class _Writer:
+    """Writes one summary workbook; keeps the formats and the layout."""
+
+    def __init__(self, wb: Any, payload: Mapping[str, Any], layout: Mapping[str, Any]) -> None:
+        self.wb, self.payload, self.layout = wb, payload, layout
+        self.fmt = _Formats(wb)
+        self.labels = layout["labels"]
+        self.sheets = {s["key"]: s for s in layout["sheets"]}
+
+    # ------------------------------------------------------------ cells
+    def value(self, ws: Any, row: int, col: int, value: Any, kind: str, alert: bool = False) -> None:
+        fmt = (self.fmt.alert if alert else self.fmt.cells)[kind]
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif kind == "bool":
+            ws.write_string(row, col, self.labels["yes"] if value else self.labels["no"], fmt)
+        elif kind == "date" and isinstance(value, str):
+            try:
+                ws.write_datetime(row, col, dt.datetime.fromisoformat(value), fmt)
+            except ValueError:
+                ws.write_string(row, col, value, fmt)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(row, col, value, fmt)
+        else:
+            ws.write_string(row, col, str(value), fmt)
+
+    def display(self, table: str, key: str, value: Any) -> Any:
+        """Translate machine keys of the payload into the Russian labels."""
+        if table == "files" and key == "status":
+            return self.labels["file_status"].get(value, value)
+        if table == "files" and key == "kind":
+            return self.labels["file_kind"].get(value or "", value)
+        if table == "breakdown" and key == "dimension":
+            return self.labels["dimension"].get(value, value)
+        if table == "problems" and key == "severity":
+            return self.labels["severity"].get(value, value)
+        return value
+
+    def table(self, ws: Any, row: int, name: str, rows: Sequence[Mapping[str, Any]],
+              title: bool = True, alert_key: str | None = None) -> tuple[int, int]:
+        """Write table ``name`` at ``row``; return (first data row, row after the table)."""
+        spec = self.layout["tables"][name]
+        cols = spec["columns"]
+        if title:
+            ws.write_string(row, 0, spec["title"], self.fmt.subtitle)
+            row += 1
+        for c, col in enumerate(cols):
+            ws.write_string(row, c, col["header"], self.fmt.header)
+        header_row = row
+        for r, data in enumerate(rows, start=row + 1):
+            alert = bool(alert_key and data.get(alert_key))
+            for c, col in enumerate(cols):
+                self.value(ws, r, c, self.display(name, col["key"], data.get(col["key"])), col["type"], alert)
+        end = header_row + 1 + len(rows)
+        if rows:
+            ws.autofilter(header_row, 0, end - 1, len(cols) - 1)
+        return header_row + 1, end + 1
+
+    def col(self, table: str, key: str) -> int:
+        """0-based column of ``key`` in ``table``."""
+        return [c["key"] for c in self.layout["tables"][table]["columns"]].index(key)
+
+    def widths(self, ws: Any, name: str) -> None:
+        for c, col in enumerate(self.layout["tables"][name]["columns"]):
+            ws.set_column(c, c, col.get("width", 14))
+
+    def sheet(self, key: str) -> Any:
+        spec = self.sheets[key]
+        ws = self.wb.add_worksheet(spec["name"])
+        ws.write_string(0, 0, spec["title"], self.fmt.title)
+        return ws
+
+    # ------------------------------------------------------------ sheets
+    def summary(self) -> None:
+        spec = self.sheets["summary"]
+        ws = self.sheet("summary")
+        p, figs = self.payload, self.payload["figures"]
+        school = p["school"]
+        line = (f"{school.get('name') or '—'} (код {school.get('code') or '—'}), "
+                f"{school.get('municipality') or '—'}, учебный год {school.get('academic_year') or '—'}")
+        ws.write_string(1, 0, line, self.fmt.subtitle)
+        ws.write_string(2, 0, f"Данные на {_ru_date(p['as_of'])}; сводка создана {p['created']} (xlflow "
+                              f"{p['xlflow_version']}).", self.fmt.note)
+        row = 4
+        for f in spec["figures"]:
+            ws.write_string(row, 0, f["label"], self.fmt.label)
+            self.value(ws, row, 1, figs.get(f["key"]), f.get("type", "int"))
+            row += 1
+        row = self._roadmap_totals(ws, row + 1)
+        _, row = self.table(ws, row + 1, "breakdown", p["tables"]["breakdown"])
+        _, row = self.table(ws, row, "statuses", p["tables"]["statuses"])
+        _, row = self.table(ws, row, "rubric_levels", p["tables"]["rubric_levels"])
+        self._file_counts(ws, row)
+        ws.set_column(0, 0, 58)
+        ws.set_column(1, 1, 44)
+        ws.set_column(2, 6, 12)
+        ws.activate()
+
+    def _roadmap_totals(self, ws: Any, row: int) -> int:
+        totals = self.payload["figures"]["roadmap"]
+        ws.write_string(row, 0, "Мероприятия дорожных карт (все программы)", self.fmt.subtitle)
+        row += 1
+        for col in self.layout["tables"]["roadmap_directions"]["columns"][1:]:
+            ws.write_string(row, 0, col["header"], self.fmt.label)
+            self.value(ws, row, 1, totals.get(col["key"]), col["type"])
+            row += 1
+        return row
+
+    def _file_counts(self, ws: Any, row: int) -> None:
+        files = self.payload["figures"]["files"]
+        ws.write_string(row, 0, self.sheets["summary"]["files_title"], self.fmt.subtitle)
+        row += 1
+        ws.write_string(row, 0, "Всего файлов в папке", self.fmt.label)
+        self.value(ws, row, 1, files["total"], "int")
+        for key, label in self.labels["file_status"].items():
+            row += 1
+            ws.write_string(row, 0, label, self.fmt.label)
+            self.value(ws, row, 1, files.get(key, 0), "int")
+        probs = self.payload["figures"]["problems"]
+        for key, label in (("errors", "Ошибок"), ("warnings", "Предупреждений")):
+            row += 1
+            ws.write_string(row, 0, label, self.fmt.label)
+            self.value(ws, row, 1, probs[key], "int")
+
+    def single_table(self, key: str, name: str, alert_key: str | None = None) -> tuple[Any, int, int]:
+        ws = self.sheet(key)
+        first, end = self.table(ws, 2, name, self.payload["tables"][name], title=False, alert_key=alert_key)
+        ws.freeze_panes(3, 0)
+        self.widths(ws, name)
+        return ws, first, end
+
+    def deficits(self) -> None:
+        rows = self.payload["tables"]["deficits"]
+        ws, first, end = self.single_table("deficits", "deficits")
+        last = first + len(rows) - 1
+        if not rows:
+            return
+        scale = {"type": "3_color_scale", "min_type": "num", "min_value": 0, "min_color": "#F2F2F2",
+                 "mid_type": "num", "mid_value": 1.5, "mid_color": "#FFD966",
+                 "max_type": "num", "max_value": 3, "max_color": "#F4B084"}
+        entry, final = self.col("deficits", "entry_mean"), self.col("deficits", "final_mean")
+        ws.conditional_format(first, entry, last, final, scale)
+        high = (self.col("deficits", "entry_high"), self.col("deficits", "final_high"))
+        ws.conditional_format(first, min(high), last, max(high), {"type": "data_bar", "bar_color": "#F4B084"})
+        name = self.sheets["deficits"]["name"]
+        chart = self.wb.add_chart({"type": "bar"})
+        for col, label in ((entry, "На входе"), (final, "В конце")):
+            chart.add_series({"name": label, "categories": [name, first, 0, last, 0],
+                              "values": [name, first, col, last, col]})
+        _style_chart(chart, self.layout["charts"]["deficits"], "Средняя интенсивность (0–3)", 0, 3, True)
+        chart.set_size({"width": 760, "height": 60 + 34 * len(rows)})
+        ws.insert_chart(end + 1, 0, chart)
+
+    def roadmaps(self) -> None:
+        ws = self.sheet("roadmaps")
+        t = self.payload["tables"]
+        first, end = self.table(ws, 2, "roadmap_directions", t["roadmap_directions"])
+        _, after = self.table(ws, end + 1, "roadmap_programmes", t["roadmap_programmes"])
+        self.widths(ws, "roadmap_directions")
+        if any(r.get("planned") for r in t["roadmap_directions"]):
+            name = self.sheets["roadmaps"]["name"]
+            # every direction row is a category; directions without activities give no bar
+            chart = self.wb.add_chart({"type": "bar"})
+            last = first + len(t["roadmap_directions"]) - 1
+            pct = self.col("roadmap_directions", "completion_percent")
+            chart.add_series({"name": "Выполнение, %", "categories": [name, first, 0, last, 0],
+                              "values": [name, first, pct, last, pct], "data_labels": {"value": True}})
+            _style_chart(chart, self.layout["charts"]["roadmap"], "%", 0, 100, True)
+            chart.set_legend({"none": True})
+            chart.set_size({"width": 760, "height": 60 + 30 * len(t["roadmap_directions"])})
+            ws.insert_chart(after + 1, 0, chart)
+
+    def rubric(self) -> None:
+        ws = self.sheet("rubric")
+        t = self.payload["tables"]
+        first, end = self.table(ws, 2, "rubric_levels", t["rubric_levels"])
+        _, end = self.table(ws, end + 1, "rubric_indicators", t["rubric_indicators"])
+        self.table(ws, end + 1, "rubric_programmes", t["rubric_programmes"])
+        ws.set_column(0, 0, 22)
+        ws.set_column(1, 1, 36)
+        ws.set_column(2, 2, 60)
+        ws.set_column(3, 5, 13)
+        levels = t["rubric_levels"]
+        if levels:
+            name = self.sheets["rubric"]["name"]
+            chart = self.wb.add_chart({"type": "column"})
+            last = first + len(levels) - 1
+            chart.add_series({"name": "Программ", "categories": [name, first, 0, last, 0],
+                              "values": [name, first, 1, last, 1], "data_labels": {"value": True},
+                              "points": [{"fill": {"color": c}} for c in
+                                         ("#70AD47", "#FFC000", "#C00000", "#A5A5A5")][:len(levels)]})
+            _style_chart(chart, self.layout["charts"]["rubric_levels"], "Программ", 0, None, False)
+            chart.set_legend({"none": True})
+            ws.insert_chart(1, 7, chart)
+
+    def files(self) -> None:
+        ws = self.sheet("files")
+        t = self.payload["tables"]
+        first, end = self.table(ws, 2, "files", t["files"])
+        self.table(ws, end + 1, "problems", t["problems"])
+        self.widths(ws, "files")
+        if t["files"]:
+            ws.conditional_format(first, 1, first + len(t["files"]) - 1, 1, {
+                "type": "text", "criteria": "begins with", "value": self.labels["file_status"]["rejected"],
+                "format": self.wb.add_format({"bg_color": ERROR_BG})})
+
+    def meta(self) -> None:
+        p = self.payload
+        school = p["school"]
+        meta = {
+            "template_id": p["template_id"], "template_version": self.layout["version"],
+            "schema_version": p["schema_version"], "school_code": school.get("code"),
+            "school_name": school.get("name"), "municipality": school.get("municipality"),
+            "academic_year": school.get("academic_year"), "as_of": p["as_of"], "created": p["created"],
+            "xlflow_version": p["xlflow_version"],
+        }
+        write_payload_sheet(self.wb, meta, p)
+
+    def write_all(self) -> None:
+        self.summary()
+        self.single_table("load", "load", alert_key="over_limit")
+        self.deficits()
+        self.roadmaps()
+        self.rubric()
+        self.single_table("programmes", "programmes")
+        self.files()
+        self.meta()
+
+
+def _style_chart(chart: Any, title: str, axis: str, vmin: float, vmax: float | None,
+                 horizontal: bool) -> None:
+    """Title and value axis; horizontal bar charts list categories top-down."""
+    chart.set_title({"name": title, "name_font": {"size": 12}})
+    value_axis: dict[str, Any] = {"name": axis, "min": vmin}
+    if vmax is not None:
+        value_axis["max"] = vmax
+    if horizontal:
+        chart.set_x_axis(value_axis)
+        chart.set_y_axis({"reverse": True})
+    else:
+        chart.set_y_axis(value_axis)
+
+
+def _ru_date(iso: str) -> str:
+    try:
+        return dt.date.fromisoformat(iso).strftime("%d.%m.%Y")
+    except (TypeError, ValueError):
+        return str(iso)
+
+
+def write_school_summary(path: str | os.PathLike, payload: Mapping[str, Any],
+                         layout: Mapping[str, Any] | None = None) -> Path:
+    """Write the summary workbook for ``payload`` to ``path`` atomically."""
+    lay = layout if layout is not None else summary_layout()
+    with atomic_output(path) as tmp:
+        wb = new_workbook(tmp)
+        _Writer(wb, payload, lay).write_all()
+        wb.close()
+    return Path(path)
