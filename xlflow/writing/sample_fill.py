@@ -50,7 +50,7 @@ def school_year(academic_year: str) -> int:
     try:
         return int(academic_year.split("/")[0].strip())
     except ValueError as exc:
-        raise ValueError(f"academic year must look like 2025/2026, got {academic_year!r}") from exc
+        raise ValueError(f"Неверный учебный год «{academic_year}». Укажите его как 2025/2026.") from exc
 
 
 def default_as_of(academic_year: str) -> dt.date:
