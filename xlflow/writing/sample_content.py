@@ -56,9 +56,19 @@ def final_level(rng: random.Random, entry: int) -> int:
     return max(0, min(3, entry + change))
 
 
-def diagnostics_rows(rng: random.Random, diag: Diagnosis, with_final: bool) -> tuple[list[dict], dict[str, int]]:
-    """Diagnostics items (entry, and final when the programme ended) and the
-    final deficit levels."""
+def diagnostics_rows(rng: random.Random, layout: Layout, diag: Diagnosis,
+                     with_final: bool) -> tuple[list[dict], dict[str, int]]:
+    """Diagnostics items (entry, and final when the programme ended) in sheet
+    order (stage, aspect, direction column), and the final deficit levels."""
+    rows, finals = _diagnostics_items(rng, diag, with_final)
+    stages = {"entry": 0, "final": 1}
+    aspects = {"strength": 0, "deficit": 1}
+    columns = {d: i for i, d in enumerate(layout.directions())}
+    rows.sort(key=lambda r: (stages[r["stage"]], aspects[r["aspect"]], columns.get(r["direction"], len(columns))))
+    return rows, finals
+
+
+def _diagnostics_items(rng: random.Random, diag: Diagnosis, with_final: bool) -> tuple[list[dict], dict[str, int]]:
     rows: list[dict] = []
     for direction, level in diag.strengths.items():
         rows.append({"stage": "entry", "aspect": "strength", "direction": direction,

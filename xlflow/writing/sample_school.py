@@ -68,21 +68,11 @@ class SampleSchool:
 
 
 def compute_summary(records: dict) -> dict:
-    """The ``computed`` part of the records: rubric total and level, roadmap
-    counts and completion percentage, from the input values only."""
-    layout = load_layout()
-    scores = [r["score"] for r in records.get("rubric", ()) if r.get("score") in (0, 1, 2)]
-    items = records.get("roadmap", ())
-    done = sum(1 for it in items if it.get("completion") == "выполнено")
-    total = sum(scores) if len(scores) == 9 else None
-    return {
-        "rubric_scored": len(scores),
-        "rubric_total": total,
-        "rubric_level": layout.rubric_level(total) if total is not None else None,
-        "roadmap_items": len(items),
-        "roadmap_done": done,
-        "roadmap_percent": round(100 * done / len(items), 1) if items else None,
-    }
+    """The ``computed`` part of the records (rubric total and level, roadmap
+    counts and completion), exactly as the reader recomputes it from the inputs."""
+    from xlflow.reading.programme import compute
+
+    return compute(records, load_layout())
 
 
 def copy_name(group_id: str, mentor_name: str, mentee_name: str) -> str:
@@ -149,7 +139,7 @@ def _fill_copy(rng: random.Random, layout: Layout, prog: Programme, mentee_id: s
     """Records of one filled copy (its mentee's module of ``prog``)."""
     diag = content.diagnose(rng, layout, prog.direction)
     with_final = prog.status in (content.FINISHED,) or (prog.status == content.STOPPED and rng.random() < 0.5)
-    diagnostics, finals = content.diagnostics_rows(rng, diag, with_final)
+    diagnostics, finals = content.diagnostics_rows(rng, layout, diag, with_final)
     items = content.roadmap(rng, layout, prog, diag, as_of, rng.choice(CO_EXECUTORS))
     if common:
         keep = max(0, 25 - len(common))
