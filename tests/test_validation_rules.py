@@ -167,3 +167,18 @@ def test_mentee_at_most_two_at_once():
     p = only(check(data), "mentee-overload")
     assert (p.sheet, p.cell) == ("Пары и группы", "D8")
     assert "«У-001»" in p.message and "3 программах" in p.message and "«П-03»" in p.message
+
+
+def test_group_copy_checks_every_member_against_the_bank():
+    data = school_record()
+    data["meta"].update(workbook_kind="programme", programme_id="Г-01", mentee_id="У-002")
+    data["pairs"][2]["mentee_id"] = "У-777"
+    p = only(check(data), "unknown-mentee")
+    assert p.cell == "D6" and "«У-777»" in p.message
+
+
+def test_typo_in_group_row_reported_once():
+    data = school_record()
+    data["pairs"][2]["kind"] = "групповео"
+    problems = check(data)
+    assert [(p.code, p.cell) for p in problems] == [("not-in-list", "G6")]

@@ -48,8 +48,10 @@ def test_group_length_reported_once():
     data = school_record()
     for row in data["pairs"][1:]:
         row["planned_end_date"] = "2025-10-01"
-    found = [p for p in check(data) if p.code == "programme-too-short"]
+    found = [p for p in check(data) if p.code == "programme-length-unusual"]
     assert [(p.sheet, p.cell) for p in found] == [("Пары и группы", "J5")]
+    assert found[0].severity == "warning"  # the registry cannot record a term change
+    assert "01.09.2025 – 01.10.2025" in found[0].message
 
 
 def test_end_before_start():

@@ -36,6 +36,10 @@ TOO_LONG = register(
     "programme-too-long", ERROR,
     "Программа длится больше 1 года ({start} – {end}), а срок программы — от 3 месяцев до 1 года. Исправьте даты или, если срок продлён по согласию, выберите «продлена» в поле «Изменение срока» паспорта программы.",
     "programme longer than 1 year")
+LENGTH_UNUSUAL = register(
+    "programme-length-unusual", WARNING,
+    "Срок программы {start} – {end} выходит за пределы от 3 месяцев до 1 года. Если срок изменён по согласию, это должно быть отмечено в паспорте копии программы (поле «Изменение срока»); иначе исправьте даты.",
+    "registry row with a length outside 3-12 months (the registry cannot record a term change)")
 END_BEFORE_START = register(
     "end-before-start", ERROR,
     "Фактическая дата завершения ({end}) раньше даты начала программы ({start}). Исправьте дату.",
@@ -123,7 +127,9 @@ def pair_dates(ctx: RuleContext) -> Iterator[Problem]:
             yield ctx.problem(DATES_ORDER, ("pairs", i, "planned_end_date"), **shown)
             continue
         code = length_problem(start, end)
-        if not _allowed(code, change):
+        if code is not None and ctx.kind == "school":
+            yield ctx.problem(LENGTH_UNUSUAL, ("pairs", i, "planned_end_date"), **shown)
+        elif not _allowed(code, change):
             yield ctx.problem(code, ("pairs", i, "planned_end_date"), **shown)
 
 

@@ -123,15 +123,6 @@ def experience_plausible(ctx: RuleContext) -> Iterator[Problem]:
                 yield ctx.problem(YOUNG_EXPERIENCE, path, value=format_value(row["experience_years"]))
 
 
-def _skip_absent_mentee(ctx: RuleContext, mentee_key: str) -> bool:
-    """A group member's copy holds only its own mentee in the bank; the other
-    members' rows are then not checked against the bank."""
-    if ctx.kind != "programme":
-        return False
-    own = norm_key(ctx.section("meta").get("mentee_id"))
-    return bool(own) and mentee_key != own
-
-
 @rule
 def pair_people_exist(ctx: RuleContext) -> Iterator[Problem]:
     mentors, mentees = _bank(ctx, "mentors"), _bank(ctx, "mentees")
@@ -139,7 +130,7 @@ def pair_people_exist(ctx: RuleContext) -> Iterator[Problem]:
         mentor_key, mentee_key = norm_key(row.get("mentor_id")), norm_key(row.get("mentee_id"))
         if mentor_key and mentor_key not in mentors:
             yield ctx.problem(UNKNOWN_MENTOR, ("pairs", i, "mentor_id"), value=format_value(row["mentor_id"]))
-        if mentee_key and mentee_key not in mentees and not _skip_absent_mentee(ctx, mentee_key):
+        if mentee_key and mentee_key not in mentees:
             yield ctx.problem(UNKNOWN_MENTEE, ("pairs", i, "mentee_id"), value=format_value(row["mentee_id"]))
 
 
@@ -175,7 +166,7 @@ def group_composition(ctx: RuleContext) -> Iterator[Problem]:
         if kind == PAIR and len(members) > 1:
             for i, _ in members[1:]:
                 yield ctx.problem(PAIR_SIZE, ("pairs", i, "group_type"), group=group, count=len(members))
-        elif kind == GROUP and len(members) == 1 and ctx.kind == "school":
+        elif kind == GROUP and len(members) == 1:
             yield ctx.problem(GROUP_TOO_SMALL, ("pairs", first_index, "group_type"), group=group)
 
 

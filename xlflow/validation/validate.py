@@ -44,7 +44,9 @@ def validate_records(data: Mapping, cells: Mapping, file: str | None = None,
     problems = schema_problems(data, locator, file=file, layout=layout)
     ctx = RuleContext(data=data, locator=locator, file=file, layout=layout,
                       today=today or dt.date.today())
-    problems.extend(run_rules(ctx))
+    faulty = {(p.sheet, p.cell) for p in problems if p.cell}
+    # A rule finding at a cell whose value the schema already rejected is noise.
+    problems.extend(p for p in run_rules(ctx) if not p.cell or (p.sheet, p.cell) not in faulty)
     return dedupe(problems)
 
 
