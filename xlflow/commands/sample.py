@@ -1,8 +1,80 @@
-"""`xlflow sample` (not built yet: being written in this session)."""
+"""`xlflow sample`: write realistically filled sample workbooks (fictional data)."""
+from __future__ import annotations
+
+from pathlib import Path
+
 import click
+
+from xlflow.errors import XlflowError
+
+
+class Failure(click.ClickException):
+    """A failed call (bad option, unwritable output): exit code 2."""
+
+    exit_code = 2
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def describe_school(result) -> list[str]:
+    """Russian lines about one school's sample files."""
+    school = result.school
+    groups = sum(1 for p in school.programmes if p.group_type == "группа")
+    pairs = len(school.programmes) - groups
+    return [
+        f"Школа {school.school_code} «{school.school_name}» ({school.municipality}), "
+        f"учебный год {school.academic_year}:",
+        f"  книга школы (реестр): {result.registry_path}",
+        f"  копий: {len(school.copies)} (пар: {pairs}, групп: {groups}), "
+        f"с ошибками: {len(school.faulty_copies)}",
+        f"  папка: {result.out_dir}",
+    ]
 
 
 @click.command(name="sample")
-def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("команда ещё не готова")
+@click.option("--count", "count", type=int, default=20, show_default=True,
+              help="Сколько заполненных копий программ написать (на одну школу).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Папка для примеров.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Число, от которого зависят данные: один и тот же --seed даёт те же файлы.")
+@click.option("--errors", "errors", type=float, default=0.0, show_default=True,
+              help="Доля копий с типичными ошибками заполнения, от 0 до 1 (например 0.2).")
+@click.option("--schools", type=int, default=1, show_default=True,
+              help="Сколько школ одного муниципалитета создать (каждая в своей подпапке).")
+@click.option("--jobs", type=int, default=None,
+              help="Сколько процессов пишут файлы (по умолчанию — по числу ядер).")
+def command(count: int, out: Path, seed: int, errors: float, schools: int, jobs: int | None) -> None:
+    """Создать заполненные примеры книг с вымышленными данными: книгу школы и копии программ."""
+    from xlflow.writing.sample import write_municipality_samples, write_samples
+
+    try:
+        _check(count, errors, schools)
+        if schools == 1:
+            result = write_samples(out, count, seed=seed, error_rate=errors, jobs=jobs)
+            results, seconds, n_files, used = [result], result.seconds, len(result.files), result.jobs
+        else:
+            many = write_municipality_samples(out, schools, count, seed, error_rate=errors, jobs=jobs)
+            results, seconds, n_files, used = many.schools, many.seconds, len(many.files), many.jobs
+    except XlflowError as exc:
+        raise Failure(exc.message) from exc
+    except OSError as exc:
+        raise Failure(f"Не удалось записать примеры в {out}: {exc.strerror or exc}.") from exc
+    for result in results:
+        click.echo("\n".join(describe_school(result)))
+    as_of = results[0].school.as_of
+    click.echo(f"Записано файлов: {n_files} за {_seconds(seconds)} с "
+               f"({1000 * seconds / n_files:.0f} мс на книгу, процессов: {used}).")
+    click.echo(f"Данные вымышленные. Сроки отмечены на {as_of:%d.%m.%Y}: для сводки укажите "
+               f"xlflow collect ... --as-of {as_of:%d.%m.%Y}")
+
+
+def _check(count: int, errors: float, schools: int) -> None:
+    if count < 1:
+        raise XlflowError("Число копий (--count) должно быть не меньше 1.")
+    if not 0.0 <= errors <= 1.0:
+        raise XlflowError("Доля копий с ошибками (--errors) должна быть от 0 до 1, например 0.2.")
+    if schools < 1:
+        raise XlflowError("Число школ (--schools) должно быть не меньше 1.")
