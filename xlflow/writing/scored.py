@@ -47,6 +47,7 @@ def write_diagnostics(ctx: WriteContext, ws: Any, spec: MatrixSpec, items: Seque
     text_dv = column_validation(_text_column(), None, False)
     level_col = _level_column(ctx, spec)
     level_dv = column_validation(level_col, list_name(level_col.list or ""), False)
+    level_rows: dict[str, list[int]] = {}
     for stage, aspect, part, row in spec.rows():
         row0 = row - 1
         label = aspects[aspect]["text_label" if part == "text" else "level_label"]
@@ -63,13 +64,21 @@ def write_diagnostics(ctx: WriteContext, ws: Any, spec: MatrixSpec, items: Seque
             ws.data_validation(row0, first_col, row0, last_col, text_dv)
         else:
             ws.data_validation(row0, first_col, row0, last_col, level_dv)
-            shades = st.deficit if aspect == "deficit" else st.strength
-            for value, fmt_ in shades.items():
-                ws.conditional_format(row0, first_col, row0, last_col, {
-                    "type": "cell", "criteria": "==", "value": value, "format": fmt_})
+            level_rows.setdefault(aspect, []).append(row0)
+    _level_colours(ws, st, level_rows, first_col, last_col)
     ws.freeze_panes(spec.header_row, first_col)
     _print_setup(ws, hr0)
     ctx.protect(ws)
+
+
+def _level_colours(ws: Any, st: Any, level_rows: dict[str, list[int]], first_col: int, last_col: int) -> None:
+    """One rule per intensity 1..3 over all level rows of an aspect: deeper colour, higher value."""
+    for aspect, rows0 in level_rows.items():
+        ranges = " ".join(f"{col_letter(first_col)}{r + 1}:{col_letter(last_col)}{r + 1}" for r in rows0)
+        shades = st.deficit if aspect == "deficit" else st.strength
+        for value, fmt in shades.items():
+            ws.conditional_format(rows0[0], first_col, rows0[0], last_col, {
+                "type": "cell", "criteria": "==", "value": value, "format": fmt, "multi_range": ranges})
 
 
 def _rubric_columns(spec: RubricSpec) -> dict[str, int]:
@@ -116,7 +125,8 @@ def write_rubric(ctx: WriteContext, ws: Any, spec: RubricSpec, items: Sequence[M
         ws.write_string(row0, cols["indicator"], indicator, st.text)
         write_value(ws, row0, cols["score"], item.get("score"), "number", st.cell("center"))
         write_value(ws, row0, cols["comment"], item.get("comment"), "long_text", st.cell("wrap"))
-        if isinstance(item.get("score"), int) and not isinstance(item.get("score"), bool):
+        if isinstance(item.get("score"), int) and not isinstance(item.get("score"), bool) \
+                and item["score"] in (0, 1, 2):  # a wrong score (3) is the validator's to report
             scores.append(item["score"])
     _merge_criteria(ws, spec, cols["criterion"], st.label)
     last0 = first0 + len(spec.indicators) - 1
