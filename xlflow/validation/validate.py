@@ -105,3 +105,26 @@ def validate_files_detailed(paths: Iterable[str | os.PathLike],
         if not result.readable:
             report.unreadable.add(result.path)
     return report, results
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+
+
+def expand_inputs(items: Iterable[str]) -> list[str]:
+    """Files as given; a folder stands for its workbooks (not recursive, sorted,
+    without temporary «~$…» and «.~…» files). Raises XlflowError for an empty folder."""
+    from xlflow.errors import XlflowError
+
+    out: list[str] = []
+    for item in items:
+        if not os.path.isdir(item):
+            out.append(item)
+            continue
+        found = sorted(
+            os.path.join(item, name) for name in os.listdir(item)
+            if name.lower().endswith(WORKBOOK_SUFFIXES) and not name.startswith(("~$", ".~"))
+            and os.path.isfile(os.path.join(item, name)))
+        if not found:
+            raise XlflowError(f"В папке «{item}» нет книг (.xlsx, .xlsm, .ods).", code="empty-folder")
+        out.extend(found)
+    return out
