@@ -304,6 +304,9 @@ def choose_collections(candidates: Sequence[Candidate]) -> tuple[list[Candidate]
         kept.append(winner)
         entries.append(_entry(winner, ACCEPTED, ""))
         for c in copies[1:]:
+            if _is_twin(c, winner):
+                entries.append(_entry(c, DUPLICATE_STATUS, TWIN_REASON.format(kept_file=winner.found.display)))
+                continue
             p = _problem(DUPLICATE, c.found, school_code=c.figures.school_code, kept_file=winner.found.display)
             entries.append(_entry(c, DUPLICATE_STATUS, p.message, p))
         for c in group:
@@ -316,6 +319,15 @@ def choose_collections(candidates: Sequence[Candidate]) -> tuple[list[Candidate]
                              newer_file=winner.found.display, tie=tie)
                 entries.append(_entry(c, REPLACED_STATUS, p.message, p))
     return kept, entries
+
+
+TWIN_REASON = "копия .json той же сводки, что и книга {kept_file}: учтена один раз"
+
+
+def _is_twin(c: Candidate, winner: Candidate) -> bool:
+    """The JSON copy written by collect beside the workbook of the same collection."""
+    a, b = c.found.path, winner.found.path
+    return a.parent == b.parent and a.stem == b.stem and {a.suffix.lower(), b.suffix.lower()} == {".json", ".xlsx"}
 
 
 def _entry(c: Candidate, status: str, reason: str, problem: Problem | None = None) -> FileEntry:

@@ -362,8 +362,8 @@ def _mentor_rows(tables: Mapping[str, list]) -> tuple[MentorFigures, ...]:
     out = []
     for row in tables.get("load") or []:
         pid = row.get("person_id")
-        if row.get("role") != mentor_role or not pid:
-            continue
+        if row.get("role") != mentor_role or not pid or not _int(row.get("programmes")):
+            continue  # the mentors table lists mentors who run programmes, not the whole bank
         totals = rubric.get(pid, [])
         out.append(MentorFigures(mentor_id=pid, full_name=row.get("full_name") or "",
                                  programmes=_int(row.get("programmes")), completed=done.get(pid, 0),
