@@ -1,0 +1,702 @@
+"""Pre-checks that run before any parser sees a user's file.
+
+openpyxl trusts the declared sheet dimension, python-calamine allocates dense
+grids and aborts the whole interpreter when an allocation fails, and both
+inflate zip members without limits. :func:`precheck` therefore looks at the
+raw bytes first, cheaply:
+
+* the container: an OOXML/ODF zip, an OLE2 (CFB) file (legacy ``.xls`` or a
+  password-protected workbook), or something else (text, Word, PDF...);
+* the zip directory: number of entries, member names (``../``, absolute),
+  declared sizes, compression methods;
+* every member is inflated by streaming, without trusting the headers: the
+  bytes actually produced are counted against the size limits and the
+  inflate ratio (with a grace size so ordinary files pass);
+* while inflating, XML parts are scanned for ``<!DOCTYPE``/``<!ENTITY``
+  (entity expansion, external entities) in UTF-8 and UTF-16, and worksheet
+  parts for the declared ``<dimension>`` and the real maximum row/column of
+  their cells, so a sheet with a cell at XFD1048576 is refused before a
+  parser builds a grid for it.
+
+The result is the file kind (``xlsx``, ``xlsm`` or ``ods``); a file xlflow must
+not read raises :class:`xlflow.errors.ReadError` with a registered code.
+"""
+from __future__ import annotations
+
+import os
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, fields
+from typing import BinaryIO, Literal
+
+from xlflow.errors import ReadError
+from xlflow.problems import ERROR, WARNING, Problem, register
+
+MiB = 1024 * 1024
+
+FileKind = Literal["xlsx", "xlsm", "ods"]
+
+# ---------------------------------------------------------------- codes
+NOT_A_WORKBOOK = register(
+    "not-a-workbook", ERROR,
+    "Файл не является книгой Excel: {reason}. Откройте исходную книгу в Excel или LibreOffice, "
+    "сохраните её как «Книга Excel (.xlsx)» и пришлите этот файл.",
+    "not a spreadsheet (empty, text, Word, random bytes, truncated, foreign zip)")
+LEGACY_XLS = register(
+    "legacy-xls", ERROR,
+    "Файл в старом формате .xls. Откройте его в Excel или LibreOffice и сохраните как "
+    "«Книга Excel (.xlsx)».",
+    "legacy BIFF .xls workbook")
+ENCRYPTED = register(
+    "encrypted-workbook", ERROR,
+    "Книга защищена паролем (зашифрована), поэтому её нельзя прочитать. Откройте её в Excel, "
+    "выберите «Файл → Сведения → Защитить книгу → Зашифровать с использованием пароля», "
+    "удалите пароль, сохраните книгу и пришлите её снова (в LibreOffice: «Файл → Сохранить как», "
+    "снимите флажок «Сохранить с паролем»).",
+    "password-protected (encrypted) workbook")
+MACRO_WORKBOOK = register(
+    "macro-workbook", WARNING,
+    "Книга с макросами (.xlsm): макросы никогда не запускаются, xlflow прочитал только значения "
+    "ячеек. Чтобы не получать это предупреждение, сохраните книгу как «Книга Excel (.xlsx)».",
+    "macro-enabled workbook: values read, macros ignored")
+ODS = register(
+    "ods", ERROR,
+    "Файл в формате OpenDocument (.ods) здесь не принимается. Откройте его в LibreOffice Calc, "
+    "выберите «Файл → Сохранить как», тип файла «Excel 2007–365 (.xlsx)», и пришлите этот файл.",
+    "OpenDocument spreadsheet where only xlsx is accepted")
+BINARY_WORKBOOK = register(
+    "binary-workbook", ERROR,
+    "Книга сохранена в двоичном формате Excel (.xlsb), xlflow его не читает. Откройте её в Excel "
+    "и сохраните как «Книга Excel (.xlsx)».",
+    "xlsb workbook")
+FILE_TOO_LARGE = register(
+    "file-too-large", ERROR,
+    "Файл слишком большой ({size_mb} МБ, допускается не больше {limit_mb} МБ). Книга программы "
+    "наставничества занимает обычно меньше 1 МБ: проверьте, тот ли это файл, удалите из книги "
+    "картинки и лишние листы и сохраните её заново.",
+    "file larger than max_file_bytes")
+XML_ENTITIES = register(
+    "xml-entities", ERROR,
+    "Книга содержит объявления DOCTYPE/ENTITY в части «{part}». Excel и LibreOffice такие книги "
+    "не создают; это может быть попыткой атаки, поэтому файл не прочитан. Откройте данные в "
+    "Excel, скопируйте их в новую книгу xlflow и пришлите её.",
+    "DOCTYPE/ENTITY in an XML part (billion laughs, XXE)")
+ZIP_BOMB = register(
+    "zip-bomb", ERROR,
+    "Книга распаковывается в слишком большой объём ({detail}), это похоже на «zip-бомбу», "
+    "поэтому файл не прочитан. Если файл настоящий, скопируйте данные в новую книгу xlflow и "
+    "пришлите её.",
+    "member or total inflated size or inflate ratio over the limits")
+TOO_MANY_ENTRIES = register(
+    "too-many-entries", ERROR,
+    "Книга состоит из слишком большого числа частей ({count}, допускается не больше {limit}), "
+    "поэтому файл не прочитан. Скопируйте данные в новую книгу xlflow и пришлите её.",
+    "zip with too many entries")
+UNSAFE_MEMBER = register(
+    "unsafe-member-name", ERROR,
+    "Книга содержит часть с недопустимым именем «{member}» (выход за пределы архива). Excel и "
+    "LibreOffice такие файлы не создают; файл не прочитан. Скопируйте данные в новую книгу "
+    "xlflow и пришлите её.",
+    "zip member with ../ or an absolute path")
+SHEET_TOO_LARGE = register(
+    "sheet-too-large", ERROR,
+    "Лист в части «{part}» слишком большой: {detail} (допускается не больше {max_rows} строк и "
+    "{max_cols} столбцов). Удалите лишние строки и столбцы после таблицы (выделите их, "
+    "«Удалить»), сохраните книгу и пришлите её снова.",
+    "sheet dimension or cells beyond max_rows/max_cols")
+
+
+# ---------------------------------------------------------------- limits
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of the pre-check (and of what the parsers may see).
+
+    Every field can be overridden from the environment with
+    ``XLFLOW_<FIELD NAME IN CAPITALS>`` (see :meth:`from_env`)."""
+
+    max_file_bytes: int = 50 * MiB
+    max_uncompressed_bytes: int = 200 * MiB  # all members together, as inflated
+    max_member_bytes: int = 100 * MiB  # one member, as inflated
+    max_ratio: int = 100  # inflated / compressed, checked past ratio_grace_bytes
+    ratio_grace_bytes: int = 10 * MiB
+    max_entries: int = 2000
+    max_rows: int = 100_000
+    max_cols: int = 1024
+    max_cells: int = 5_000_000  # rows x cols of the grid a parser would build
+
+    @classmethod
+    def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get("XLFLOW_" + f.name.upper())
+            if raw:
+                values[f.name] = int(raw)
+        return cls(**values)
+
+
+DEFAULT_LIMITS = Limits.from_env()
+
+
+# ---------------------------------------------------------------- entry point
+def precheck(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> FileKind:
+    """Check ``path`` before any parser opens it; return its kind.
+
+    Raises :class:`ReadError` (registered code, ``file`` = path) for a file
+    that is not a workbook xlflow reads or that exceeds ``limits``."""
+    file = os.fspath(path)
+    try:
+        with open(file, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(4096)
+            return _check_open_file(fh, file, size, head, limits)
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError) as exc:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason=_reason_for(exc)) from exc
+
+
+def _reason_for(exc: BaseException) -> str:
+    return "файл повреждён или загружен не полностью"
+
+
+def problem_from_error(err: ReadError) -> Problem:
+    """The :class:`Problem` (with the file) for a read failure, for reports."""
+    return Problem(err.code, file=err.file, params=dict(err.params))
+
+
+def kind_problems(kind: FileKind, file: str | None = None) -> list[Problem]:
+    """Warnings a reader adds for a file of this kind (``.xlsm``: macros ignored)."""
+    if kind == "xlsm":
+        return [Problem(MACRO_WORKBOOK, file=file)]
+    return []
+
+
+def _check_open_file(fh: BinaryIO, file: str, size: int, head: bytes, limits: Limits) -> FileKind:
+    if size == 0:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="файл пустой")
+    if size > limits.max_file_bytes:
+        raise ReadError(FILE_TOO_LARGE, file=file, size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
+    if head.startswith(OLE_MAGIC):
+        _raise_for_ole(fh, file, size)
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason=sniff_foreign(head))
+    return _check_zip(fh, file, size, limits)
+
+
+def _mb(n: int) -> str:
+    return f"{n / MiB:.1f}".replace(".", ",")
+
+
+# ---------------------------------------------------------------- foreign content
+def sniff_foreign(head: bytes) -> str:
+    """Russian description of a file that is neither a zip nor OLE2."""
+    h = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    low = h[:2048].lower()
+    if h.startswith(b"%PDF"):
+        return "это документ PDF"
+    if h.startswith(b"{\\rtf"):
+        return "это документ RTF (Word)"
+    if h.startswith((b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b")):
+        return "это архив другого формата (RAR, 7z или gzip)"
+    if h.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return "это изображение"
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in low:
+        return "это таблица «XML Excel 2003»"
+    if low.startswith((b"<!doctype html", b"<html")) or b"<table" in low:
+        return "это веб-страница (HTML), сохранённая с расширением таблицы"
+    if _looks_like_text(head):
+        return "это текстовый файл (например, CSV), а не книга"
+    return "содержимое файла не распознано"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for enc in ("utf-8", "cp1251"):
+        try:
+            head.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+# ---------------------------------------------------------------- OLE2 / CFB
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENDOFCHAIN = 0xFFFFFFFE
+
+
+def _raise_for_ole(fh: BinaryIO, file: str, size: int) -> None:
+    names = {n.lower() for n in cfb_stream_names(fh, size)}
+    if {"encryptioninfo", "encryptedpackage"} & names:
+        raise ReadError(ENCRYPTED, file=file)
+    if {"workbook", "book"} & names:
+        raise ReadError(LEGACY_XLS, file=file)
+    if "worddocument" in names:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это документ Word")
+    if "powerpoint document" in names:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это презентация PowerPoint")
+    raise ReadError(NOT_A_WORKBOOK, file=file, reason="это документ Microsoft Office другого типа")
+
+
+def cfb_stream_names(fh: BinaryIO, size: int) -> list[str]:
+    """Names in the directory of an OLE2 compound file (bounded, loop-safe)."""
+    fh.seek(0)
+    header = fh.read(512)
+    if len(header) < 512:
+        raise ValueError("short CFB header")
+    shift = struct.unpack_from("<H", header, 0x1E)[0]
+    if shift not in (9, 12):
+        raise ValueError("bad sector shift")
+    sector = 1 << shift
+    n_sectors = max(0, (size - 512) // sector + 1)
+    fat = _cfb_fat(fh, header, sector, n_sectors)
+    names: list[str] = []
+    current = struct.unpack_from("<I", header, 0x30)[0]
+    seen: set[int] = set()
+    while current < n_sectors and current not in seen:
+        seen.add(current)
+        fh.seek(512 + current * sector)
+        data = fh.read(sector)
+        for off in range(0, len(data) - 127, 128):
+            names.append(_cfb_entry_name(data[off:off + 128]))
+        current = fat[current] if current < len(fat) else _ENDOFCHAIN
+    return [n for n in names if n]
+
+
+def _cfb_entry_name(entry: bytes) -> str:
+    length = struct.unpack_from("<H", entry, 0x40)[0]
+    if length < 2 or length > 64 or entry[0x42] not in (1, 2, 5):
+        return ""
+    return entry[: length - 2].decode("utf-16-le", "replace")
+
+
+def _cfb_fat(fh: BinaryIO, header: bytes, sector: int, n_sectors: int) -> list[int]:
+    fat_sectors = [s for s in struct.unpack_from("<109I", header, 0x4C) if s < n_sectors]
+    difat = struct.unpack_from("<I", header, 0x44)[0]
+    per = sector // 4
+    seen: set[int] = set()
+    while difat < n_sectors and difat not in seen and len(fat_sectors) < n_sectors:
+        seen.add(difat)
+        fh.seek(512 + difat * sector)
+        ids = struct.unpack(f"<{per}I", fh.read(sector).ljust(sector, b"\xff"))
+        fat_sectors.extend(s for s in ids[:-1] if s < n_sectors)
+        difat = ids[-1]
+    fat: list[int] = []
+    for s in fat_sectors[:n_sectors]:
+        fh.seek(512 + s * sector)
+        fat.extend(struct.unpack(f"<{per}I", fh.read(sector).ljust(sector, b"\xff")))
+        if len(fat) >= n_sectors:
+            break
+    return fat
+
+
+# ---------------------------------------------------------------- zip container
+_EOCD = b"PK\x05\x06"
+_LOCAL = b"PK\x03\x04"
+_CHUNK = 256 * 1024
+_OUT_CHUNK = 1024 * 1024
+
+
+def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> FileKind:
+    _check_declared_entry_count(fh, file, size, limits)
+    fh.seek(0)
+    with zipfile.ZipFile(fh) as zf:
+        infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise ReadError(TOO_MANY_ENTRIES, file=file, count=len(infos), limit=limits.max_entries)
+    names = {i.filename for i in infos}
+    for info in infos:
+        _check_member_name(info.filename, file)
+    kind = _zip_kind(fh, file, infos, names)
+    _check_declared_sizes(infos, file, limits)
+    _inflate_all(fh, file, size, infos, limits, ods=(kind == "ods"))
+    return kind
+
+
+def _check_declared_entry_count(fh: BinaryIO, file: str, size: int, limits: Limits) -> None:
+    """Read the entry count from the end-of-central-directory record before
+    zipfile builds a ZipInfo per entry."""
+    tail_len = min(size, 65536 + 22)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    pos = tail.rfind(_EOCD)
+    if pos < 0 or pos + 22 > len(tail):
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="файл повреждён или загружен не полностью")
+    total = struct.unpack_from("<H", tail, pos + 10)[0]
+    cd_size = struct.unpack_from("<I", tail, pos + 12)[0]
+    if total != 0xFFFF and total > limits.max_entries:
+        raise ReadError(TOO_MANY_ENTRIES, file=file, count=total, limit=limits.max_entries)
+    # a central directory entry is at least 46 bytes: bound zip64 counts too
+    if cd_size != 0xFFFFFFFF and cd_size // 46 > limits.max_entries and cd_size > 4 * MiB:
+        raise ReadError(TOO_MANY_ENTRIES, file=file, count=f"более {cd_size // 46}", limit=limits.max_entries)
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _check_member_name(name: str, file: str) -> None:
+    norm = name.replace("\\", "/")
+    parts = norm.split("/")
+    if norm.startswith("/") or _DRIVE.match(norm) or ".." in parts or "\x00" in name:
+        raise ReadError(UNSAFE_MEMBER, file=file, member=name[:200])
+
+
+def _zip_kind(fh: BinaryIO, file: str, infos: list[zipfile.ZipInfo], names: set[str]) -> FileKind:
+    if "mimetype" in names:
+        mime = _read_small(fh, _info(infos, "mimetype"), 200).strip()
+        if mime == b"application/vnd.oasis.opendocument.spreadsheet":
+            return "ods"
+        if mime.startswith(b"application/vnd.oasis.opendocument.text"):
+            raise ReadError(NOT_A_WORKBOOK, file=file, reason="это текстовый документ OpenDocument (.odt)")
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это документ OpenDocument другого типа")
+    if "[Content_Types].xml" not in names:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это zip-архив, а не книга")
+    ctypes = _read_small(fh, _info(infos, "[Content_Types].xml"), 1 * MiB)
+    _scan_entities(ctypes, file, "[Content_Types].xml")
+    if b"ms-excel.sheet.binary.macroEnabled.main" in ctypes:
+        raise ReadError(BINARY_WORKBOOK, file=file)
+    if b"macroEnabled.main+xml" in ctypes:
+        return "xlsm"
+    if b"spreadsheetml.sheet.main+xml" in ctypes or b"spreadsheetml.template.main+xml" in ctypes:
+        return "xlsx"
+    if b"wordprocessingml" in ctypes:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это документ Word (.docx)")
+    if b"presentationml" in ctypes:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это презентация PowerPoint (.pptx)")
+    raise ReadError(NOT_A_WORKBOOK, file=file, reason="это zip-архив, а не книга")
+
+
+def _info(infos: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
+    return [i for i in infos if i.filename == name][-1]
+
+
+def _check_declared_sizes(infos: list[zipfile.ZipInfo], file: str, limits: Limits) -> None:
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise ReadError(ENCRYPTED, file=file)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ReadError(NOT_A_WORKBOOK, file=file, reason="части книги сжаты неизвестным способом")
+        if info.file_size > limits.max_member_bytes:
+            raise ReadError(ZIP_BOMB, file=file, detail=f"часть «{info.filename[:100]}» — {_mb(info.file_size)} МБ")
+        total += info.file_size
+    if total > limits.max_uncompressed_bytes:
+        raise ReadError(ZIP_BOMB, file=file, detail=f"всего {_mb(total)} МБ")
+
+
+def _data_offset(fh: BinaryIO, info: zipfile.ZipInfo, size: int) -> int:
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) < 30 or not local.startswith(_LOCAL):
+        raise zipfile.BadZipFile("bad local header")
+    name_len, extra_len = struct.unpack_from("<HH", local, 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    if start > size:
+        raise zipfile.BadZipFile("member past end of file")
+    return start
+
+
+def _read_small(fh: BinaryIO, info: zipfile.ZipInfo, cap: int) -> bytes:
+    """Inflate a small member (at most ``cap`` bytes of output)."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    start = _data_offset(fh, info, size)
+    fh.seek(start)
+    raw = fh.read(min(info.compress_size, size - start, cap))
+    if info.compress_type == zipfile.ZIP_STORED:
+        return raw[:cap]
+    return zlib.decompressobj(-15).decompress(raw, cap)
+
+
+# ---------------------------------------------------------------- streaming inflate
+class _Budget:
+    def __init__(self, file: str, limits: Limits) -> None:
+        self.file = file
+        self.limits = limits
+        self.total = 0
+
+    def add(self, name: str, member_out: int, member_in: int, n: int) -> None:
+        lim = self.limits
+        self.total += n
+        if member_out > lim.max_member_bytes:
+            raise ReadError(ZIP_BOMB, file=self.file,
+                            detail=f"часть «{name[:100]}» — больше {_mb(lim.max_member_bytes)} МБ")
+        if self.total > lim.max_uncompressed_bytes:
+            raise ReadError(ZIP_BOMB, file=self.file, detail=f"всего больше {_mb(lim.max_uncompressed_bytes)} МБ")
+        if member_out > lim.ratio_grace_bytes and member_out > lim.max_ratio * max(member_in, 1):
+            raise ReadError(ZIP_BOMB, file=self.file,
+                            detail=f"часть «{name[:100]}» сжата в {member_out // max(member_in, 1)} раз")
+
+
+def _inflate_all(fh: BinaryIO, file: str, size: int, infos: list[zipfile.ZipInfo],
+                 limits: Limits, ods: bool) -> None:
+    budget = _Budget(file, limits)
+    for info in infos:
+        if info.is_dir():
+            continue
+        scanner = _PartScanner(file, info.filename, limits, ods=ods and info.filename == "content.xml")
+        for piece in _inflate_member(fh, info, size, budget):
+            scanner.feed(piece)
+        scanner.close()
+
+
+def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Budget):
+    """Yield the bytes of a member as a parser would get them, ignoring the
+    declared sizes: a deflate stream is inflated until it ends (or the file
+    ends), so headers that lie cannot hide a bomb."""
+    start = _data_offset(fh, info, size)
+    if info.compress_type == zipfile.ZIP_STORED:
+        remaining = min(info.compress_size, size - start)
+        pos = start
+        while remaining > 0:
+            fh.seek(pos)
+            data = fh.read(min(_CHUNK, remaining))
+            if not data:
+                break
+            pos += len(data)
+            remaining -= len(data)
+            budget.add(info.filename, pos - start, pos - start, len(data))
+            yield data
+        return
+    yield from _inflate_deflate(fh, info.filename, start, size, budget)
+
+
+def _inflate_deflate(fh: BinaryIO, name: str, start: int, size: int, budget: _Budget):
+    d = zlib.decompressobj(-15)
+    pos, out_total, consumed = start, 0, 0
+    pending = b""
+    while not d.eof:
+        if not pending:
+            if pos >= size:
+                break  # truncated stream: parsers fail on it; nothing more to inflate
+            fh.seek(pos)
+            pending = fh.read(min(_CHUNK, size - pos))
+            pos += len(pending)
+        out = d.decompress(pending, _OUT_CHUNK)
+        consumed += len(pending) - len(d.unconsumed_tail) - len(d.unused_data)
+        pending = d.unconsumed_tail
+        if out:
+            out_total += len(out)
+            budget.add(name, out_total, consumed, len(out))
+            yield out
+
+
+# ---------------------------------------------------------------- XML scans
+_ENTITY_PATTERNS = tuple(
+    p.encode(enc) for p in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_TAIL = 32
+
+
+def _scan_entities(data: bytes, file: str, part: str) -> None:
+    if b"!" not in data:  # memchr: every pattern contains "!"
+        return
+    for pat in _ENTITY_PATTERNS:
+        if pat in data:
+            raise ReadError(XML_ENTITIES, file=file, part=part[:200])
+
+
+# Fast path: Excel, LibreOffice and xlsxwriter write ``<row r="7"`` and
+# ``<c r="B7"``. The fast patterns start with a literal (``r=``, ``<c``...)
+# so the regex engine skips to it at C speed, and in an ordinary narrow sheet
+# they find nothing. Refs past the limits, columns from AA on, and unusual
+# syntax (namespace prefixes, tags without r=, spaces around =, $, lower case,
+# single quotes) send the piece to the exact (slower) path.
+_FAST_CACHE: dict[int, re.Pattern] = {}
+_ODD_CELL = re.compile(rb'<c(?! r=")[\s/>]')
+_ODD_ROW = re.compile(rb'<row(?! r=")[\s/>]')
+_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+_SPACED_EQ = re.compile(rb"r\s+=")
+_REF = rb"""\sr\s*=\s*["']\$?"""
+_ANY_REF = re.compile(_REF + rb"""([A-Za-z]{0,4})\$?0*([0-9]{1,12})["']""")
+_ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
+_ROW_WITH_R = re.compile(rb"""<(?:[\w.-]+:)?row(?=\s)[^<>]*?\sr\s*=""")
+_CELL_WITH_R = re.compile(rb"""<(?:[\w.-]+:)?c(?=\s)[^<>]*?\sr\s*=""")
+_DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"']{1,64})["']""")
+
+
+def _fast_refs(digits: int) -> re.Pattern:
+    """One search for any ref that needs the exact path: a row number of at
+    least ``digits`` digits, a column of two or more letters, ``$``, lower
+    case, single quotes or a space after ``=``."""
+    pat = _FAST_CACHE.get(digits)
+    if pat is None:
+        pat = re.compile(
+            rb'r=(?:"(?:[A-Z]{2}|[A-Z]?+[0-9]{%d}|\$|[A-Z]\$|[a-z]++[0-9$])|\'|\s)'
+            % digits)
+        _FAST_CACHE[digits] = pat
+    return pat
+
+
+def col_number(letters: bytes) -> int:
+    """1-based column number of Excel letters (A -> 1, XFD -> 16384)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ch - 64)
+    return n
+
+
+class _PartScanner:
+    """Streams one member: entity scan for every part; sheet bounds for parts
+    that contain ``sheetData``; repeated-cell bounds for ODS content."""
+
+    def __init__(self, file: str, part: str, limits: Limits, ods: bool) -> None:
+        self.file, self.part, self.limits = file, part, limits
+        self.carry = b""
+        self.is_sheet = False
+        self.row_bound = 0  # upper bound of the last row of any cell
+        self.col_bound = 0  # upper bound of the last column
+        self.implicit_rows = self.implicit_cells = 0
+        self.ods = _OdsBounds(self) if ods else None
+
+    def feed(self, data: bytes) -> None:
+        buf = self.carry + data
+        _scan_entities(buf, self.file, self.part)
+        cut = buf.rfind(b"<")
+        if cut <= 0 or len(buf) - cut > _OUT_CHUNK:
+            cut = max(len(buf) - _TAIL, 0)
+        piece, self.carry = buf[:cut], buf[cut:]
+        self._process(piece)
+
+    def close(self) -> None:
+        self._process(self.carry)
+        self.carry = b""
+        if self.ods is not None:
+            self.ods.close()
+
+    def _process(self, piece: bytes) -> None:
+        if not piece:
+            return
+        if self.ods is not None:
+            self.ods.feed(piece)
+            return
+        if not self.is_sheet:
+            if b"sheetData" not in piece:
+                return
+            self.is_sheet = True
+            m = _DIMENSION.search(piece)
+            if m:
+                self._check_extent(*_ref_extent(m.group(1)), declared=True)
+        if self._is_plain(piece):
+            # every ref has one letter and fewer digits than max_rows: narrow and short
+            self.col_bound = max(self.col_bound, 26)
+            self.row_bound = max(self.row_bound, 10 ** (len(str(self.limits.max_rows)) - 1) - 1)
+        else:
+            self._exact_piece(piece)
+        # a row or cell without r= takes the next position: bound it conservatively
+        self._check_extent(self.row_bound + self.implicit_rows, self.col_bound + self.implicit_cells,
+                           declared=False)
+
+    def _is_plain(self, piece: bytes) -> bool:
+        if self.col_bound > 26:  # a wide sheet: exact all along
+            return False
+        return not (_fast_refs(len(str(self.limits.max_rows))).search(piece)
+                    or _ODD_CELL.search(piece) or _ODD_ROW.search(piece)
+                    or _PREFIXED.search(piece) or _SPACED_EQ.search(piece))
+
+    def _exact_piece(self, piece: bytes) -> None:
+        refs = _ANY_REF.findall(piece)
+        if refs:
+            letters = {r[0] for r in refs if r[0]}
+            if letters:
+                self.col_bound = max(self.col_bound, max(map(col_number, letters)))
+            self.row_bound = max(self.row_bound, max(int(r[1]) for r in refs))
+        rows, cells = len(_ROW_TAG.findall(piece)), len(_CELL_TAG.findall(piece))
+        rows_r, cells_r = len(_ROW_WITH_R.findall(piece)), len(_CELL_WITH_R.findall(piece))
+        self.implicit_rows += max(rows - rows_r, 0)
+        self.implicit_cells += max(cells - cells_r, 0)
+
+    def _check_extent(self, rows: int, cols: int, declared: bool) -> None:
+        lim = self.limits
+        if rows > lim.max_rows or cols > lim.max_cols or rows * cols > lim.max_cells:
+            what = "объявленный диапазон" if declared else "заполненные ячейки"
+            raise ReadError(SHEET_TOO_LARGE, file=self.file, part=self.part[:200],
+                            detail=f"{what} доходят до строки {rows} и столбца {cols}",
+                            max_rows=lim.max_rows, max_cols=lim.max_cols)
+
+
+def _ref_extent(ref: bytes) -> tuple[int, int]:
+    last = ref.split(b":")[-1].replace(b"$", b"")
+    m = re.fullmatch(rb"([A-Za-z]{0,4})([0-9]{0,10})", last)
+    if not m:
+        return (0, 0)
+    return (int(m.group(2) or 0), col_number(m.group(1)))
+
+
+class _OdsBounds:
+    """Bounds of an ODS ``content.xml``: rows and columns repeated by
+    ``number-rows-repeated``/``number-columns-repeated`` count only when the
+    repeated cell holds something (LibreOffice writes huge empty repeats)."""
+
+    def __init__(self, owner: _PartScanner) -> None:
+        import xml.etree.ElementTree as ET  # entities are refused before any byte is fed
+
+        self.owner = owner
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.row = 0  # rows before the current one
+        self.row_rep = 1
+        self.col = 0
+        self.max_row = self.max_col = 0
+        self.depth_cell = 0
+
+    def feed(self, piece: bytes) -> None:
+        try:
+            self.parser.feed(piece)
+            self._drain()
+        except Exception as exc:  # noqa: BLE001 - malformed XML: parsers reject it too
+            raise ReadError(NOT_A_WORKBOOK, file=self.owner.file, reason="файл повреждён") from exc
+
+    def close(self) -> None:
+        try:
+            self.parser.close()
+            self._drain()
+        except Exception as exc:  # noqa: BLE001
+            raise ReadError(NOT_A_WORKBOOK, file=self.owner.file, reason="файл повреждён") from exc
+
+    def _drain(self) -> None:
+        for event, elem in self.parser.read_events():
+            tag = elem.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                self._start(tag, elem)
+            elif tag in ("table-row", "table-cell", "covered-table-cell", "table"):
+                self._end(tag, elem)
+                elem.clear()
+
+    def _start(self, tag: str, elem) -> None:
+        if tag == "table":
+            self.row = 0
+        elif tag == "table-row":
+            self.row_rep = _ods_repeat(elem, "number-rows-repeated")
+            self.col = 0
+
+    def _end(self, tag: str, elem) -> None:
+        if tag == "table-row":
+            self.row += self.row_rep
+        elif tag in ("table-cell", "covered-table-cell"):
+            rep = _ods_repeat(elem, "number-columns-repeated")
+            if _ods_cell_has_value(elem):
+                last_row = self.row + self.row_rep
+                last_col = self.col + rep
+                self.owner._check_extent(last_row, last_col, declared=False)
+            self.col += rep
+
+
+def _ods_repeat(elem, name: str) -> int:
+    for key, value in elem.attrib.items():
+        if key.endswith("}" + name):
+            try:
+                return max(int(value), 1)
+            except ValueError:
+                return 1
+    return 1
+
+
+def _ods_cell_has_value(elem) -> bool:
+    if len(elem):
+        return True
+    return any(k.endswith("}value-type") or k.endswith("}formula") for k in elem.attrib)
