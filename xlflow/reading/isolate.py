@@ -1,0 +1,334 @@
+"""Read files in worker processes so that one file cannot take down a run.
+
+python-calamine aborts the whole interpreter when an allocation fails (a Rust
+abort that ``try/except`` cannot catch), a parser can loop or swallow memory,
+and a C extension can crash. :func:`read_isolated` therefore calls
+``func(path)`` in worker processes:
+
+* each worker has an address-space limit (``resource.RLIMIT_AS`` where the
+  platform has it: ``memory_mb`` above what the worker uses when it starts),
+  so a file that needs too much memory fails in its worker;
+* each file has a wall-clock limit (``timeout_s``): a worker that takes
+  longer is killed;
+* a worker that dies (abort, segfault, out of memory, killed) is reported as a
+  failure of the file it was reading, a fresh worker takes its place and the
+  run goes on. Each worker reads one file at a time, so the file that killed a
+  worker is always known.
+
+Results come back in the order of ``paths`` as ``(path, value)`` where value is
+what ``func`` returned or a :class:`Failure`. A :class:`~xlflow.errors.XlflowError`
+raised by ``func`` becomes a Failure with the same code and parameters; any
+other exception becomes ``read-failed``. Nothing is lost: every path yields
+exactly one pair.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Iterable, Iterator
+
+from xlflow.errors import ReadError, XlflowError
+from xlflow.problems import ERROR, Problem, code_info, register
+
+WORKER_CRASHED = register(
+    "worker-crashed", ERROR,
+    "Чтение файла аварийно остановилось ({reason}), остальные файлы прочитаны. Скорее всего, "
+    "файл повреждён или слишком велик: откройте его в Excel или LibreOffice, сохраните заново как "
+    "«Книга Excel (.xlsx)» и повторите.",
+    "the worker process reading the file died (abort, segfault, out of memory)")
+READ_TIMEOUT = register(
+    "read-timeout", ERROR,
+    "Файл читался дольше {seconds} с и был пропущен, остальные файлы прочитаны. Проверьте, не "
+    "слишком ли он велик; сохраните его заново как «Книга Excel (.xlsx)» и повторите.",
+    "reading the file exceeded the time limit")
+READ_OUT_OF_MEMORY = register(
+    "read-out-of-memory", ERROR,
+    "Для чтения файла не хватило памяти (предел {memory_mb} МБ), остальные файлы прочитаны. "
+    "Проверьте, не слишком ли он велик; удалите лишние листы и строки и повторите.",
+    "reading the file exceeded the memory limit")
+FILE_ERROR = register(
+    "file-error", ERROR, "{message}",
+    "an xlflow error raised while reading the file (message already says what to do)")
+READ_FAILED = register(
+    "read-failed", ERROR,
+    "Файл не удалось прочитать из-за внутренней ошибки xlflow ({reason}). Остальные файлы "
+    "прочитаны. Сообщите об ошибке разработчикам и приложите этот файл.",
+    "unexpected exception while reading the file")
+
+DEFAULT_MEMORY_MB = int(os.environ.get("XLFLOW_WORKER_MEMORY_MB", "1024"))
+DEFAULT_TIMEOUT_S = float(os.environ.get("XLFLOW_READ_TIMEOUT_S", "120"))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one file could not be read (a registered problem code)."""
+
+    path: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""  # traceback or exit status, for developers
+
+    @property
+    def message(self) -> str:
+        return Problem(self.code, file=self.path, params=dict(self.params)).message
+
+    def to_problem(self, file: str | None = None) -> Problem:
+        """The report entry; ``file`` overrides the name shown (e.g. relative)."""
+        return Problem(self.code, file=self.path if file is None else file, params=dict(self.params))
+
+    def to_error(self) -> ReadError:
+        return ReadError(self.code, file=self.path, **self.params)
+
+
+def failure_from_exception(path: str, exc: BaseException) -> Failure:
+    """Failure for an exception raised by the read function (in any process)."""
+    if isinstance(exc, ReadError):
+        return Failure(path, exc.code, dict(exc.params))
+    if isinstance(exc, XlflowError):
+        if _registered(exc.code) and "{" not in _template(exc.code):
+            return Failure(path, exc.code, {})
+        return Failure(path, FILE_ERROR, {"message": exc.message})
+    if isinstance(exc, MemoryError):
+        return Failure(path, READ_OUT_OF_MEMORY, {"memory_mb": _memory_mb_hint()})
+    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return Failure(path, READ_FAILED, {"reason": type(exc).__name__}, detail=detail[-4000:])
+
+
+def _registered(code: str) -> bool:
+    try:
+        code_info(code)
+    except KeyError:
+        return False
+    return True
+
+
+def _template(code: str) -> str:
+    return code_info(code).template
+
+
+_WORKER_MEMORY_MB = 0
+
+
+def _memory_mb_hint() -> int:
+    return _WORKER_MEMORY_MB
+
+
+# ---------------------------------------------------------------- worker side
+def _current_vm_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def limit_memory(memory_mb: int) -> None:
+    """Cap this process's address space at its current size + ``memory_mb``.
+
+    A no-op where ``resource`` is missing (Windows)."""
+    global _WORKER_MEMORY_MB
+    _WORKER_MEMORY_MB = memory_mb
+    try:
+        import resource
+    except ImportError:
+        return
+    if memory_mb <= 0:
+        return
+    limit = _current_vm_bytes() + memory_mb * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl+C
+    limit_memory(memory_mb)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        index, path = task
+        try:
+            message: tuple = (index, True, func(path))
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes data
+            message = (index, False, failure_from_exception(path, exc))
+        try:
+            conn.send(message)
+        except MemoryError:
+            conn.send((index, False, Failure(path, READ_OUT_OF_MEMORY, {"memory_mb": memory_mb})))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+            conn.send((index, False, failure_from_exception(path, exc)))
+
+
+# ---------------------------------------------------------------- parent side
+def _context() -> mp.context.BaseContext:
+    methods = mp.get_all_start_methods()
+    # fork is cheap and needs no picklable func; spawn elsewhere (Windows, macOS)
+    if sys.platform.startswith("linux") and "fork" in methods:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.BaseContext, func: Callable[[str], Any], memory_mb: int) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, func, memory_mb), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: tuple[int, str] | None = None
+        self.started = 0.0
+
+    def give(self, index: int, path: str) -> None:
+        self.task = (index, path)
+        self.started = time.monotonic()
+        self.conn.send((index, path))
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(2)
+        self.conn.close()
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "процесс не отвечает"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = str(-exitcode)
+        return f"процесс завершён сигналом {name}"
+    return f"процесс завершился с кодом {exitcode}"
+
+
+def read_isolated(paths: Iterable[str | os.PathLike], func: Callable[[str], Any], *,
+                  jobs: int | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
+                  timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[tuple[str, Any]]:
+    """Yield ``(path, func(path) or Failure)`` for every path, in input order.
+
+    ``func`` must be a module-level function (it is pickled where processes
+    are spawned) and its result picklable. ``jobs`` defaults to the number of
+    CPUs (at most the number of paths)."""
+    items = [os.fspath(p) for p in paths]
+    if not items:
+        return
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
+    run = _Run(items, func, jobs, memory_mb, timeout_s)
+    try:
+        yield from run.results()
+    finally:
+        run.close()
+
+
+class _Run:
+    def __init__(self, items: list[str], func: Callable[[str], Any], jobs: int,
+                 memory_mb: int, timeout_s: float) -> None:
+        self.items, self.func, self.jobs = items, func, jobs
+        self.memory_mb, self.timeout_s = memory_mb, timeout_s
+        self.ctx = _context()
+        self.workers: list[_Worker] = []
+        self.done: dict[int, Any] = {}
+        self.next_index = 0
+
+    def results(self) -> Iterator[tuple[str, Any]]:
+        emitted = 0
+        while emitted < len(self.items):
+            while emitted in self.done:
+                yield self.items[emitted], self.done.pop(emitted)
+                emitted += 1
+            if emitted < len(self.items):
+                self._step()
+
+    def _spawn(self) -> _Worker:
+        w = _Worker(self.ctx, self.func, self.memory_mb)
+        self.workers.append(w)
+        return w
+
+    def _feed(self) -> None:
+        for w in list(self.workers):
+            if w.task is None and self.next_index < len(self.items):
+                w.give(self.next_index, self.items[self.next_index])
+                self.next_index += 1
+        while len(self.workers) < self.jobs and self.next_index < len(self.items):
+            self._spawn().give(self.next_index, self.items[self.next_index])
+            self.next_index += 1
+
+    def _step(self) -> None:
+        self._feed()
+        busy = [w for w in self.workers if w.task is not None]
+        if not busy:
+            return
+        deadline = min(w.started for w in busy) + self.timeout_s
+        wait_for = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
+        ready = wait(wait_for, timeout=max(0.0, deadline - time.monotonic()))
+        for w in busy:
+            if w.conn in ready or w.proc.sentinel in ready:
+                self._collect(w)
+        now = time.monotonic()
+        for w in [w for w in self.workers if w.task is not None and now - w.started > self.timeout_s]:
+            index, path = w.task
+            self._replace(w)
+            self.done[index] = Failure(path, READ_TIMEOUT, {"seconds": _fmt_seconds(self.timeout_s)})
+
+    def _collect(self, w: _Worker) -> None:
+        assert w.task is not None
+        index, path = w.task
+        try:
+            if w.conn.poll():
+                got_index, ok, value = w.conn.recv()
+                w.task = None
+                self.done[got_index] = value
+                return
+        except (EOFError, OSError):
+            w.proc.join(5)  # the worker closed its end: it is dying
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled
+            w.task = None
+            self.done[index] = failure_from_exception(path, exc)
+            return
+        if w.proc.is_alive():
+            return
+        reason = _death_reason(w.proc.exitcode)
+        exitcode = w.proc.exitcode
+        self._replace(w)
+        self.done[index] = Failure(path, WORKER_CRASHED, {"reason": reason}, detail=f"exit code {exitcode}")
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        self.workers.remove(w)
+
+    def close(self) -> None:
+        for w in self.workers:
+            if w.task is None:
+                w.stop()
+            else:
+                w.kill()
+        self.workers = []
+
+
+def _fmt_seconds(s: float) -> str:
+    return str(int(s)) if float(s).is_integer() else f"{s:g}".replace(".", ",")
