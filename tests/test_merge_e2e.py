@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from xlflow.cli import cli
+from xlflow.consolidate import export
 from xlflow.consolidate.collect import collect
 from xlflow.consolidate.merge import merge_summaries
 from xlflow.writing.sample_files import write_municipality_samples
@@ -42,7 +43,7 @@ def _collect_all(schools, dest: Path, skip_copy: int | None = None) -> list[Path
             (folder / s.copy_paths[skip_copy].name).unlink()
         out = dest / s.school.school_code / "СВОДКА.xlsx"
         res = collect(folder, out, as_of=s.school.as_of, jobs=1)
-        assert res.exit_code == 0 or skip_copy is not None  # a missing copy is reported
+        assert res.payload["figures"]["files"]["rejected"] == 0 and out.exists()
         outs.append(out)
     return outs
 
@@ -149,7 +150,9 @@ def merged(world):
     (inbox / "из будущего.json").write_text(json.dumps(future, ensure_ascii=False), encoding="utf-8")
     out = world["root"] / "out" / "МУНИЦИПАЛИТЕТ.xlsx"
     res = merge_summaries([inbox], out)
-    return {"result": res, "out": out, "doc": json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))}
+    doc = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert export.schema_errors(doc, "municipal_summary.schema.json") == []
+    return {"result": res, "out": out, "doc": doc}
 
 
 def test_every_school_figure_matches_generated_data(world, merged):
@@ -306,11 +309,18 @@ def test_cli_on_real_summaries(world, merged, tmp_path):
 
 
 @pytest.mark.libreoffice
-def test_municipal_workbook_opens_in_libreoffice(merged, lo_convert, tmp_path):
-    converted = lo_convert([merged["out"]], "xlsx", tmp_path / "lo")[0]
-    wb = openpyxl.load_workbook(converted)
+def test_libreoffice_opens_municipal_workbook_and_resaved_summary_still_merges(world, merged, lo_convert,
+                                                                               tmp_path):
+    school = world["inbox"] / "ОО-003" / "СВОДКА.xlsx"
+    converted = lo_convert([merged["out"], school], "xlsx", tmp_path / "lo")
+    wb = openpyxl.load_workbook(converted[0])
     assert "Требуют внимания" in wb.sheetnames
     ws = wb["Школы"]
     tot = merged["doc"]["figures"]["totals"]
     assert ws["A7"].value == "Итого по муниципалитету"
     assert ws["F7"].value == tot["mentors"] and ws["G7"].value == tot["mentees"]
+    # a school that opened and re-saved its summary in LibreOffice: same collection, same figures
+    res = merge_summaries([converted[1], school.with_suffix(".json")], tmp_path / "M.xlsx")
+    assert res.exit_code == 0 and sorted(f.status for f in res.files) == ["accepted", "duplicate"]
+    doc = json.loads((tmp_path / "M.json").read_text(encoding="utf-8"))
+    assert doc["figures"]["schools"] == [merged["doc"]["figures"]["schools"][2]]

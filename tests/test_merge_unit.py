@@ -103,7 +103,10 @@ def three_schools(folder: Path) -> list[Path]:
 
 
 def load_doc(out: Path) -> dict:
-    return json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    """The JSON copy, checked against schemas/municipal_summary.schema.json."""
+    doc = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert export.schema_errors(doc, "municipal_summary.schema.json") == []
+    return doc
 
 
 def test_figures_sums_and_pooled_shares(tmp_path):
@@ -173,6 +176,25 @@ def test_resent_school_newer_wins_and_copies_count_once(tmp_path):
     fig = load_doc(tmp_path / "M.xlsx")["figures"]
     assert [s["mentors"] for s in fig["schools"]] == [5, 2]
     assert len(inputs) == 4
+
+
+def test_summary_from_another_xlflow_version_with_known_format_is_read(tmp_path):
+    older = dict(summary("ОО-004", mentors=7), xlflow_version="0.0.9")
+    res = merge_summaries([write_workbook(tmp_path / "old.xlsx", older)], tmp_path / "M.xlsx")
+    assert res.exit_code == 0
+    assert load_doc(tmp_path / "M.xlsx")["figures"]["schools"][0]["mentors"] == 7
+
+
+def test_schema_lists_every_layout_column():
+    from xlflow.consolidate.municipal_stats import municipal_layout
+    from xlflow.schemas import load_schema
+
+    props = load_schema("municipal_summary.schema.json")["properties"]["figures"]["properties"]
+    layout = municipal_layout()
+    assert {c["key"] for c in layout["school_columns"]} <= set(props["schools"]["items"]["properties"])
+    assert {c["key"] for c in layout["rubric_columns"]} == set(props["rubric"]["items"]["properties"])
+    assert {c["key"] for c in layout["mentor_columns"]} == set(props["mentors"]["items"]["properties"])
+    assert set(layout["attention_reasons"]) == set(props["attention"]["items"]["properties"]["reason_key"]["enum"])
 
 
 def test_same_time_tie_is_deterministic(tmp_path):

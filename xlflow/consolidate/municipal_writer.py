@@ -93,33 +93,32 @@ def csv_tables(doc: dict) -> dict[str, str]:
 
 # ---------------------------------------------------------------- workbook
 
+_NUMBER_FORMATS = {"text": None, "integer": "0", "percent": "0.0", "mean": "0.00", "number": "0.0"}
+_TOTAL_STYLE = {"bold": True, "bg_color": "#F2F2F2"}
+
+
 class _Formats:
+    """Cell formats of the municipal workbook, one per column type (and bold for totals)."""
+
     def __init__(self, wb) -> None:
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.note = wb.add_format({"italic": True, "font_color": "#555555", "text_wrap": True,
                                    "valign": "top"})
         self.header = wb.add_format({"bold": True, "text_wrap": True, "valign": "top",
                                      "bg_color": "#DDEBF7", "border": 1})
-        self.text = wb.add_format({"border": 1, "valign": "top", "text_wrap": True})
-        self.integer = wb.add_format({"border": 1, "num_format": "0"})
-        self.percent = wb.add_format({"border": 1, "num_format": "0.0"})
-        self.mean = wb.add_format({"border": 1, "num_format": "0.00"})
-        self.total_text = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2"})
-        self.total_integer = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2",
-                                            "num_format": "0"})
-        self.total_percent = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2",
-                                            "num_format": "0.0"})
-        self.total_mean = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2",
-                                         "num_format": "0.00"})
         self.label = wb.add_format({"bold": True, "border": 1, "text_wrap": True})
+        self._plain = {}
+        self._total = {}
+        for kind, num in _NUMBER_FORMATS.items():
+            base = {"border": 1, "valign": "top"}
+            base.update({"text_wrap": True} if num is None else {"num_format": num})
+            self._plain[kind] = wb.add_format(base)
+            self._total[kind] = wb.add_format({**base, **_TOTAL_STYLE})
+        self.text, self.mean = self._plain["text"], self._plain["mean"]
+        self.total_text, self.total_mean = self._total["text"], self._total["mean"]
 
     def for_type(self, kind: str, total: bool = False):
-        name = {"text": "text", "integer": "integer", "percent": "percent", "mean": "mean",
-                "number": "mean"}[kind]
-        if total:
-            return getattr(self, "total_" + ("integer" if name == "integer" else
-                                             "text" if name == "text" else name))
-        return getattr(self, name)
+        return (self._total if total else self._plain)[kind]
 
 
 def _write_cell(ws, row: int, col: int, value: object, fmt) -> None:
