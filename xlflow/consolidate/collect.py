@@ -35,6 +35,7 @@ problem.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -107,12 +108,6 @@ NO_REGISTRY = register(
     "В папке нет книги куратора (книги школы с банками и списком пар). Сводка построена только по "
     "копиям программ; несданные копии найти нельзя. Положите книгу школы в папку.",
     "no school workbook in the folder")
-READ_FAILED = register(
-    "collect-read-failed", ERROR,
-    "Файл не удалось прочитать ({reason}). Откройте его в Excel или LibreOffice, сохраните как "
-    "«Книга Excel (.xlsx)» и пришлите снова.",
-    "the worker reading the file failed")
-
 SKIP_REASONS = {
     "lock": "файл блокировки (открыт в Excel или LibreOffice)",
     "hidden": "скрытый файл или папка",
@@ -219,12 +214,6 @@ def _mtime(path: str) -> float:
 
 def _renamed(p: Problem, name: str) -> Problem:
     return Problem(p.code, file=name, sheet=p.sheet, cell=p.cell, params=dict(p.params), severity=p.severity)
-
-
-def failed_facts(path: str, name: str, reason: str) -> FileFacts:
-    """Facts of a file whose worker died or raised."""
-    return FileFacts(path=path, name=name, mtime=_mtime(path), status=REJECTED,
-                     problems=[Problem(READ_FAILED, file=name, params={"reason": reason})])
 
 
 # ---------------------------------------------------------------- scanning
@@ -589,7 +578,6 @@ def exit_code(result: Consolidation) -> int:
 # ---------------------------------------------------------------- the whole call
 
 ProgressFn = Callable[[FileFacts], None]
-CRASHED = "программа чтения файла аварийно завершилась"
 
 
 @dataclass
@@ -614,48 +602,39 @@ def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
                       "например 31.05.2026.", code="bad-as-of")
 
 
-def _read_serial(todo: list[FileFacts], as_of: dt.date, progress: ProgressFn | None) -> list[FileFacts]:
-    out = []
-    for f in todo:
-        try:
-            got = read_facts(f.path, f.name, as_of)
-        except Exception as exc:  # one bad file never stops the others
-            got = failed_facts(f.path, f.name, f"{type(exc).__name__}")
-        out.append(got)
-        if progress:
-            progress(got)
-    return out
+def read_path(path: str, as_of: dt.date) -> FileFacts:
+    """Worker entry point for :func:`xlflow.reading.isolate.read_isolated`
+    (the parent sets the display name afterwards)."""
+    return read_facts(path, path, as_of)
 
 
-def _read_pool(todo: list[FileFacts], as_of: dt.date, jobs: int, progress: ProgressFn | None) -> list[FileFacts]:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    import xlflow.validation.validate  # noqa: F401  (imported once, inherited by forked workers)
-
-    done: dict[str, FileFacts] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(read_facts, f.path, f.name, as_of): f for f in todo}
-        for fut in as_completed(futures):
-            f = futures[fut]
-            try:
-                got = fut.result()
-            except Exception as exc:
-                reason = CRASHED if type(exc).__name__ == "BrokenProcessPool" else type(exc).__name__
-                got = failed_facts(f.path, f.name, reason)
-            done[f.path] = got
-            if progress:
-                progress(got)
-    return [done[f.path] for f in todo]
+def _named(got: Any, f: FileFacts) -> FileFacts:
+    """Facts of ``f`` from what a worker returned (facts or an isolate Failure)."""
+    if not isinstance(got, FileFacts):
+        return FileFacts(path=f.path, name=f.name, mtime=f.mtime, status=REJECTED,
+                         problems=[got.to_problem(file=f.name)])
+    got.name = f.name
+    for p in got.problems:
+        p.file = f.name
+    return got
 
 
 def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
              progress: ProgressFn | None = None) -> list[FileFacts]:
-    """Facts of every file: candidates read (in ``jobs`` processes), others kept."""
+    """Facts of every file: candidates are read and validated in ``jobs``
+    isolated worker processes (memory and time limits; a dead worker becomes a
+    problem of its file), the others are kept as they are."""
+    from xlflow.reading.isolate import read_isolated
+
+    import xlflow.validation.validate  # noqa: F401  (imported once, inherited by forked workers)
+
     todo = [f for f in files if f.status is None]
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    read = _read_serial(todo, as_of, progress) if jobs == 1 or len(todo) < 2 else \
-        _read_pool(todo, as_of, min(jobs, len(todo)), progress)
-    by_path = {f.path: f for f in read}
+    by_path: dict[str, FileFacts] = {}
+    worker = functools.partial(read_path, as_of=as_of)
+    for f, (_path, got) in zip(todo, read_isolated([f.path for f in todo], worker, jobs=jobs)):
+        by_path[f.path] = _named(got, f)
+        if progress:
+            progress(by_path[f.path])
     return [by_path.get(f.path, f) for f in files]
 
 
