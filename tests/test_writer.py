@@ -408,3 +408,40 @@ def test_cli_new_bad_options(tmp_path, extra, message):
     assert message in res.output
     assert not out.exists()
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_keeps_validations_protection_and_colours(tmp_path, lo_convert):
+    src = tmp_path / "src"
+    src.mkdir()
+    empty, filled = src / "empty.xlsx", src / "filled.xlsx"
+    write_programme_workbook(empty, OPTIONS)
+    write_programme_workbook(filled, OPTIONS, RECORDS)
+    converted = lo_convert([empty, filled], "xlsx", tmp_path / "lo")
+    wb = openpyxl.load_workbook(converted[0])
+    assert wb.sheetnames[:len(LAYOUT.sheets)] == [s.name for s in LAYOUT.sheets]
+    assert wb[LAYOUT.meta_sheet].sheet_state == "hidden"
+    for spec in LAYOUT.sheets:
+        assert wb[spec.name].protection.sheet, spec.key
+    roadmap = LAYOUT.sheet("roadmap")
+    ws = wb[roadmap.name]
+    comp = f"{table_col(roadmap, 'completion')}{roadmap.first_data_row}"
+    dv = validation_at(ws, comp)
+    assert dv is not None and dv.type == "list" and dv.prompt
+    assert validation_at(ws, f"{table_col(roadmap, 'due_date')}{roadmap.first_data_row}").type == "date"
+    assert not ws[comp].protection.locked and ws.cell(roadmap.header_row, 1).protection.locked
+    last = roadmap.first_data_row + roadmap.default_rows - 1
+    marks = {r.formula[0].strip('"') for cf in ws.conditional_formatting
+             if str(cf.sqref) == f"{comp}:{comp[0]}{last}" for r in cf.rules}
+    assert marks == set(LAYOUT.lists["completion_marks"])
+    diag = LAYOUT.sheet("diagnostics")
+    last_letter = col_letter(diag.first_direction_col + len(LAYOUT.directions([EXTRA])) - 1)
+    coloured = {ref for cf in wb[diag.name].conditional_formatting for ref in str(cf.sqref).split()}
+    assert coloured == {f"C{row}:{last_letter}{row}" for _, _, part, row in diag.rows() if part == "level"}
+    # LibreOffice computed the live formulas of the filled book from its inputs.
+    values = openpyxl.load_workbook(converted[1], data_only=True)
+    rubric = LAYOUT.sheet("rubric")
+    assert values[rubric.name][f"D{rubric.total_row}"].value == 18
+    assert values[rubric.name][f"D{rubric.level_row}"].value == "оптимальный"
+    assert values[roadmap.name]["B2"].value == pytest.approx(17 / 34)
+    assert values[roadmap.name]["C2"].value == "выполнено 17 из 34"
