@@ -71,12 +71,6 @@ def full_name(rng: random.Random, female: bool) -> str:
     return f"{surname} {rng.choice(MALE_NAMES)} {male_pat}"
 
 
-def short_name(name: str) -> str:
-    """«Берёзкина Анна Павловна» -> «Берёзкина А.П.» (for file names)."""
-    parts = name.split()
-    return parts[0] + " " + "".join(p[0] + "." for p in parts[1:])
-
-
 # --------------------------------------------------------------- school and people
 
 SCHOOL_KINDS = (

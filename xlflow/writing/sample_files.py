@@ -76,17 +76,21 @@ def registry_path(out_dir: Path, school: SampleSchool) -> Path:
 
 
 def school_tasks(school: SampleSchool, out_dir: Path) -> tuple[list[WriteTask], Path, list[Path]]:
-    """Write tasks for the registry and every copy of ``school``."""
+    """Write tasks for the registry and every copy of ``school``: each copy is
+    the one ``xlflow split`` plans for its pair row (same options and file
+    name), written with the filled records."""
+    from xlflow.writing.split import plan_copies
+
     base = dict(school_name=school.school_name, school_code=school.school_code,
                 academic_year=school.academic_year, municipality=school.municipality)
     reg = registry_path(out_dir, school)
     tasks = [WriteTask(str(reg), WorkbookOptions(**base, workbook_kind="school"), school.registry, False)]
+    plans = {(p.options.programme_id, p.options.mentee_id): p for p in plan_copies(school.registry)}
     paths = []
     for c in school.copies:
-        path = out_dir / f"{c.name}.xlsx"
-        options = WorkbookOptions(**base, workbook_kind="programme", programme_id=c.group_id,
-                                  mentee_id=c.mentee_id)
-        tasks.append(WriteTask(str(path), options, c.records, True))
+        plan = plans[(c.group_id, c.mentee_id)]
+        path = out_dir / plan.file_name
+        tasks.append(WriteTask(str(path), plan.options, c.records, True))
         paths.append(path)
     return tasks, reg, paths
 

@@ -147,13 +147,9 @@ def new_mentee(rng: random.Random, layout: Layout, people: People, year0: int,
                direction: str | None = None) -> str:
     pid = f"У-{len(people.mentees) + 1:03d}"
     categories = layout.choices("mentee_categories")
+    category = pick(rng, layout, "mentee_categories", {c: CATEGORY_PROFILE[c][0] for c in categories})
     if direction is None:
-        category = pick(rng, layout, "mentee_categories", {c: CATEGORY_PROFILE[c][0] for c in categories})
         direction = rng.choice(CATEGORY_PROFILE[category][1])
-    else:
-        fitting = [c for c in categories if direction in CATEGORY_PROFILE[c][1]]
-        category = rng.choice(fitting) if fitting and rng.random() < 0.8 else pick(
-            rng, layout, "mentee_categories", {c: CATEGORY_PROFILE[c][0] for c in categories})
     position, subject = _position(rng)
     deficit = rng.choice(fakedata.texts(direction)["deficits"])
     people.mentees.append({

@@ -41,7 +41,7 @@ class SampleCopy:
     group_type: str
     mentor_id: str
     mentee_id: str
-    name: str  # readable file stem: «П-001 Берёзкина А.П. – Солнцев И.И.»
+    name: str  # file stem as split names it: «П-001 Берёзкина А.П. — Солнцев И.И»
     records: dict
     mistakes: list[Mistake] = field(default_factory=list)
 
@@ -75,9 +75,12 @@ def compute_summary(records: dict) -> dict:
     return compute(records, load_layout())
 
 
-def copy_name(group_id: str, mentor_name: str, mentee_name: str) -> str:
-    """Readable file stem of a copy."""
-    return f"{group_id} {fakedata.short_name(mentor_name)} – {fakedata.short_name(mentee_name)}"
+def copy_name(group_id: str, mentor_name: str, mentee_name: str, taken: set[str]) -> str:
+    """Readable file stem of a copy, as ``xlflow split`` names it (unique among ``taken``)."""
+    from xlflow.writing.split import safe_file_name, short_name
+
+    stem = f"{group_id} {short_name(mentor_name, '')} — {short_name(mentee_name, '')}"
+    return safe_file_name(stem, taken)[: -len(".xlsx")]
 
 
 def _identity(school_code: str, school_name: str, municipality: str, academic_year: str) -> dict:
@@ -224,10 +227,7 @@ def _copies(rng: random.Random, layout: Layout, programmes: list[Programme], peo
             records = {"meta": _meta(layout, identity, "programme", prog.group_id, mentee_id),
                        **_fill_copy(rng, layout, prog, mentee_id, people, identity, as_of, common)}
             records["computed"] = compute_summary(records)
-            name = copy_name(prog.group_id, mentor_name, people.mentee(mentee_id)["full_name"])
-            if name in names:  # two mentees of a group with the same surname and initials
-                name = f"{name} ({mentee_id})"
-            names.add(name)
+            name = copy_name(prog.group_id, mentor_name, people.mentee(mentee_id)["full_name"], names)
             copies.append(SampleCopy(len(copies), prog.group_id, prog.group_type, prog.mentor_id,
                                      mentee_id, name, records))
     return copies
