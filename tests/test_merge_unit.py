@@ -172,7 +172,7 @@ def test_resent_school_newer_wins_and_copies_count_once(tmp_path):
     assert status == {"старая.json": "replaced", "новая.xlsx": "accepted", "новая.json": "duplicate",
                       "другая школа.json": "accepted"}
     replaced = next(f for f in res.files if f.status == "replaced")
-    assert "2026-05-01T09:00:00Z" in replaced.reason and "новая.xlsx" in replaced.reason
+    assert "01.05.2026 09:00:00" in replaced.reason and "новая.xlsx" in replaced.reason
     fig = load_doc(tmp_path / "M.xlsx")["figures"]
     assert [s["mentors"] for s in fig["schools"]] == [5, 2]
     assert len(inputs) == 4

@@ -22,7 +22,7 @@ from xlflow.consolidate import export
 from xlflow.consolidate.merge_inputs import Found, discover
 from xlflow.consolidate.municipal_stats import (
     NAMES_NONE, NAMES_PLAIN, NAMES_PSEUDONYMS, SchoolFigures, municipal_figures,
-    municipal_layout, school_figures_from_summary,
+    municipal_layout, ru_timestamp, school_figures_from_summary,
 )
 from xlflow.consolidate.municipal_writer import output_paths, write_municipal
 from xlflow.consolidate.pseudonym import pseudonymizer
@@ -314,8 +314,8 @@ def choose_collections(candidates: Sequence[Candidate]) -> tuple[list[Candidate]
                 tie = (" Даты создания совпадают: выбрана одна сводка по контрольной сумме; уточните у "
                        "школы, какая из них окончательная.") if c.rank()[:2] == newest.rank()[:2] else ""
                 p = _problem(REPLACED, c.found, school_code=c.figures.school_code,
-                             created=c.payload.get("created") or "?",
-                             newer_created=newest.payload.get("created") or "?",
+                             created=ru_timestamp(c.payload.get("created") or "?"),
+                             newer_created=ru_timestamp(newest.payload.get("created") or "?"),
                              newer_file=winner.found.display, tie=tie)
                 entries.append(_entry(c, REPLACED_STATUS, p.message, p))
     return kept, entries
@@ -377,8 +377,17 @@ def _document(kept: Sequence[Candidate], entries: Sequence[FileEntry], names: st
         "xlflow_version": __version__,
         "created": created,
         "figures": figures,
-        "files": sorted((e.to_dict() for e in entries), key=lambda d: (d["file"], d["status"])),
+        "files": sorted((e.to_dict() for e in entries), key=_file_order),
     }
+
+
+_STATUS_ORDER = {REJECTED: 0, ACCEPTED: 1, REPLACED_STATUS: 2, DUPLICATE_STATUS: 3, SKIPPED: 4}
+
+
+def _file_order(entry: FileEntry | dict) -> tuple:
+    """Rejected files first (what to fix), then accepted, replaced, duplicates, skipped; by name."""
+    e = entry if isinstance(entry, dict) else entry.to_dict()
+    return (_STATUS_ORDER[e["status"]], e["file"])
 
 
 def _exit_code(entries: Sequence[FileEntry]) -> int:
@@ -419,7 +428,7 @@ def merge_summaries(inputs: Sequence[str | os.PathLike], out: str | os.PathLike,
         raise XlflowError(f"В {where} не найдено ни одной сводки школы (книги или .json, созданных "
                           "командой «xlflow collect»).", code="no-inputs")
     _refuse_overwrite(out, names, found, entries)
-    entries.sort(key=lambda e: (e.file, e.status))
+    entries.sort(key=_file_order)
     result = MergeResult(_exit_code(entries), entries, _report(entries))
     if kept:
         stamp = created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -81,6 +81,17 @@ class SchoolFigures:
     mentor_rows: tuple[MentorFigures, ...] = ()
 
 
+def ru_timestamp(iso: str) -> str:
+    """``2026-05-20T10:00:00Z`` -> ``20.05.2026 10:00:00 (UTC)``; other text unchanged."""
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return iso
+    return stamp.strftime("%d.%m.%Y %H:%M:%S") + " (UTC)"
+
+
 def percent(numerator: int, denominator: int) -> float | None:
     """Share in percent with one decimal, or None when there is nothing to share."""
     if not denominator:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from xlflow.consolidate import export
-from xlflow.consolidate.municipal_stats import NAMES_NONE, NAMES_PSEUDONYMS, municipal_layout
+from xlflow.consolidate.municipal_stats import NAMES_NONE, NAMES_PSEUDONYMS, municipal_layout, ru_timestamp
 from xlflow.fileio import atomic_output, write_text_atomic
 from xlflow.writing.xlsx import new_workbook
 
@@ -165,7 +165,7 @@ def _overview(wb, fmts: _Formats, doc: dict) -> None:
     ws.set_column(1, 1, 22)
     ws.write_string(0, 0, layout["titles"]["overview"], fmts.title)
     head = [("Муниципалитет", fig["municipality"]), ("Учебный год", ", ".join(fig["academic_years"])),
-            ("Дата объединения", doc["created"])]
+            ("Дата объединения", ru_timestamp(doc["created"]))]
     r = 2
     for label, value in head:
         ws.write_string(r, 0, label, fmts.label)
@@ -197,7 +197,8 @@ def _schools(wb, fmts: _Formats, fig: dict) -> None:
     layout = municipal_layout()
     ws = wb.add_worksheet(layout["sheets"]["schools"])
     cols = layout["school_columns"]
-    end = _write_table(ws, fmts, cols, fig["schools"], layout["titles"]["schools"],
+    rows = [dict(r, collected=ru_timestamp(r["collected"])) for r in fig["schools"]]
+    end = _write_table(ws, fmts, cols, rows, layout["titles"]["schools"],
                        fig["totals"], layout["titles"]["totals_row"])
     ws.autofilter(HEADER_ROW, 0, end - 2, len(cols) - 1)
     ws.freeze_panes(FIRST_DATA_ROW, 2)
@@ -291,7 +292,7 @@ def _files(wb, fmts: _Formats, doc: dict) -> None:
     layout = municipal_layout()
     ws = wb.add_worksheet(layout["sheets"]["files"])
     labels = layout["file_statuses"]
-    rows = [dict(f, status=labels[f["status"]]) for f in doc["files"]]
+    rows = [dict(f, status=labels[f["status"]], collected=ru_timestamp(f["collected"])) for f in doc["files"]]
     _write_table(ws, fmts, layout["file_columns"], rows, layout["titles"]["files"])
 
 
