@@ -164,6 +164,30 @@ def test_dates_and_numbers_validated(empty_book):
     assert dv.type == "decimal" and (dv.formula1, dv.formula2) == ("0", "60")
 
 
+def test_bank_codes_must_be_unique_but_group_codes_repeat(empty_book):
+    for key in ("mentors", "mentees"):
+        spec = LAYOUT.sheet(key)
+        first, last = spec.first_data_row, spec.first_data_row + spec.default_rows - 1
+        dv = validation_at(empty_book[spec.name], f"A{first}")
+        assert dv.type == "custom" and dv.formula1 == f"COUNTIF($A${first}:$A${last},A{first})<=1"
+        assert dv.errorStyle in (None, "stop") and dv.prompt
+    pairs = LAYOUT.sheet("pairs")
+    dv = validation_at(empty_book[pairs.name], f"{table_col(pairs, 'group_id')}{pairs.first_data_row}")
+    assert dv is None or dv.type != "custom"
+
+
+def test_overdue_roadmap_dates_turn_red(empty_book):
+    spec = LAYOUT.sheet("roadmap")
+    ws = empty_book[spec.name]
+    due, comp = table_col(spec, "due_date"), table_col(spec, "completion")
+    first, last = spec.first_data_row, spec.first_data_row + spec.default_rows - 1
+    rules = [r for cf in ws.conditional_formatting if str(cf.sqref) == f"{due}{first}:{due}{last}"
+             for r in cf.rules]
+    assert len(rules) == 1 and rules[0].type == "expression"
+    formula = rules[0].formula[0]
+    assert f"${due}{first}<TODAY()" in formula and f'${comp}{first}="запланировано"' in formula
+
+
 def test_protection_without_password_and_only_inputs_unlocked(empty_book):
     for ws in empty_book:
         assert ws.protection.sheet, ws.title

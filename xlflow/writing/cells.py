@@ -117,6 +117,16 @@ def number_validation(col: Column) -> dict[str, Any]:
     }
 
 
+def unique_validation(col: Column, column_range: str, first_cell: str) -> dict[str, Any]:
+    """Codes of a bank must be unique: a custom rule counting the code in its column."""
+    return {
+        "validate": "custom", "value": f"=COUNTIF({column_range},{first_cell})<=1",
+        **_prompt(col, "Код должен быть уникальным."),
+        "error_type": "stop", "error_title": "Такой код уже есть",
+        "error_message": "Этот код уже есть в таблице. Придумайте другой: коды не должны повторяться.",
+    }
+
+
 def column_validation(col: Column, list_source: str | None, open_list: bool) -> dict[str, Any] | None:
     """Data-validation options for the input cells of ``col``; None when it needs none."""
     if list_source is not None:

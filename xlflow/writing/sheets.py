@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from xlflow.layout import FormSpec, TableSpec, col_index, col_letter
-from xlflow.writing.cells import column_validation, write_value
+from xlflow.layout import Column, FormSpec, TableSpec, col_index, col_letter
+from xlflow.writing.cells import column_validation, unique_validation, write_value
 from xlflow.writing.context import WriteContext
 
 # Passport fields locked when prefilled with ``lock_prefilled`` (the copy's identity).
@@ -13,6 +13,9 @@ LOCKED_PASSPORT_FIELDS = ("school_name", "school_code", "municipality", "academi
 LOCKED_TABLES = ("mentors", "mentees", "pairs")
 
 DONE_MARK = "выполнено"
+PLANNED_MARK = "запланировано"
+# Banks whose codes must be unique (the pairs sheet repeats a group's code on purpose).
+UNIQUE_ID_TABLES = ("mentors", "mentees")
 
 TABLE_HINTS = {
     "mentors": "Одна строка — один наставник. Код наставника должен быть уникальным (например, Н-001).",
@@ -101,15 +104,36 @@ def write_table(ctx: WriteContext, ws: Any, spec: TableSpec, records: Sequence[M
     last0 = first0 + n_rows - 1
     if first_input <= last0:
         for i, col in enumerate(spec.columns):
-            source, open_list = ctx.source_for(spec.key, col)
-            dv = column_validation(col, source, open_list)
+            dv = _validation(ctx, spec, col, i, first_input)
             if dv is not None:
                 ws.data_validation(first_input, i, last0, i, dv)
     if spec.key == "roadmap":
         _roadmap_summary(ctx, ws, spec, records)
+        _overdue_colour(ws, spec, first0, last0, ctx.styles.overdue)
     ws.freeze_panes(spec.header_row, 0)
     _print_setup(ws, spec.header_row - 1)
     ctx.protect(ws)
+
+
+def _validation(ctx: WriteContext, spec: TableSpec, col: Column, index: int, first_input0: int) -> dict | None:
+    if col.type == "id" and spec.key in UNIQUE_ID_TABLES:
+        letter = col_letter(index)
+        last = spec.first_data_row + ctx.rows[spec.key] - 1
+        return unique_validation(col, f"${letter}${spec.first_data_row}:${letter}${last}",
+                                 f"{letter}{first_input0 + 1}")
+    source, open_list = ctx.source_for(spec.key, col)
+    return column_validation(col, source, open_list)
+
+
+def _overdue_colour(ws: Any, spec: TableSpec, first0: int, last0: int, fmt: Any) -> None:
+    """Due dates in the past without a mark of completion (or only «запланировано») turn red."""
+    keys = [c.key for c in spec.columns]
+    due, comp = keys.index("due_date"), keys.index("completion")
+    due_ref, comp_ref = f"${col_letter(due)}{first0 + 1}", f"${col_letter(comp)}{first0 + 1}"
+    ws.conditional_format(first0, due, last0, due, {
+        "type": "formula", "format": fmt,
+        "criteria": f'=AND(ISNUMBER({due_ref}),{due_ref}<TODAY(),'
+                    f'OR({comp_ref}="",{comp_ref}="{PLANNED_MARK}"))'})
 
 
 def _roadmap_summary(ctx: WriteContext, ws: Any, spec: TableSpec, records: Sequence[Mapping[str, Any]]) -> None:
@@ -124,7 +148,7 @@ def _roadmap_summary(ctx: WriteContext, ws: Any, spec: TableSpec, records: Seque
         return f"${letter}${first}:${letter}${last}"
 
     marks = ctx.layout.choices("completion_marks")
-    assert DONE_MARK in marks
+    assert DONE_MARK in marks and PLANNED_MARK in marks
     items_expr = f'SUMPRODUCT(--(LEN({rng("direction")}&{rng("topic")})>0))'
     done_expr = f'COUNTIF({rng("completion")},"{DONE_MARK}")'
     n_items = sum(1 for r in records if r.get("direction") or r.get("topic"))

@@ -99,6 +99,7 @@ class Styles:
         self.strength = {v: self._fill(bg, fg) for v, (bg, fg) in STRENGTH_SHADES.items()}
         self.marks = {m: self._fill(bg, fg) for m, (bg, fg) in MARK_COLOURS.items()}
         self.levels = {m: self._fill(bg, fg) for m, (bg, fg) in LEVEL_COLOURS.items()}
+        self.overdue = workbook.add_format({"bg_color": "#FCE4D6", "font_color": "#C00000", "bold": True})
 
     def _fill(self, bg: str, fg: str) -> Any:
         """A conditional format (dxf): fill and font colour only."""
