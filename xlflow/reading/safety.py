@@ -614,9 +614,9 @@ class _PartScanner:
     def _check_extent(self, rows: int, cols: int, declared: bool) -> None:
         lim = self.limits
         if rows > lim.max_rows or cols > lim.max_cols or rows * cols > lim.max_cells:
-            what = "объявленный диапазон" if declared else "заполненные ячейки"
+            what = "объявленный размер листа доходит" if declared else "заполненные ячейки доходят"
             raise ReadError(SHEET_TOO_LARGE, file=self.file, part=self.part[:200],
-                            detail=f"{what} доходят до строки {rows} и столбца {cols}",
+                            detail=f"{what} до строки {rows} и столбца {cols}",
                             max_rows=lim.max_rows, max_cols=lim.max_cols)
 
 
@@ -648,6 +648,8 @@ class _OdsBounds:
         try:
             self.parser.feed(piece)
             self._drain()
+        except ReadError:
+            raise
         except Exception as exc:  # noqa: BLE001 - malformed XML: parsers reject it too
             raise ReadError(NOT_A_WORKBOOK, file=self.owner.file, reason="файл повреждён") from exc
 
@@ -655,6 +657,8 @@ class _OdsBounds:
         try:
             self.parser.close()
             self._drain()
+        except ReadError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise ReadError(NOT_A_WORKBOOK, file=self.owner.file, reason="файл повреждён") from exc
 
