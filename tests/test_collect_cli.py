@@ -82,10 +82,31 @@ def test_rejected_file_exits_1(clean, tmp_path):
     for p in (root / "in").iterdir():
         (folder / p.name).write_bytes(p.read_bytes())
     (folder / "сломанный.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
-    res = invoke(folder, "--out", tmp_path / "S.xlsx", "--quiet")
+    # a copy made by a future xlflow (another template version)
+    wb = openpyxl.load_workbook(folder / sample_name(clean, 0))
+    meta = wb["_xlflow"]
+    row = next(r for r in meta.iter_rows() if r[0].value == "template_version")
+    row[1].value = 99
+    wb.save(folder / "новая версия.xlsx")
+    # somebody's own spreadsheet
+    other = openpyxl.Workbook()
+    other.active.title = "Бюджет"
+    other.active["A1"] = "Статья расходов"
+    other.save(folder / "бюджет.xlsx")
+    res = invoke(folder, "--out", tmp_path / "S.xlsx", "--quiet", "--jobs", "1", "--format", "json")
     assert res.exit_code == 1
-    assert "файл сломанный.xlsx" in res.output
-    assert "отклонено: 1" in res.output
+    files = {f["file"]: f for f in json.loads(res.output)["files"]}
+    assert {n: files[n]["status"] for n in ("сломанный.xlsx", "новая версия.xlsx", "бюджет.xlsx")} == dict.fromkeys(
+        ("сломанный.xlsx", "новая версия.xlsx", "бюджет.xlsx"), "rejected")
+    assert "99" in files["новая версия.xlsx"]["reason"]
+    codes = {(p["file"], p["code"]) for p in json.loads(res.output)["problems"]}
+    assert ("новая версия.xlsx", "template-version-mismatch") in codes
+    assert ("бюджет.xlsx", "not-xlflow-workbook") in codes
+    assert json.loads(res.output)["figures"]["files"]["accepted"] == 4
+
+
+def sample_name(clean, index):
+    return clean[1].copy_paths[index].name
 
 
 @pytest.mark.parametrize("case", ["no-folder", "not-xlsx", "input", "as-of", "jobs", "out-dir"])
