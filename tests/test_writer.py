@@ -469,3 +469,20 @@ def test_libreoffice_keeps_validations_protection_and_colours(tmp_path, lo_conve
     assert values[rubric.name][f"D{rubric.level_row}"].value == "оптимальный"
     assert values[roadmap.name]["B2"].value == pytest.approx(17 / 34)
     assert values[roadmap.name]["C2"].value == "выполнено 17 из 34"
+
+
+def test_diagnostics_direction_matched_like_the_layout_dedupes(tmp_path):
+    path = tmp_path / "case.xlsx"
+    items = [{"stage": "entry", "aspect": "deficit", "direction": "  икт-компетенции ", "level": 2},
+             {"stage": "final", "aspect": "deficit", "direction": "Школьный театр", "level": 1}]
+    write_programme_workbook(path, OPTIONS, {"diagnostics": items})
+    wb = openpyxl.load_workbook(path)
+    spec = LAYOUT.sheet("diagnostics")
+    directions = LAYOUT.directions([EXTRA, "Школьный театр"])
+    ws = wb[spec.name]
+    assert [ws.cell(spec.header_row, spec.first_direction_col + 1 + j).value
+            for j in range(len(directions) + 1)] == directions + [None]
+    rows = {(st, asp, part): row for st, asp, part, row in spec.rows()}
+    ict = spec.first_direction_col + 1 + directions.index("ИКТ-компетенции")
+    assert ws.cell(rows["entry", "deficit", "level"], ict).value == 2
+    assert ws.cell(rows["final", "deficit", "level"], spec.first_direction_col + len(directions)).value == 1

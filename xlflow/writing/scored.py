@@ -6,9 +6,14 @@ from typing import Any, Mapping, Sequence
 from xlflow.layout import Column, MatrixSpec, RubricSpec, col_letter
 from xlflow.writing.cells import column_validation, write_value
 from xlflow.writing.context import WriteContext, list_name
-from xlflow.writing.sheets import HEADER_ROW_HEIGHT, _print_setup
+from xlflow.writing.sheets import HEADER_ROW_HEIGHT, print_setup
 
 DIAG_TEXT_HEIGHT = 60
+
+
+def direction_key(direction: Any) -> str:
+    """Directions match as :meth:`Layout.directions` dedupes them: spaces and case ignored."""
+    return " ".join(str(direction or "").split()).casefold()
 
 
 def _level_column(ctx: WriteContext, spec: MatrixSpec) -> Column:
@@ -41,7 +46,7 @@ def write_diagnostics(ctx: WriteContext, ws: Any, spec: MatrixSpec, items: Seque
     for j, direction in enumerate(ctx.directions):
         ws.write_string(hr0, first_col + j, direction, st.header)
 
-    lookup = {(it.get("stage"), it.get("aspect"), it.get("direction")): it for it in items}
+    lookup = {(it.get("stage"), it.get("aspect"), direction_key(it.get("direction"))): it for it in items}
     stage_label = {s["key"]: s["label"] for s in spec.stages}
     aspects = {a["key"]: a for a in spec.aspects}
     text_dv = column_validation(_text_column(), None, False)
@@ -57,7 +62,7 @@ def write_diagnostics(ctx: WriteContext, ws: Any, spec: MatrixSpec, items: Seque
         col_type = "long_text" if part == "text" else "number"
         fmt = st.cell("wrap" if part == "text" else "center")
         for j, direction in enumerate(ctx.directions):
-            value = lookup.get((stage, aspect, direction), {}).get(key)
+            value = lookup.get((stage, aspect, direction_key(direction)), {}).get(key)
             write_value(ws, row0, first_col + j, value, col_type, fmt)
         if part == "text":
             ws.set_row(row0, DIAG_TEXT_HEIGHT)
@@ -67,7 +72,7 @@ def write_diagnostics(ctx: WriteContext, ws: Any, spec: MatrixSpec, items: Seque
             level_rows.setdefault(aspect, []).append(row0)
     _level_colours(ws, st, level_rows, first_col, last_col)
     ws.freeze_panes(spec.header_row, first_col)
-    _print_setup(ws, hr0)
+    print_setup(ws, hr0)
     ctx.protect(ws)
 
 
@@ -140,7 +145,7 @@ def write_rubric(ctx: WriteContext, ws: Any, spec: RubricSpec, items: Sequence[M
                        column_validation(comment_col, None, False))
     _rubric_totals(ctx, ws, spec, cols, scores)
     ws.freeze_panes(spec.header_row, 0)
-    _print_setup(ws, hr0)
+    print_setup(ws, hr0)
     ctx.protect(ws)
 
 

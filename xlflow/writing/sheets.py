@@ -30,7 +30,7 @@ WRAP_ROW_HEIGHT = 30
 HEADER_ROW_HEIGHT = 48
 
 
-def _print_setup(ws: Any, repeat_until_row0: int) -> None:
+def print_setup(ws: Any, repeat_until_row0: int) -> None:
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
@@ -67,7 +67,7 @@ def write_passport(ctx: WriteContext, ws: Any, spec: FormSpec, values: Mapping[s
             if dv is not None:
                 ws.data_validation(row0, value_col, row0, value_col, dv)
     ws.freeze_panes(spec.first_row - 1, 0)
-    _print_setup(ws, spec.first_row - 2)
+    print_setup(ws, spec.first_row - 2)
     ctx.protect(ws)
 
 
@@ -111,7 +111,7 @@ def write_table(ctx: WriteContext, ws: Any, spec: TableSpec, records: Sequence[M
         _roadmap_summary(ctx, ws, spec, records)
         _overdue_colour(ws, spec, first0, last0, ctx.styles.overdue)
     ws.freeze_panes(spec.header_row, 0)
-    _print_setup(ws, spec.header_row - 1)
+    print_setup(ws, spec.header_row - 1)
     ctx.protect(ws)
 
 
@@ -148,7 +148,8 @@ def _roadmap_summary(ctx: WriteContext, ws: Any, spec: TableSpec, records: Seque
         return f"${letter}${first}:${letter}${last}"
 
     marks = ctx.layout.choices("completion_marks")
-    assert DONE_MARK in marks and PLANNED_MARK in marks
+    if DONE_MARK not in marks or PLANNED_MARK not in marks:
+        raise ValueError(f"completion_marks must contain {DONE_MARK!r} and {PLANNED_MARK!r}")
     items_expr = f'SUMPRODUCT(--(LEN({rng("direction")}&{rng("topic")})>0))'
     done_expr = f'COUNTIF({rng("completion")},"{DONE_MARK}")'
     n_items = sum(1 for r in records if r.get("direction") or r.get("topic"))
