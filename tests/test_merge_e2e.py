@@ -189,6 +189,10 @@ def test_totals_heatmap_and_attention_match_generated_data(world, merged):
     assert pooled, "the samples must carry deficit marks"
     for (stage, direction), levels in pooled.items():
         assert heat["total"][stage][heat["directions"].index(direction)] == round(sum(levels) / len(levels), 2)
+    for direction in heat["directions"]:
+        entry, final = pooled.get(("entry", direction)), pooled.get(("final", direction))
+        change = round(sum(final) / len(final) - sum(entry) / len(entry), 2) if entry and final else None
+        assert heat["total"]["change"][heat["directions"].index(direction)] == change
     flagged = {(a["school_code"], a["reason_key"]) for a in fig["attention"]}
     expected_flags = set()
     for e in exps:

@@ -127,7 +127,9 @@ def test_figures_sums_and_pooled_shares(tmp_path):
     assert heat["directions"][-1] == "Свой кружок"
     assert heat["schools"][0]["entry"][ict] == 3.0 and heat["schools"][1]["entry"][ict] == 3.0
     assert heat["total"]["entry"][ict] == 3.0 and heat["total"]["final"][ict] == round(2 / 3, 2)
-    assert heat["schools"][2]["entry"][ict] is None
+    assert heat["schools"][2]["entry"][ict] is None and heat["schools"][2]["change"][ict] is None
+    assert heat["schools"][0]["change"][ict] == -2.0
+    assert heat["total"]["change"][ict] == round(2 / 3 - 9 / 3, 2)
     reasons = {(a["school_code"], a["reason_key"]) for a in fig["attention"]}
     assert reasons == {("ОО-002", "mentors_over_limit"), ("ОО-002", "mentees_over_limit"),
                        ("ОО-002", "rubric_unacceptable"), ("ОО-002", "low_completion"),
@@ -152,7 +154,7 @@ def test_workbook_sheets_text_charts_and_meta(tmp_path):
     assert wb["Дефициты"].conditional_formatting
     with zipfile.ZipFile(out) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-    assert len(charts) == 5
+    assert len(charts) == 6
     payload = export.read_summary_payload(out, "xlflow-municipal-summary")
     assert payload == load_doc(out)
     csv_text = out.with_name("M.schools.csv").read_bytes().decode("utf-8-sig")

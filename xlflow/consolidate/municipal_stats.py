@@ -212,15 +212,27 @@ def heatmap(schools: Sequence[SchoolFigures], directions: Sequence[str]) -> dict
             parts = [_deficit_parts(school, stage, d) for d in directions]
             row[stage] = [mean(s, n) for s, n in parts]
             row[f"{stage}_marks"] = [n for _, n in parts]
+            row[f"{stage}_sums"] = [s for s, _ in parts]
             for i, (s, n) in enumerate(parts):
                 sums[stage][i] += s
                 marks[stage][i] += n
+        row["change"] = _change(row["entry_sums"], row["entry_marks"], row["final_sums"], row["final_marks"])
+        del row["entry_sums"], row["final_sums"]
         rows.append(row)
-    total = {}
+    total: dict = {}
     for stage in STAGES:
         total[stage] = [mean(s, n) for s, n in zip(sums[stage], marks[stage])]
         total[f"{stage}_marks"] = list(marks[stage])
+    total["change"] = _change(sums["entry"], marks["entry"], sums["final"], marks["final"])
     return {"directions": list(directions), "schools": rows, "total": total}
+
+
+def _change(entry_sums: Sequence[int], entry_marks: Sequence[int], final_sums: Sequence[int],
+            final_marks: Sequence[int]) -> list[float | None]:
+    """End mean minus entry mean per direction (negative: the deficit shrank),
+    from the exact sums; None unless both stages have marks."""
+    return [round(fs / fn - es / en, 2) if en and fn else None
+            for es, en, fs, fn in zip(entry_sums, entry_marks, final_sums, final_marks)]
 
 
 def rubric_rows(rows: Sequence[dict]) -> list[dict]:

@@ -62,12 +62,13 @@ def _csv_text(keys: Sequence[str], rows: Sequence[dict]) -> str:
 def _heatmap_long(heat: dict) -> list[dict]:
     rows = []
     for school in heat["schools"]:
-        for stage in ("entry", "final"):
-            for i, direction in enumerate(heat["directions"]):
-                rows.append({
-                    "school_code": school["school_code"], "stage": stage, "direction": direction,
-                    "mean_intensity": school[stage][i], "marks": school[f"{stage}_marks"][i],
-                })
+        for i, direction in enumerate(heat["directions"]):
+            rows.append({
+                "school_code": school["school_code"], "direction": direction,
+                "entry_mean": school["entry"][i], "entry_marks": school["entry_marks"][i],
+                "final_mean": school["final"][i], "final_marks": school["final_marks"][i],
+                "change": school["change"][i],
+            })
     return rows
 
 
@@ -79,8 +80,8 @@ def csv_tables(doc: dict) -> dict[str, str]:
     school_keys = [c["key"] for c in layout["school_columns"]] + ["rubric_sum", "rubric_count"]
     out = {
         "schools": _csv_text(school_keys, fig["schools"]),
-        "heatmap": _csv_text(["school_code", "stage", "direction", "mean_intensity", "marks"],
-                             _heatmap_long(fig["heatmap"])),
+        "heatmap": _csv_text(["school_code", "direction", "entry_mean", "entry_marks", "final_mean",
+                              "final_marks", "change"], _heatmap_long(fig["heatmap"])),
         "rubric": _csv_text([c["key"] for c in layout["rubric_columns"]], fig["rubric"]),
         "attention": _csv_text(["school_code", "school_name", "reason_key", "reason", "value"],
                                fig["attention"]),
@@ -204,7 +205,19 @@ def _schools(wb, fmts: _Formats, fig: dict) -> None:
     ws.freeze_panes(FIRST_DATA_ROW, 2)
 
 
-def _heat_block(ws, fmts: _Formats, top: int, title: str, heat: dict, stage: str) -> int:
+_SCALES = {
+    "level": {"type": "3_color_scale", "min_type": "num", "min_value": 0, "min_color": "#FFFFFF",
+              "mid_type": "num", "mid_value": 1.5, "mid_color": "#FFD966",
+              "max_type": "num", "max_value": 3, "max_color": "#E06666"},
+    "change": {"type": "3_color_scale", "min_type": "num", "min_value": -3, "min_color": "#63BE7B",
+               "mid_type": "num", "mid_value": 0, "mid_color": "#FFFFFF",
+               "max_type": "num", "max_value": 3, "max_color": "#E06666"},
+}
+
+
+def _heat_block(ws, fmts: _Formats, top: int, title: str, heat: dict, key: str) -> tuple[int, int]:
+    """One schools × directions block (``key``: entry, final or change) with a
+    colour scale; returns (0-based row of its total, first row after it)."""
     directions = heat["directions"]
     ws.write_string(top, 0, title, fmts.title)
     hr = top + 1
@@ -217,32 +230,45 @@ def _heat_block(ws, fmts: _Formats, top: int, title: str, heat: dict, stage: str
     for school in heat["schools"]:
         ws.write_string(r, 0, school["school_code"], fmts.text)
         ws.write_string(r, 1, school["school_name"], fmts.text)
-        for i, value in enumerate(school[stage]):
+        for i, value in enumerate(school[key]):
             _write_cell(ws, r, 2 + i, value, fmts.mean)
         r += 1
     ws.write_string(r, 0, municipal_layout()["titles"]["totals_row"], fmts.total_text)
     ws.write_blank(r, 1, None, fmts.total_text)
-    for i, value in enumerate(heat["total"][stage]):
+    for i, value in enumerate(heat["total"][key]):
         _write_cell(ws, r, 2 + i, value, fmts.total_mean)
     if directions:
-        ws.conditional_format(hr + 1, 2, r, 1 + len(directions), {
-            "type": "3_color_scale", "min_type": "num", "min_value": 0, "min_color": "#FFFFFF",
-            "mid_type": "num", "mid_value": 1.5, "mid_color": "#FFD966",
-            "max_type": "num", "max_value": 3, "max_color": "#E06666"})
-    return r + 2
+        ws.conditional_format(hr + 1, 2, r, 1 + len(directions), _SCALES["change" if key == "change" else "level"])
+    return r, r + 2
 
 
 def _heatmap(wb, fmts: _Formats, fig: dict) -> None:
     layout = municipal_layout()
+    titles = layout["titles"]
+    heat = fig["heatmap"]
     ws = wb.add_worksheet(layout["sheets"]["heatmap"])
     ws.set_column(0, 0, 12)
     ws.set_column(1, 1, 36)
-    ws.set_column(2, 1 + max(1, len(fig["heatmap"]["directions"])), 15)
-    ws.merge_range(0, 0, 0, 8, layout["titles"]["heatmap_note"], fmts.note)
+    ws.set_column(2, 1 + max(1, len(heat["directions"])), 15)
+    ws.merge_range(0, 0, 0, 8, titles["heatmap_note"], fmts.note)
     ws.set_row(0, 45)
-    r = _heat_block(ws, fmts, 2, layout["titles"]["heatmap_entry"], fig["heatmap"], "entry")
-    _heat_block(ws, fmts, r, layout["titles"]["heatmap_final"], fig["heatmap"], "final")
+    entry_total, r = _heat_block(ws, fmts, 2, titles["heatmap_entry"], heat, "entry")
+    final_total, r = _heat_block(ws, fmts, r, titles["heatmap_final"], heat, "final")
+    _, r = _heat_block(ws, fmts, r, titles["heatmap_change"], heat, "change")
     ws.freeze_panes(0, 2)
+    last = 1 + len(heat["directions"])
+    chart = wb.add_chart({"type": "column"})
+    for total_row, title_row in ((entry_total, 2), (final_total, final_total - len(heat["schools"]) - 2)):
+        chart.add_series({
+            "name": [ws.name, title_row, 0],
+            "categories": [ws.name, 3, 2, 3, last],
+            "values": [ws.name, total_row, 2, total_row, last],
+        })
+    chart.set_title({"name": titles["heatmap_chart"]})
+    chart.set_y_axis({"min": 0, "max": 3})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 900, "height": 420})
+    ws.insert_chart(r + 1, 1, chart)
 
 
 def _rubric(wb, fmts: _Formats, fig: dict) -> None:
