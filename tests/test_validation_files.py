@@ -144,3 +144,19 @@ def test_one_broken_file_does_not_stop_the_others(files, tmp_path):
     assert [p.file for p in report.problems if p.file == str(broken)] == [str(broken)]
     assert any(p.code == "bad-date" and p.file == files["bad-date"] for p in report.problems)
     assert report.files == [files["school"], str(broken), files["bad-date"]]
+
+
+def _found(path) -> set[tuple]:
+    return {(p.code, p.sheet, p.cell) for p in validate_file(path, today=TODAY).problems}
+
+
+RESAVED = ["school", "bad-date", "not-a-number", "bad-level"]  # LibreOffice: ~2-3 s per file
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_resaved_by_libreoffice_validates_the_same(files, lo_convert, tmp_path, fmt):
+    sources = [files[key] for key in RESAVED]
+    converted = lo_convert(sources, fmt, tmp_path)
+    for source, copy in zip(sources, converted):
+        assert _found(copy) == _found(source), source
