@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from xlflow.layout import Layout
 from xlflow.writing import fakedata
@@ -40,14 +41,18 @@ YOUNG_EXPERIENCE = (0, 0.5, 1, 1.5, 2, 2.5, 3)
 def pick(rng: random.Random, layout: Layout, list_name: str, weights: dict | None = None):
     """A value of the layout list ``list_name``; ``weights`` (value -> weight) must
     name only values of that list, so a changed layout fails loudly."""
-    values = layout.choices(list_name)
     if not weights:
-        return rng.choice(values)
-    unknown = [v for v in weights if v not in values]
+        return rng.choice(layout.lists[list_name])
+    keys = tuple(weights)
+    _check_values(list_name, tuple(layout.lists[list_name]), keys)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+@lru_cache(maxsize=None)
+def _check_values(list_name: str, values: tuple, keys: tuple) -> None:
+    unknown = [v for v in keys if v not in values]
     if unknown:
         raise ValueError(f"values not in layout list {list_name!r}: {unknown}")
-    keys = list(weights)
-    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
 
 
 def id_width(n: int) -> int:
@@ -82,11 +87,13 @@ class People:
     mentee_direction: dict[str, str] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
 
+    by_id: dict[str, dict] = field(default_factory=dict)
+
     def mentor(self, pid: str) -> dict:
-        return next(m for m in self.mentors if m["id"] == pid)
+        return self.by_id[pid]
 
     def mentee(self, pid: str) -> dict:
-        return next(m for m in self.mentees if m["id"] == pid)
+        return self.by_id[pid]
 
 
 def _unique_name(rng: random.Random, people: People, female: bool) -> str:
@@ -131,6 +138,7 @@ def new_mentor(rng: random.Random, layout: Layout, people: People, year0: int, d
         "consent": True,
         "consent_date": _consent_date(rng, year0),
     })
+    people.by_id[pid] = people.mentors[-1]
     people.mentor_load[pid] = 0
     people.mentor_strong[pid] = strong
     return pid
@@ -163,6 +171,7 @@ def new_mentee(rng: random.Random, layout: Layout, people: People, year0: int,
         "consent": True,
         "consent_date": _consent_date(rng, year0),
     })
+    people.by_id[pid] = people.mentees[-1]
     people.mentee_load[pid] = 0
     people.mentee_direction[pid] = direction
     return pid
