@@ -24,7 +24,7 @@ def describe_school(result) -> list[str]:
     groups = sum(1 for p in school.programmes if p.group_type == "группа")
     pairs = len(school.programmes) - groups
     return [
-        f"Школа {school.school_code} «{school.school_name}» ({school.municipality}), "
+        f"Школа {school.school_code} {school.school_name} ({school.municipality}), "
         f"учебный год {school.academic_year}:",
         f"  книга школы (реестр): {result.registry_path}",
         f"  копий: {len(school.copies)} (пар: {pairs}, групп: {groups}), "

@@ -208,12 +208,6 @@ def _significance(rng: random.Random, direction: str) -> str:
     ))
 
 
-def roadmap_overdue(items: list[dict], as_of: dt.date) -> int:
-    """Activities whose date has passed without a done/partly mark (for tests and demos)."""
-    return sum(1 for it in items
-               if it["due_date"] < as_of.isoformat() and it.get("completion") in (None, PLANNED, POSTPONED))
-
-
 # ------------------------------------------------------------------------ rubric
 
 def rubric(rng: random.Random, status: str) -> list[dict]:
