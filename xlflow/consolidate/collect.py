@@ -54,7 +54,6 @@ from xlflow.problems import ERROR, WARNING, Problem, register
 ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
     "accepted", "accepted_with_problems", "duplicate", "superseded", "rejected", "skipped")
 FILE_STATUSES = (ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED)
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls", ".xlsb")
 OWN_TEMPLATES = ("xlflow-school-summary", "xlflow-municipal-summary")
 REJECTING_CODES = frozenset({"template-unknown", "template-version-mismatch"})
 
@@ -108,12 +107,7 @@ NO_REGISTRY = register(
     "В папке нет книги куратора (книги школы с банками и списком пар). Сводка построена только по "
     "копиям программ; несданные копии найти нельзя. Положите книгу школы в папку.",
     "no school workbook in the folder")
-SKIP_REASONS = {
-    "lock": "файл блокировки (открыт в Excel или LibreOffice)",
-    "hidden": "скрытый файл или папка",
-    "not_spreadsheet": "не таблица Excel или LibreOffice",
-    "own_output": "результат xlflow (сводка или её копия)",
-}
+OWN_OUTPUT_REASON = "Это результат работы xlflow (сводка), а не входной файл: пропущен."
 
 
 # ---------------------------------------------------------------- facts per file
@@ -193,7 +187,7 @@ def read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
     facts.meta = {k: v for k, v in (data.get("meta") or {}).items() if k != "directions"}
     facts.meta["directions"] = list((data.get("meta") or {}).get("directions") or [])
     if facts.meta.get("template_id") in OWN_TEMPLATES:
-        facts.status, facts.reason, facts.problems = SKIPPED, SKIP_REASONS["own_output"], []
+        facts.status, facts.reason, facts.problems = SKIPPED, OWN_OUTPUT_REASON, []
         return facts
     facts.kind = facts.meta.get("workbook_kind")
     if any(p.code in REJECTING_CODES for p in facts.problems):
@@ -218,43 +212,33 @@ def _renamed(p: Problem, name: str) -> Problem:
 
 # ---------------------------------------------------------------- scanning
 
-def _skip_reason(rel_parts: Sequence[str], suffix: str) -> str | None:
-    name = rel_parts[-1]
-    if name.startswith("~$") or name.startswith(".~lock."):
-        return "lock"
-    if any(part.startswith(".") for part in rel_parts):
-        return "hidden"
-    if suffix.lower() not in SPREADSHEET_SUFFIXES:
-        return "not_spreadsheet"
-    return None
+def _facts_of_entry(e: Any) -> FileFacts:
+    """FileFacts of one :class:`xlflow.scan.ScanEntry`."""
+    from xlflow import scan
+
+    facts = FileFacts(path=e.path, name=e.name, mtime=_mtime(e.path))
+    if e.status == scan.CANDIDATE:
+        return facts
+    problem = e.problem()
+    if e.status == scan.UNREADABLE:
+        facts.status = REJECTED
+        facts.problems = [problem] if problem else []
+    elif e.code == scan.SKIP_DUPLICATE:
+        facts.status = DUPLICATE
+        facts.problems = [Problem(DUPLICATE_COPY, file=e.name, params={"other": e.duplicate_of})]
+    else:
+        facts.status, facts.reason = SKIPPED, problem.message if problem else None
+    return facts
 
 
 def scan_folder(root: str | os.PathLike, outputs: Iterable[str | os.PathLike] = ()) -> list[FileFacts]:
-    """Every file under ``root`` (sorted): candidates have no status, the
-    others are preset ``skipped`` with the reason. Hidden folders are listed
-    as one skipped entry and not entered."""
-    root = Path(root)
-    own = {os.path.normcase(os.path.abspath(p)) for p in outputs}
-    found: list[FileFacts] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root)
-        for d in sorted(dirnames):
-            if d.startswith("."):
-                found.append(FileFacts(path=str(Path(dirpath) / d), name=(rel_dir / d).as_posix() + "/",
-                                       status=SKIPPED, reason=SKIP_REASONS["hidden"]))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in sorted(filenames):
-            full = Path(dirpath) / f
-            rel = (rel_dir / f)
-            facts = FileFacts(path=str(full), name=rel.as_posix(), mtime=_mtime(str(full)))
-            if os.path.normcase(os.path.abspath(full)) in own:
-                facts.status, facts.reason = SKIPPED, SKIP_REASONS["own_output"]
-            else:
-                why = _skip_reason(rel.parts, full.suffix)
-                if why:
-                    facts.status, facts.reason = SKIPPED, SKIP_REASONS[why]
-            found.append(facts)
-    return sorted(found, key=lambda f: f.name)
+    """Every file under ``root`` in name order (:func:`xlflow.scan.scan_inputs`):
+    candidates have no status yet; skipped files carry the reason, unreadable
+    ones are rejected, byte-identical copies are duplicates of the first."""
+    from xlflow.scan import scan_inputs
+
+    result = scan_inputs([root], purpose="collect", output_paths=list(outputs))
+    return [_facts_of_entry(e) for e in result.entries]
 
 
 # ---------------------------------------------------------------- consolidation
