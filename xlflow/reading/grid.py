@@ -18,11 +18,11 @@ XML (python-calamine drops error values), so they are the same for both engines.
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import os
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, Callable, Iterable
 
 from xlflow.errors import ReadError
@@ -91,20 +91,31 @@ class GridBook:
 
 # ---------------------------------------------------------------- value normalisation
 
-def _norm_value(v: Any) -> Any:
-    if v is None or v == "":
-        return None
-    t = type(v)
-    if t is float:
-        return int(v) if v.is_integer() else v
-    if t is _dt.datetime:
-        if v.hour == 0 and v.minute == 0 and v.second == 0 and v.microsecond == 0:
-            return v.date()
-        return v
+def _norm_other(v: Any) -> Any:
+    if type(v) is _dt.datetime and v.hour == 0 and v.minute == 0 and v.second == 0 and v.microsecond == 0:
+        return v.date()
     return v
 
 
-def _norm_rows(rows: Iterable[Iterable[Any]], limit: int) -> tuple[list[list[Any]], bool]:
+def _norm_row(row: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    append = out.append
+    for v in row:
+        t = type(v)
+        if t is str:
+            append(v if v else None)
+        elif t is float:
+            append(int(v) if v.is_integer() else v)
+        elif v is None or t is int or t is bool:
+            append(v)
+        else:
+            append(_norm_other(v))
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+def _norm_rows(rows: Iterable[Any], limit: int) -> tuple[list[list[Any]], bool]:
     """Normalised rows (trailing empty rows and cells dropped) and whether capped."""
     out: list[list[Any]] = []
     last = -1
@@ -113,9 +124,10 @@ def _norm_rows(rows: Iterable[Iterable[Any]], limit: int) -> tuple[list[list[Any
         if i >= limit:
             capped = True
             break
-        vals = [_norm_value(v) for v in row]
-        while vals and vals[-1] is None:
-            vals.pop()
+        if type(row) is list and row.count("") == len(row):
+            out.append([])
+            continue
+        vals = _norm_row(row)
         out.append(vals)
         if vals:
             last = i
@@ -125,9 +137,6 @@ def _norm_rows(rows: Iterable[Iterable[Any]], limit: int) -> tuple[list[list[Any
 
 # ---------------------------------------------------------------- xlsx XML scan
 
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _REF = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
 _MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3}[0-9]{1,7}))?\"")
 _CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3}[0-9]{1,7})\"")
@@ -145,20 +154,37 @@ def _ref_to_rc(ref: bytes) -> tuple[int, int]:
     return int(m.group(2)) - 1, col - 1
 
 
-def _xlsx_sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> path of its XML part inside the zip."""
-    from defusedxml import ElementTree
+_TAG_SHEET = re.compile(rb"<(?:\w+:)?sheet\s([^>]*)>")
+_TAG_REL = re.compile(rb"<(?:\w+:)?Relationship\s([^>]*)>")
+_ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 
-    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")}
+
+def _attrs(text: bytes) -> dict[str, str]:
     out = {}
-    for sh in wb.iter(f"{{{_NS_MAIN}}}sheet"):
-        target = targets.get(sh.get(f"{{{_NS_REL}}}id"), "")
+    for m in _ATTR.finditer(text):
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        out[m.group(1).decode("utf-8", "replace")] = html.unescape(value.decode("utf-8", "replace"))
+    return out
+
+
+def _xlsx_sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> path of its XML part inside the zip.
+
+    Regular expressions over bytes the safety pre-check already cleared of
+    DOCTYPE/ENTITY declarations (an XML parser here cost more than the read)."""
+    targets = {}
+    for m in _TAG_REL.finditer(zf.read("xl/_rels/workbook.xml.rels")):
+        a = _attrs(m.group(1))
+        targets[a.get("Id")] = a.get("Target", "")
+    out = {}
+    for m in _TAG_SHEET.finditer(zf.read("xl/workbook.xml")):
+        a = _attrs(m.group(1))
+        rid = next((v for k, v in a.items() if k == "id" or k.endswith(":id")), None)
+        target = targets.get(rid, "")
         if not target:
             continue
-        path = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-        out[sh.get("name", "")] = _clean_zip_path(path)
+        path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out[a.get("name", "")] = _clean_zip_path(path)
     return out
 
 

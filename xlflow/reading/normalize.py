@@ -29,7 +29,7 @@ import datetime as _dt
 import math
 import re
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
 _SERIAL_MIN = (_dt.date(1950, 1, 1) - _EXCEL_EPOCH).days
@@ -64,7 +64,10 @@ def is_empty(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return not clean_spaces(value).strip()
+        stripped = value.strip()
+        if len(stripped) > 3:
+            return False
+        return not clean_spaces(stripped).strip()
     return False
 
 
@@ -191,6 +194,7 @@ _IN_PARENS = re.compile(r"\s*([()])\s*")
 _QUOTES = "\"'«»„“”‘’`"
 
 
+@lru_cache(maxsize=8192)
 def choice_key(text: str) -> str:
     """Comparison key of a list value (also used for header texts)."""
     s = clean_spaces(text).casefold()
@@ -240,6 +244,8 @@ def normalize_id(value: Any) -> Any:
 def normalize_text(value: Any) -> Any:
     """Free text: line breaks unified, each end trimmed; numbers and dates as text."""
     if isinstance(value, str):
+        if "\n" not in value and "\r" not in value:
+            return value.strip()
         text = value.replace("\r\n", "\n").replace("\r", "\n")
         return "\n".join(line.rstrip() for line in text.split("\n")).strip()
     if isinstance(value, bool):
@@ -251,25 +257,40 @@ def normalize_text(value: Any) -> Any:
     return value
 
 
-def normalize(value: Any, value_type: str, choices: Iterable[Any] | None = None,
-              open_list: bool = False) -> Any:
-    """Dispatch on a layout value type (see ``xlflow.layout.VALUE_TYPES``).
+_SIMPLE = {"date": normalize_date, "number": normalize_number, "integer": normalize_level,
+           "yesno": normalize_yesno, "id": normalize_id}
+
+
+def normalizer(value_type: str, choices: Iterable[Any] | None = None,
+               open_list: bool = False) -> Callable[[Any], Any]:
+    """A one-argument normaliser for a column, with its list prepared once.
 
     Choices of an open list are canonicalised when they match a list value
     and otherwise kept as trimmed text."""
-    if value_type == "date":
-        return normalize_date(value)
-    if value_type == "number":
-        return normalize_number(value)
-    if value_type == "integer":
-        return normalize_level(value)
-    if value_type == "yesno":
-        return normalize_yesno(value)
-    if value_type == "id":
-        return normalize_id(value)
-    if value_type == "choice":
-        result = normalize_choice(value, choices or ())
-        if open_list and result is value:
-            return normalize_text(value)
-        return result
-    return normalize_text(value)
+    simple = _SIMPLE.get(value_type)
+    if simple is not None:
+        return simple
+    if value_type != "choice":
+        return normalize_text
+    options = tuple(choices or ())
+    if options and all(_plain_number(c) for c in options):
+        return lambda value: normalize_choice(value, options)
+    exact = frozenset(str(c) for c in options)
+    table = _choice_map(tuple(str(c) for c in options))
+
+    def choice(value: Any) -> Any:
+        if type(value) is str:
+            if value in exact:
+                return value
+            found = table.get(choice_key(value))
+            if found is not None:
+                return found
+        return normalize_text(value) if open_list else value
+
+    return choice
+
+
+def normalize(value: Any, value_type: str, choices: Iterable[Any] | None = None,
+              open_list: bool = False) -> Any:
+    """Dispatch on a layout value type (see ``xlflow.layout.VALUE_TYPES``)."""
+    return normalizer(value_type, choices, open_list)(value)

@@ -22,13 +22,15 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable
 
-from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, a1,
-                           col_index, load_layout)
+from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, col_index,
+                           col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once
-from xlflow.reading.normalize import choice_key, clean_spaces, is_empty, normalize, normalize_level
+from xlflow.reading.normalize import (choice_key, clean_spaces, is_empty, normalize, normalize_level,
+                                     normalizer)
 
 NOT_XLFLOW = register_once(
     "not-xlflow-workbook", ERROR,
@@ -125,17 +127,28 @@ class ParsedWorkbook:
 
 def is_error_value(value: Any) -> bool:
     """A formula error shown as a value (Excel in English or Russian, LibreOffice)."""
-    if not isinstance(value, str) or not value or len(value) > 16:
+    if not isinstance(value, str) or not value or len(value) > 16 or value.lstrip()[:1] not in ("#", "E"):
         return False
     s = value.strip().upper()
     return s in _ERROR_TEXTS or _LO_ERROR.fullmatch(value.strip()) is not None
 
 
+@lru_cache(maxsize=8192)
 def header_key(value: Any) -> str:
     """Comparison key of a header or label (case, spaces, ё, dashes, "*" marks)."""
     if value is None:
         return ""
     return choice_key(str(value).strip().strip("*").strip()).strip("*: ")
+
+
+_LETTERS = [col_letter(i) for i in range(702)]
+
+
+def a1(row0: int, col0: int) -> str:
+    """0-based row and column -> A1 reference (cached column letters)."""
+    if col0 < 702:
+        return f"{_LETTERS[col0]}{row0 + 1}"
+    return f"{col_letter(col0)}{row0 + 1}"
 
 
 # ---------------------------------------------------------------- context
@@ -148,6 +161,7 @@ class _Ctx:
     problems: list[Problem] = field(default_factory=list)
     cells: dict = field(default_factory=dict)
     inputs: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
+    converters: dict[int, Callable[[Any], Any]] = field(default_factory=dict)
 
     def problem(self, code: str, sheet: str | None = None, cell: str | None = None,
                 **params: Any) -> None:
@@ -174,9 +188,15 @@ class _Ctx:
             return []
         return self.layout.choices(column.list, self.directions)
 
+    def converter(self, column: Column) -> Callable[[Any], Any]:
+        conv = self.converters.get(id(column))
+        if conv is None:
+            open_list = column.list is not None and self.layout.is_open(column.list)
+            conv = self.converters[id(column)] = normalizer(column.type, self.choices(column), open_list)
+        return conv
+
     def value(self, raw: Any, column: Column) -> Any:
-        open_list = column.list is not None and self.layout.is_open(column.list)
-        return normalize(raw, column.type, self.choices(column), open_list)
+        return self.converter(column)(raw)
 
 
 # ---------------------------------------------------------------- sheets and metadata
@@ -263,6 +283,8 @@ def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
 def _locate_header(grid: SheetGrid, keys: dict[str, str], expected: int) -> tuple[int, dict[str, int]]:
     """(header row, {column key: col}) choosing the row near ``expected`` with most matches."""
     best_row, best = expected, _match_header(grid, expected, keys)
+    if len(best) == len(set(keys.values())):
+        return best_row, best
     for r in range(max(0, expected - 2), min(grid.height, expected + _HEADER_SEARCH)):
         found = _match_header(grid, r, keys)
         if len(found) > len(best):
@@ -307,38 +329,50 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     hdr, found = _locate_header(grid, keys, spec.header_row - 1)
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
     extra = _report_extra_columns(ctx, grid, hdr, set(found.values()))
-    located = [(spec.column(k), c) for k, c in sorted(found.items(), key=lambda kv: kv[1])]
-    for _, c in located:
+    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(spec.column(k)))
+               for k, c in sorted(found.items(), key=lambda kv: kv[1])]
+    for _, c, _, _ in located:
         ctx.input_area(grid, hdr + 1, c, _BIG, c)
+    headed = set(found.values()) | extra
+    width = max(headed, default=-1) + 1
     unheaded: set[int] = set()
     records: list[dict] = []
     for r in range(hdr + 1, grid.height):
-        rec, first = _table_row(ctx, grid, r, located, spec.key, len(records))
-        _check_unheaded(ctx, grid, r, set(found.values()) | extra, unheaded)
+        row = grid.rows[r]
+        if not row:
+            continue
+        rec = _table_row(ctx, grid, r, located, (spec.key, len(records)))
+        if len(row) > width:
+            _check_unheaded(ctx, grid, r, headed, unheaded)
         if rec:
-            ctx.cells[(spec.key, len(records))] = (grid.name, a1(r, first))
             records.append(rec)
     return records
 
 
-def _table_row(ctx: _Ctx, grid: SheetGrid, r: int, located: list[tuple[Column, int]],
-               table: str, index: int) -> tuple[dict, int]:
+def _table_row(ctx: _Ctx, grid: SheetGrid, r: int, located: list, where: tuple[str, int]) -> dict:
+    """One table row as a record; records each value's cell and the row's first cell."""
     rec: dict[str, Any] = {}
-    first = located[0][1] if located else 0
     row = grid.rows[r]
-    if not row:
-        return rec, first
-    for col, c in located:
-        if c >= len(row) or row[c] is None:
+    n = len(row)
+    number = str(r + 1)
+    cells = ctx.cells
+    for key, c, letter, conv in located:
+        if c >= n:
+            break
+        v = row[c]
+        if v is None:
             continue
-        raw = ctx.take(grid, r, c)
-        if raw is None:
-            continue
+        if type(v) is str:
+            if is_error_value(v):
+                ctx.problem(FORMULA_ERROR, grid.name, letter + number, value=v.strip())
+                continue
+            if is_empty(v):
+                continue
         if not rec:
-            first = c
-        rec[col.key] = ctx.value(raw, col)
-        ctx.cells[(table, index, col.key)] = (grid.name, a1(r, c))
-    return rec, first
+            cells[where] = (grid.name, letter + number)
+        rec[key] = conv(v)
+        cells[(*where, key)] = (grid.name, letter + number)
+    return rec
 
 
 def _check_unheaded(ctx: _Ctx, grid: SheetGrid, r: int, headed: set[int], reported: set[int]) -> None:
@@ -383,7 +417,7 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
     _report_extra_columns(ctx, grid, hdr, set(found.values()), row_headers)
     columns = sorted(found.items(), key=lambda kv: kv[1])
     rows = _stage_rows(spec, grid, hdr)
-    level_list = ctx.layout.choices(spec.raw.get("level_list", "intensity"))
+    level_list = normalizer("choice", ctx.layout.choices(spec.raw.get("level_list", "intensity")))
     items: list[dict] = []
     for st in spec.stages:
         for asp in spec.aspects:
@@ -398,7 +432,7 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
 
 
 def _diagnostic_item(ctx: _Ctx, grid: SheetGrid, where: tuple[int, int, int], index: int,
-                     level_list: list) -> dict:
+                     level_list: Callable[[Any], Any]) -> dict:
     r_text, r_level, c = where
     item: dict[str, Any] = {}
     text = ctx.take(grid, r_text, c)
@@ -407,7 +441,7 @@ def _diagnostic_item(ctx: _Ctx, grid: SheetGrid, where: tuple[int, int, int], in
         item["description"] = normalize(text, "long_text")
         ctx.cells[("diagnostics", index, "description")] = (grid.name, a1(r_text, c))
     if level is not None:
-        item["level"] = normalize(level, "choice", level_list)
+        item["level"] = level_list(level)
         ctx.cells[("diagnostics", index, "level")] = (grid.name, a1(r_level, c))
     if item:
         first = r_text if text is not None else r_level
@@ -426,12 +460,13 @@ def _read_rubric(ctx: _Ctx, spec: RubricSpec, grid: SheetGrid) -> list[dict]:
         if key in ("score", "comment") and key not in found:
             ctx.problem(COLUMN_MISSING, grid.name, a1(hdr, i), header=headers[key])
     score_list = ctx.layout.choices(spec.raw.get("score_list", "rubric_scores"))
+    converters = {"score": normalizer("choice", score_list), "comment": normalizer("long_text")}
     items = []
     for pos, _ in enumerate(spec.indicators):
         r = hdr + 1 + pos
         number = normalize_level(grid.value(r, found["number"])) if "number" in found else None
         indicator = number if isinstance(number, int) and 1 <= number <= len(spec.indicators) else pos + 1
-        item = _rubric_item(ctx, grid, r, found, len(items), score_list)
+        item = _rubric_item(ctx, grid, r, found, len(items), converters)
         if item:
             ctx.cells[("rubric", len(items))] = (grid.name, a1(r, found.get("score", 0)))
             items.append({"indicator": indicator, **item})
@@ -439,16 +474,16 @@ def _read_rubric(ctx: _Ctx, spec: RubricSpec, grid: SheetGrid) -> list[dict]:
 
 
 def _rubric_item(ctx: _Ctx, grid: SheetGrid, r: int, found: dict[str, int], index: int,
-                 score_list: list) -> dict:
+                 converters: dict[str, Callable[[Any], Any]]) -> dict:
     item: dict[str, Any] = {}
-    for key, kind in (("score", "choice"), ("comment", "long_text")):
+    for key, conv in converters.items():
         if key not in found:
             continue
         c = found[key]
         ctx.input_area(grid, r, c, r, c)
         raw = ctx.take(grid, r, c)
         if raw is not None:
-            item[key] = normalize(raw, kind, score_list)
+            item[key] = conv(raw)
             ctx.cells[("rubric", index, key)] = (grid.name, a1(r, c))
     return item
 
