@@ -160,3 +160,16 @@ def test_resaved_by_libreoffice_validates_the_same(files, lo_convert, tmp_path, 
     converted = lo_convert(sources, fmt, tmp_path)
     for source, copy in zip(sources, converted):
         assert _found(copy) == _found(source), source
+
+
+def test_unexpected_reader_failure_is_reported_not_raised(files, monkeypatch):
+    import xlflow.reading.programme as reader
+
+    def explode(path, **_):
+        raise RuntimeError("сбой")
+
+    monkeypatch.setattr(reader, "read_programme", explode)
+    report = validate_files([files["school"]], today=TODAY)
+    assert report.unreadable == {files["school"]} and report.exit_code() == 2
+    [problem] = report.problems
+    assert problem.code == "read-failed" and "RuntimeError: сбой" in problem.message

@@ -14,11 +14,17 @@ from typing import Any, Iterable, Mapping
 
 from xlflow.errors import ReadError
 from xlflow.layout import load_layout
-from xlflow.problems import Problem, Report
+from xlflow.problems import ERROR, Problem, Report, register
 from xlflow.validation.context import RuleContext
 from xlflow.validation.locate import CellLocator
 from xlflow.validation.rules import run_rules
 from xlflow.validation.schema import schema_problems
+
+
+READ_FAILED = register(
+    "read-failed", ERROR,
+    "Файл не удалось прочитать ({error}). Откройте его в Excel или LibreOffice, сохраните заново как «Книга Excel (.xlsx)» и проверьте ещё раз.",
+    "the reader failed unexpectedly on this file")
 
 
 @dataclass
@@ -75,6 +81,9 @@ def validate_file(path: str | os.PathLike, today: dt.date | None = None) -> File
         parsed = read_programme(path)
     except ReadError as exc:
         return FileResult(name, None, [Problem(exc.code, file=name, params=dict(exc.params))])
+    except Exception as exc:  # a reader bug on one odd file must not stop the other files
+        error = f"{type(exc).__name__}: {exc}"[:200]
+        return FileResult(name, None, [Problem(READ_FAILED, file=name, params={"error": error})])
     problems = [_with_file(p, name) for p in parsed.problems]
     problems.extend(validate_records(parsed.data, parsed.cells, file=name, today=today))
     return FileResult(name, parsed, dedupe(problems))
