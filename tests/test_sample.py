@@ -340,3 +340,24 @@ def test_cli_sample_refuses_bad_options(tmp_path):
     assert res.exit_code == 2
     assert "от 0 до 1" in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_activity_rules_use_layout_values_and_cover_every_topic():
+    from xlflow.writing import fakedata
+
+    lists = ("activity_kinds", "event_forms", "participation_forms", "reporting_forms")
+    for rule in fakedata.ACTIVITY_RULES:
+        for list_name, values in zip(lists, rule[1:]):
+            assert values and set(values) <= set(LAYOUT.choices(list_name)), (list_name, values)
+    assert set(fakedata.DIRECTION_TEXTS) == set(LAYOUT.choices("directions"))
+    default = fakedata.ACTIVITY_RULES[-1][1:]
+    topics = [t for texts in fakedata.DIRECTION_TEXTS.values() for t in texts["topics"]]
+    assert sum(fakedata.activity_rule(t) != default for t in topics) == len(topics)
+
+
+def test_feminine_surnames():
+    from xlflow.writing.fakedata import feminine_surname
+
+    assert [feminine_surname(s) for s in ("Берёзкин", "Зорянский", "Луговой", "Заречный", "Липовецкий",
+                                          "Ручейков", "Журавлёв")] == [
+        "Берёзкина", "Зорянская", "Луговая", "Заречная", "Липовецкая", "Ручейкова", "Журавлёва"]

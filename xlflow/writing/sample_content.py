@@ -156,20 +156,19 @@ def roadmap(rng: random.Random, layout: Layout, prog: Programme, diag: Diagnosis
 def _activity(rng: random.Random, layout: Layout, prog: Programme, direction: str,
               due: dt.date, as_of: dt.date, co_executor: str) -> dict:
     bank = fakedata.texts(direction)
-    active = rng.random() < 0.45
+    topic = rng.choice(bank["topics"])
+    kinds, forms, participation, reports = fakedata.activity_rule(topic)
     item = {
         "direction": direction,
-        "activity_kind": pick(rng, layout, "activity_kinds"),
-        "event_form": pick(rng, layout, "event_forms"),
-        "topic": rng.choice(bank["topics"]),
+        "activity_kind": pick(rng, layout, "activity_kinds", dict.fromkeys(kinds, 1)),
+        "event_form": pick(rng, layout, "event_forms", dict.fromkeys(forms, 1)),
+        "topic": topic,
         "due_date": due.isoformat(),
         "place": rng.choice(fakedata.PLACES).format(room=rng.randint(101, 315), town="района",
                                                    n=rng.randint(2, 40)),
         "expected_results": bank["result"],
-        "participation_form": pick(rng, layout, "participation_forms", None) if active else pick(
-            rng, layout, "participation_forms", {"пассивная: слушатель": 3, "пассивная: наблюдатель": 2,
-                                                 "пассивная: читатель": 1, "пассивная: зритель": 1}),
-        "reporting_form": pick(rng, layout, "reporting_forms"),
+        "participation_form": pick(rng, layout, "participation_forms", dict.fromkeys(participation, 1)),
+        "reporting_form": pick(rng, layout, "reporting_forms", dict.fromkeys(reports, 1)),
     }
     if rng.random() < 0.25:
         item["co_executors"] = co_executor
