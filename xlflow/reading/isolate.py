@@ -23,6 +23,7 @@ exactly one pair.
 """
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing as mp
 import os
 import signal
@@ -152,6 +153,8 @@ def limit_memory(memory_mb: int) -> None:
 
 def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl+C
+    if faulthandler.is_enabled():  # a crash is reported by the parent, without a stack dump
+        faulthandler.disable()
     limit_memory(memory_mb)
     while True:
         try:

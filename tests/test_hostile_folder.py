@@ -1,0 +1,158 @@
+"""A folder mixing good and hostile files: every file is accounted for,
+every good file is read, a crashing worker loses only its own file."""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import hostile
+from xlflow.reading.isolate import Failure, read_isolated
+from xlflow.scan import CANDIDATE, scan_inputs
+from xlflow.writing.programme import WorkbookOptions, write_programme_workbook
+
+FOLDER_SECONDS = 60  # whole folder, 2 workers (documented in the README)
+WORKER_MEMORY_MB = 512
+
+
+def read_one(path: str) -> dict:
+    """The reader collect uses, as a picklable summary."""
+    from xlflow.reading.programme import read_programme
+
+    parsed = read_programme(path)
+    return {"school": parsed.data["meta"].get("school_code"), "problems": len(parsed.problems)}
+
+
+def read_or_abort(path: str) -> str:
+    if "crash" in os.path.basename(path):
+        os.abort()  # what a Rust allocation failure in python-calamine does
+    return os.path.basename(path)
+
+
+def _programmes(folder: Path, n: int, first: int = 0) -> list[Path]:
+    paths = []
+    for i in range(first, first + n):
+        p = folder / f"Программа {i + 1} — наставник Сидорова.xlsx"
+        write_programme_workbook(p, WorkbookOptions(school_name="Школа № 7", school_code=f"S{i:03d}",
+                                                    academic_year="2025/2026"))
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mixed")
+    hostile_cases = hostile.build_all(root / "присланные")
+    good = _programmes(root, 3)
+    long_part = ("очень длинное имя папки " * 4).strip()  # 191 bytes in UTF-8
+    deep = root / "2025" / long_part / long_part  # the full path is longer than 260 characters
+    deep.mkdir(parents=True)
+    good += _programmes(deep, 1, first=10)
+    return root, good, hostile_cases
+
+
+def test_every_file_accounted_for_and_good_files_read(mixed):
+    root, good, hostile_cases = mixed
+    on_disk = {p for p in root.rglob("*") if p.is_file()}
+    start = time.perf_counter()
+    scan = scan_inputs([root], purpose="collect")
+    names = {Path(e.path) for e in scan.entries}
+    assert on_disk <= names
+    candidates = [e.path for e in scan.candidates]
+    results = dict(read_isolated(candidates, read_one, jobs=2, memory_mb=WORKER_MEMORY_MB, timeout_s=60))
+    elapsed = time.perf_counter() - start
+    assert set(results) == set(candidates)
+    for p in good:
+        assert isinstance(results[str(p)], dict), results[str(p)]
+    expected = {str(p): code for p, code in hostile_cases.values()}
+    for path, value in results.items():
+        if path in expected:
+            assert isinstance(value, Failure), path
+            assert value.code == expected[path], (path, value)
+            assert Path(path).name in value.to_problem().where()
+    assert elapsed < FOLDER_SECONDS
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert children < WORKER_MEMORY_MB + 400
+
+
+def test_worker_crash_loses_only_its_file(tmp_path):
+    paths = [str(tmp_path / f"{n}.xlsx") for n in ("a", "b", "crash", "c", "d", "e")]
+    got = list(read_isolated(paths, read_or_abort, jobs=2, timeout_s=30))
+    assert [p for p, _ in got] == paths
+    crash = dict(got)[paths[2]]
+    assert isinstance(crash, Failure) and crash.code == "worker-crashed"
+    assert "SIGABRT" in crash.message
+    assert [v for p, v in got if p != paths[2]] == ["a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx", "e.xlsx"]
+
+
+def test_crash_in_the_middle_of_a_folder_read(mixed, tmp_path):
+    root, good, _ = mixed
+    folder = tmp_path / "папка"
+    folder.mkdir()
+    for p in good[:2]:
+        shutil.copy(p, folder / p.name)
+    shutil.copy(good[2], folder / "crash.xlsx")
+    scan = scan_inputs([folder], purpose="collect")
+    # crash.xlsx is byte-identical to no other file: three distinct candidates
+    paths = [e.path for e in scan.candidates]
+    assert len(paths) == 3
+    results = dict(read_isolated(paths, _read_unless_crash, jobs=1, timeout_s=60))
+    assert results[str(folder / "crash.xlsx")].code == "worker-crashed"
+    assert sum(isinstance(v, dict) for v in results.values()) == 2
+
+
+def _read_unless_crash(path: str) -> dict:
+    if os.path.basename(path) == "crash.xlsx":
+        os.abort()
+    return read_one(path)
+
+
+def test_timeout_and_memory_limits(tmp_path):
+    paths = [str(tmp_path / n) for n in ("slow", "hungry", "fine")]
+    start = time.perf_counter()
+    got = dict(read_isolated(paths, _slow_or_hungry, jobs=2, timeout_s=2, memory_mb=256))
+    assert time.perf_counter() - start < 15
+    assert got[paths[0]].code == "read-timeout"
+    assert got[paths[1]].code in ("read-out-of-memory", "worker-crashed")
+    assert got[paths[2]] == "fine"
+
+
+def _slow_or_hungry(path: str) -> str:
+    name = os.path.basename(path)
+    if name == "slow":
+        time.sleep(60)
+    if name == "hungry":
+        blob = bytearray(2 * 1024 ** 3)
+        return str(len(blob))
+    return name
+
+
+def test_errors_become_failures_with_codes(tmp_path):
+    bad = hostile.legacy_xls(tmp_path / "old.xls")
+    got = dict(read_isolated([str(bad), str(tmp_path / "x")], _raise_things, jobs=2))
+    assert got[str(bad)].code == "legacy-xls"
+    failure = got[str(tmp_path / "x")]
+    assert failure.code == "read-failed" and "KeyError" in failure.message
+    assert "Traceback" in failure.detail
+
+
+def _raise_things(path: str) -> str:
+    from xlflow.reading.safety import precheck
+
+    if path.endswith(".xls"):
+        precheck(path)
+    raise KeyError(path)
+
+
+def test_candidate_statuses(mixed):
+    root, good, hostile_cases = mixed
+    scan = scan_inputs([root], purpose="collect")
+    statuses = {Path(e.path).name: e.status for e in scan.entries}
+    for p in good:
+        assert statuses[p.name] == CANDIDATE
+    for p, _code in hostile_cases.values():
+        assert statuses[p.name] == CANDIDATE  # refused later by the reader, with its code
