@@ -123,10 +123,19 @@ def test_targets_for_several_files(tmp_path):
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_opens_the_annotated_copy(faulty, lo_convert, tmp_path):
-    _, problems, out = faulty
-    [converted] = lo_convert([out], "xlsx", tmp_path)
+def test_libreoffice_round_trips(faulty, lo_convert, tmp_path):
+    """LibreOffice opens the annotated copy; a file re-saved by LibreOffice is
+    annotated without other changes too (one conversion call for both)."""
+    src, problems, out = faulty
+    resaved, converted = lo_convert([src, out], "xlsx", tmp_path / "lo")
     wb = openpyxl.load_workbook(converted)
     assert wb.sheetnames[0] == "Ошибки"
     assert wb["Ошибки"].max_row == len(problems) + 1
     assert "«32.13.2025»" in wb["Пары и группы"]["I4"].comment.text
+    again = annotate_workbook(resaved, validate_file(resaved, today=TODAY).problems, tmp_path / "снова.xlsx")
+    before, names_before = _snapshot(resaved)
+    after, names_after = _snapshot(again)
+    assert names_after == names_before
+    for title, sheet in before.items():
+        assert after[title] == sheet, title
+    assert openpyxl.load_workbook(again)["Пары и группы"]["I4"].comment is not None

@@ -170,3 +170,10 @@ def test_garbage_everywhere_never_crashes(garbage):
         mutated = copy.deepcopy(data)
         mutated[key] = garbage
         assert check(mutated), key
+
+
+def test_records_without_a_file_use_the_layout_cells():
+    data = programme_record()
+    data["pairs"][0]["mode"] = "заочный"
+    [problem] = validate_records(data, today=TODAY)
+    assert (problem.code, problem.sheet, problem.cell) == ("not-in-list", "Пары и группы", "H4")

@@ -16,13 +16,13 @@ from xlflow.errors import ReadError
 from xlflow.layout import load_layout
 from xlflow.problems import ERROR, Problem, Report, register
 from xlflow.validation.context import RuleContext
-from xlflow.validation.locate import CellLocator
+from xlflow.validation.locate import CellLocator, layout_cells
 from xlflow.validation.rules import run_rules
 from xlflow.validation.schema import schema_problems
 
 
 READ_FAILED = register(
-    "read-failed", ERROR,
+    "read-unexpected", ERROR,
     "Файл не удалось прочитать ({error}). Откройте его в Excel или LibreOffice, сохраните заново как «Книга Excel (.xlsx)» и проверьте ещё раз.",
     "the reader failed unexpectedly on this file")
 
@@ -42,10 +42,13 @@ class FileResult:
         return self.readable and not any(p.is_error for p in self.problems)
 
 
-def validate_records(data: Mapping, cells: Mapping, file: str | None = None,
+def validate_records(data: Mapping, cells: Mapping | None = None, file: str | None = None,
                      today: dt.date | None = None) -> list[Problem]:
-    """Schema and rule problems of records ``data`` whose values sit at ``cells``."""
+    """Schema and rule problems of records ``data`` whose values sit at ``cells``
+    (default: where the writer would put them, for records without a file)."""
     layout = load_layout()
+    if cells is None:
+        cells = layout_cells(data, layout)
     locator = CellLocator(cells, layout)
     problems = schema_problems(data, locator, file=file, layout=layout)
     ctx = RuleContext(data=data, locator=locator, file=file, layout=layout,
