@@ -486,3 +486,24 @@ def test_diagnostics_direction_matched_like_the_layout_dedupes(tmp_path):
     ict = spec.first_direction_col + 1 + directions.index("ИКТ-компетенции")
     assert ws.cell(rows["entry", "deficit", "level"], ict).value == 2
     assert ws.cell(rows["final", "deficit", "level"], spec.first_direction_col + len(directions)).value == 1
+
+
+def test_cached_formula_worksheets_write_the_same_xml(tmp_path, monkeypatch):
+    import zipfile
+
+    from xlsxwriter.worksheet import Worksheet
+
+    import xlflow.writing.programme as programme
+
+    def sheets(path):
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")}
+
+    fast, plain = tmp_path / "fast.xlsx", tmp_path / "plain.xlsx"
+    write_programme_workbook(fast, OPTIONS, RECORDS)
+    monkeypatch.setattr(programme, "WORKSHEET_CLASS", Worksheet)
+    write_programme_workbook(plain, OPTIONS, RECORDS)
+    got, expected = sheets(fast), sheets(plain)
+    meta = f"xl/worksheets/sheet{len(LAYOUT.sheets) + 2}.xml"  # holds the creation time
+    assert got.keys() == expected.keys() and len(got) == len(LAYOUT.sheets) + 2
+    assert {k: v for k, v in got.items() if k != meta} == {k: v for k, v in expected.items() if k != meta}

@@ -24,6 +24,7 @@ from xlflow.errors import XlflowError
 from xlflow.fileio import atomic_output
 from xlflow.layout import FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, col_letter, load_layout
 from xlflow.writing.context import WriteContext, list_name, quote_sheet
+from xlflow.writing.fastsheet import CachedFormulaWorksheet
 from xlflow.writing.instructions import instruction_lines
 from xlflow.writing.scored import write_diagnostics, write_rubric
 from xlflow.writing.sheets import write_passport, write_table
@@ -31,6 +32,7 @@ from xlflow.writing.styles import Styles
 from xlflow.writing.xlsx import new_workbook
 
 WORKBOOK_KINDS = ("school", "programme")
+WORKSHEET_CLASS = CachedFormulaWorksheet  # same output as xlsxwriter's Worksheet, formulas prepared once
 MAX_ROWS = 5000
 _YEAR = re.compile(r"^\s*(\d{4})\s*[/\-–—]\s*(\d{2}|\d{4})\s*$")
 
@@ -166,7 +168,7 @@ def write_programme_workbook(path: str | os.PathLike, options: WorkbookOptions,
 
 def _write_sheets(ctx: WriteContext, options: WorkbookOptions, records: Mapping[str, Any]) -> None:
     for spec in ctx.layout.sheets:
-        ws = ctx.workbook.add_worksheet(spec.name)
+        ws = ctx.workbook.add_worksheet(spec.name, worksheet_class=WORKSHEET_CLASS)
         if isinstance(spec, FormSpec):
             write_passport(ctx, ws, spec, _passport_values(options, records))
         elif isinstance(spec, TableSpec):
@@ -202,7 +204,7 @@ def _write_instructions(ctx: WriteContext, ws: Any, workbook_kind: str) -> None:
 
 def _write_lists(ctx: WriteContext) -> None:
     """Hidden sheet with one column per choice list; a defined name per list."""
-    ws = ctx.workbook.add_worksheet(ctx.layout.lists_sheet)
+    ws = ctx.workbook.add_worksheet(ctx.layout.lists_sheet, worksheet_class=WORKSHEET_CLASS)
     sheet = quote_sheet(ctx.layout.lists_sheet)
     for j, key in enumerate(ctx.layout.lists):
         values = ctx.layout.choices(key, ctx.directions if key == "directions" else None)
@@ -221,7 +223,7 @@ def _write_lists(ctx: WriteContext) -> None:
 
 def _write_meta(ctx: WriteContext, values: Mapping[str, Any]) -> None:
     """Hidden key/value sheet read back as ``meta`` (column A key, column B value)."""
-    ws = ctx.workbook.add_worksheet(ctx.layout.meta_sheet)
+    ws = ctx.workbook.add_worksheet(ctx.layout.meta_sheet, worksheet_class=WORKSHEET_CLASS)
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 60)
     for i, key in enumerate(ctx.layout.meta_keys):
