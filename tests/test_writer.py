@@ -507,3 +507,17 @@ def test_cached_formula_worksheets_write_the_same_xml(tmp_path, monkeypatch):
     meta = f"xl/worksheets/sheet{len(LAYOUT.sheets) + 2}.xml"  # holds the creation time
     assert got.keys() == expected.keys() and len(got) == len(LAYOUT.sheets) + 2
     assert {k: v for k, v in got.items() if k != meta} == {k: v for k, v in expected.items() if k != meta}
+
+
+def test_no_xlsxwriter_warnings_even_with_long_texts(tmp_path):
+    """xlsxwriter drops an invalid validation or format with only a warning: there must be none."""
+    import warnings
+
+    long_direction = "Очень длинное собственное направление школы " * 8
+    options = WorkbookOptions("Школа " * 40, "01", "2025/2026", extra_directions=(long_direction,))
+    records = {**RECORDS, "passport": {"goal": "Цель " * 2000}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_programme_workbook(tmp_path / "long.xlsx", options, records)
+    wb = openpyxl.load_workbook(tmp_path / "long.xlsx")
+    assert long_direction.strip() in [c.value for c in wb[LAYOUT.sheet("diagnostics").name][4]]
