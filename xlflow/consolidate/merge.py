@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -250,6 +251,48 @@ def _version_problem(found: Found, version: object) -> Problem | None:
                     supported=", ".join(map(str, supported)), advice=advice)
 
 
+# the columns merge reads from the tables of a school summary; other tables and
+# columns are only checked to be lists of objects
+USED_COLUMNS = {
+    "statuses": ("status", "programmes"),
+    "rubric_levels": ("level", "programmes"),
+    "rubric_programmes": ("mentor_id", "total", "level"),
+    "deficits": ("direction", "entry_mean", "entry_n", "entry_sum", "final_mean", "final_n", "final_sum"),
+    "load": ("role", "person_id", "full_name", "programmes"),
+    "programmes": ("mentor_id", "status"),
+}
+
+
+@lru_cache(maxsize=None)
+def _summary_validator():
+    """A validator of ``school_summary.schema.json`` that checks everything merge
+    reads (identity, figures, the columns of :data:`USED_COLUMNS`) and only the
+    shape of the rest (rows of problems, files... can be many)."""
+    import copy
+
+    import jsonschema
+
+    from xlflow.schemas import load_schema
+
+    schema = copy.deepcopy(load_schema("school_summary.schema.json"))
+    tables = schema["properties"]["tables"]["properties"]
+    for name, table in tables.items():
+        columns = table["items"]["properties"]
+        used = {c: columns[c] for c in USED_COLUMNS.get(name, ()) if c in columns}
+        table["items"] = {"type": "object", "properties": used}
+    cls = jsonschema.Draft202012Validator
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def schema_error(payload: dict) -> str | None:
+    """The first schema violation of a school summary payload (path: message), or None."""
+    error = next(iter(_summary_validator().iter_errors(payload)), None)
+    if error is None:
+        return None
+    where = "/".join(map(str, error.absolute_path))
+    return f"{where}: {error.message}" if where else error.message
+
+
 def _not_school_summary(found: Found, template_id: str) -> FileEntry:
     if template_id == MUNICIPAL_TEMPLATE_ID:
         p = _problem(MUNICIPAL_INPUT, found)
@@ -270,9 +313,9 @@ def read_candidate(found: Found) -> Candidate | FileEntry:
         return _not_school_summary(found, template_id)
     problem = _version_problem(found, payload.get("schema_version"))
     if problem is None:
-        errors = export.schema_errors(payload)
-        if errors:
-            problem = _problem(INVALID_SUMMARY, found, reason=errors[0])
+        error = schema_error(payload)
+        if error:
+            problem = _problem(INVALID_SUMMARY, found, reason=error)
     code = str((payload.get("school") or {}).get("code") or "").strip() if isinstance(
         payload.get("school"), dict) else ""
     if problem is None and not code:
