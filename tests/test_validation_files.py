@@ -172,4 +172,4 @@ def test_unexpected_reader_failure_is_reported_not_raised(files, monkeypatch):
     report = validate_files([files["school"]], today=TODAY)
     assert report.unreadable == {files["school"]} and report.exit_code() == 2
     [problem] = report.problems
-    assert problem.code == "read-failed" and "RuntimeError: сбой" in problem.message
+    assert problem.code == "read-unexpected" and "RuntimeError: сбой" in problem.message
