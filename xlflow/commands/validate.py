@@ -15,7 +15,7 @@ class CallError(click.ClickException):
 
 
 @click.command(name="validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.argument("files", nargs=-1, required=True, metavar="FILE...", type=click.Path(exists=True, path_type=str))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Вид отчёта: text — для людей, json — для программ.")
 @click.option("--annotate", "annotate", type=click.Path(path_type=str), default=None, metavar="OUT",
