@@ -25,6 +25,7 @@ REPO = BENCH_DIR.parent
 WORK = BENCH_DIR / "_work"
 RESULTS = BENCH_DIR / "RESULTS.md"
 SAMPLE_SEED = 20250901
+ERROR_RATE = 0.05
 
 PACKAGES = ("openpyxl", "xlsxwriter", "python-calamine", "pandas", "jsonschema", "click")
 
@@ -103,14 +104,34 @@ def per_file_ms(read: Callable[[Path], object], paths: Sequence[Path], repeat: i
 
     One unmeasured warm-up pass first, so the OS page cache and the imports are
     the same for every reader."""
+    return compare_per_file({"x": read}, paths, repeat)["x"]
+
+
+def compare_per_file(readers: dict[str, Callable[[Path], object]], paths: Sequence[Path],
+                     repeat: int) -> dict[str, float]:
+    """Median ms per file of each reader, passes interleaved.
+
+    Every round times one pass over ``paths`` of each reader in turn, so a
+    change of machine load during the run hits all readers alike and the
+    ratios between them stay fair. One unmeasured warm-up round first."""
     paths = list(paths)
+    times: dict[str, list[float]] = {k: [] for k in readers}
+    for round_no in range(repeat + 1):
+        for key, read in readers.items():
+            t0 = time.perf_counter()
+            for p in paths:
+                read(p)
+            if round_no:
+                times[key].append(time.perf_counter() - t0)
+    return {k: median(v) / len(paths) * 1000.0 for k, v in times.items()}
 
-    def one_pass() -> None:
-        for p in paths:
-            read(p)
 
-    times = time_repeats(one_pass, repeat=repeat, warmup=1)
-    return median(times) / len(paths) * 1000.0
+def load_average() -> str:
+    try:
+        one, five, _fifteen = os.getloadavg()
+    except OSError:
+        return "?"
+    return f"{one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 # --------------------------------------------------------------------------- child processes
@@ -147,27 +168,34 @@ def _children_of(pid: int) -> list[int]:
     return out
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(current RSS, peak RSS so far) of one process in kB, from /proc/PID/status."""
+    rss = hwm = 0
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss, hwm
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Current resident memory of ``pid`` and all its descendants (Linux /proc)."""
-    total, stack, seen = 0, [pid], set()
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(summed current RSS, largest per-process peak RSS) of ``pid`` and all its
+    descendants (Linux /proc)."""
+    total, largest, stack, seen = 0, 0, [pid], set()
     while stack:
         p = stack.pop()
         if p in seen:
             continue
         seen.add(p)
-        total += _rss_kb(p)
+        rss, hwm = _memory_kb(p)
+        total += rss
+        largest = max(largest, hwm)
         stack.extend(_children_of(p))
-    return total
+    return total, largest
 
 
 class _TreeSampler(threading.Thread):
@@ -175,12 +203,15 @@ class _TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.interval = interval
-        self.peak_kb = 0
+        self.peak_kb = 0  # summed over the tree
+        self.largest_kb = 0  # one process's own peak (VmHWM)
         self.stop_event = threading.Event()
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+            total, largest = tree_memory_kb(self.pid)
+            self.peak_kb = max(self.peak_kb, total)
+            self.largest_kb = max(self.largest_kb, largest)
             self.stop_event.wait(self.interval)
 
 
@@ -188,10 +219,11 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
               timeout: float = 3600.0) -> ChildRun:
     """Run ``cmd``; return wall time and peak memory.
 
-    ``max_rss_mb`` comes from ``os.wait4`` (the kernel's ru_maxrss for this child
-    and the descendants it waited for: the largest single process, exact).
-    ``tree_rss_mb`` is the peak of the summed RSS of the whole tree, sampled, so
-    worker processes running at the same time are added up."""
+    ``max_rss_mb`` is the largest per-process peak (VmHWM, sampled every 20 ms
+    while the processes live; for a process too short to be sampled, the
+    kernel's ru_maxrss from ``os.wait4``, which may include the parent's memory
+    at fork time). ``tree_rss_mb`` is the peak of the summed RSS of the whole
+    tree, sampled, so worker processes running at the same time are added up."""
     cmd = [str(c) for c in cmd]
     full_env = {**os.environ, **(env or {})}
     t0 = time.perf_counter()
@@ -221,8 +253,9 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     sampler.join()
     t_out.join()
     t_err.join()
-    return ChildRun(cmd=cmd, wall=wall, max_rss_mb=usage.ru_maxrss / 1024.0,
-                    tree_rss_mb=max(sampler.peak_kb, usage.ru_maxrss) / 1024.0,
+    largest_kb = sampler.largest_kb or usage.ru_maxrss
+    return ChildRun(cmd=cmd, wall=wall, max_rss_mb=largest_kb / 1024.0,
+                    tree_rss_mb=max(sampler.peak_kb, largest_kb) / 1024.0,
                     returncode=proc.returncode,
                     stdout="".join(reader_out), stderr="".join(reader_err))
 
@@ -285,7 +318,8 @@ def run_header(mode: str) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"## Run of {now} ({mode})\n\n"
             f"- Machine: {machine_line()}\n"
-            f"- Packages: {versions_line()}\n")
+            f"- Packages: {versions_line()}\n"
+            f"- Load average at start: {load_average()}\n")
 
 
 def append_results(mode: str, sections: Sequence[Section], path: Path = RESULTS) -> None:
@@ -302,22 +336,37 @@ def sample_dir(count: int, seed: int = SAMPLE_SEED) -> Path:
     return WORK / f"samples-{count}-s{seed}"
 
 
-def ensure_samples(count: int, seed: int = SAMPLE_SEED, jobs: int | None = None) -> list[Path]:
-    """``count`` filled copies made by ``xlflow sample`` (library ``write_samples``),
+def ensure_sample_folder(count: int, seed: int = SAMPLE_SEED, jobs: int | None = None) -> Path:
+    """A folder with a school's registry and ``count`` filled copies made by
+    ``xlflow sample`` (library ``write_samples``, 5% of copies with mistakes),
     generated once into ``bench/_work/`` and reused by later runs."""
     out = sample_dir(count, seed)
     marker = out / ".complete"
     if not marker.exists():
         from xlflow.writing.sample import write_samples
 
-        out.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        write_samples(out, count, seed=seed, jobs=jobs or cores())
-        took = time.perf_counter() - t0
-        print(f"(generated {count} samples in {took:.1f} s into {out})", flush=True)
+        if out.exists():
+            for old in out.glob("*.xlsx"):
+                old.unlink()
+        res = write_samples(out, count, seed=seed, error_rate=ERROR_RATE, jobs=jobs or cores())
+        print(f"(generated {count} sample copies in {res.seconds:.1f} s, "
+              f"{res.ms_per_workbook:.0f} ms per workbook with {res.jobs} jobs, into {out})", flush=True)
         marker.write_text(f"{count}\n", encoding="utf-8")
-    return sample_files(out)
+    return out
 
 
-def sample_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith((".", "~$")))
+def ensure_samples(count: int, seed: int = SAMPLE_SEED, jobs: int | None = None) -> list[Path]:
+    """The ``count`` filled copies (without the registry) of :func:`ensure_sample_folder`."""
+    return copy_files(ensure_sample_folder(count, seed, jobs))
+
+
+def is_registry(path: Path) -> bool:
+    from xlflow.writing.sample_files import REGISTRY_STEM
+
+    return path.name.startswith(REGISTRY_STEM)
+
+
+def copy_files(folder: Path) -> list[Path]:
+    """Filled programme copies in ``folder`` (no registry, no temporary files)."""
+    return sorted(p for p in folder.glob("*.xlsx")
+                  if not p.name.startswith((".", "~$")) and not is_registry(p))

@@ -1,0 +1,124 @@
+"""``xlflow collect`` over a folder of sample copies, against baseline loops.
+
+Everything runs as a child process (start-up included, peak memory measured):
+``xlflow collect FOLDER --out ... --jobs 1`` and ``--jobs 2``, and the loops
+``python bench/baselines.py pandas_openpyxl FOLDER`` (what a user would write,
+reading only: no validation, no consolidation) and ``calamine_raw`` (the floor).
+Then the scaling of collect with the number of copies (time and memory).
+
+    python bench/bench_collect.py [--quick]
+
+Targets (issue 6): collect with one job at least 10× the throughput of the
+pandas+openpyxl loop and within about 2× of python-calamine's raw read;
+``--jobs 2`` at least 1.7× ``--jobs 1``; peak memory for 10,000 copies at most
+1.2× that for 1,000 and under 300 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, median,  # noqa: E402
+                    python_cmd, run_child, start_section, xlflow_cmd)
+
+BASELINES = Path(__file__).resolve().parent / "baselines.py"
+AS_OF = "31.05.2026"
+# quick -> (files for the throughput table, repeats, sizes of the scaling table)
+PLAN = {True: (200, 3, (100, 1000)), False: (2000, 3, (100, 1000, 10000))}
+
+
+def collect_cmd(folder: Path, jobs: int) -> list[str]:
+    out = WORK / "out" / f"collect-{folder.name}-j{jobs}.xlsx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return xlflow_cmd("collect", folder, "--out", out, "--jobs", jobs, "--quiet", "--as-of", AS_OF)
+
+
+def run_ok(cmd: list[str]) -> ChildRun:
+    """Run; exit code 1 (problems found in copies) is a normal outcome of collect."""
+    run = run_child(cmd)
+    if run.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} exited with {run.returncode}: {run.stderr[-3000:]}")
+    return run
+
+
+def median_run(cmd: list[str], repeat: int) -> tuple[ChildRun, list[float]]:
+    runs = sorted((run_ok(cmd) for _ in range(repeat)), key=lambda r: r.wall)
+    return runs[len(runs) // 2], [r.wall for r in runs]
+
+
+def count_inputs(folder: Path) -> int:
+    return sum(1 for p in folder.glob("*.xlsx") if not p.name.startswith((".", "~$")))
+
+
+def throughput(quick: bool) -> Section:
+    count, repeat, _sizes = PLAN[quick]
+    folder = ensure_sample_folder(count)
+    n = count_inputs(folder)
+    sec = start_section(f"`xlflow collect` over {n} files ({count} copies + the school's registry), "
+                        f"{cores()} cores, median of {repeat} runs, start-up included")
+    cases = {
+        "pandas": ("loop of `pandas.read_excel(sheet_name=None, engine=\"openpyxl\")` (reading only)",
+                   python_cmd(BASELINES, "pandas_openpyxl", folder)),
+        "calamine": ("loop of python-calamine raw reads (reading only)",
+                     python_cmd(BASELINES, "calamine_raw", folder)),
+        "j1": ("`xlflow collect --jobs 1` (read, validate, consolidate, write summary)",
+               collect_cmd(folder, 1)),
+        "j2": ("`xlflow collect --jobs 2`", collect_cmd(folder, 2)),
+    }
+    got: dict[str, ChildRun] = {}
+    rows = []
+    for key, (label, cmd) in cases.items():
+        got[key], times = median_run(cmd, repeat)
+        wall = median(times)
+        rows.append((label, fmt(wall), fmt(n / wall, 0), fmt(wall / n * 1000),
+                     fmt(got[key].max_rss_mb, 0), fmt(got[key].tree_rss_mb, 0)))
+    sec.table(["run", "wall s", "files/s", "ms per file", "peak RSS MB (largest process)",
+               "peak RSS MB (all processes)"], rows)
+    w = {k: r.wall for k, r in got.items()}
+    sec.table(["ratio", "measured", "target"], [
+        ("collect --jobs 1 throughput / pandas+openpyxl loop", f"{w['pandas'] / w['j1']:.1f}×", "≥ 10×"),
+        ("collect --jobs 1 time / python-calamine raw loop", f"{w['j1'] / w['calamine']:.2f}×", "≤ about 2×"),
+        ("collect --jobs 2 throughput / --jobs 1", f"{w['j1'] / w['j2']:.2f}×", "≥ 1.7× on 2 cores"),
+    ])
+    return sec
+
+
+def scaling(quick: bool) -> Section:
+    _count, _repeat, sizes = PLAN[quick]
+    sec = start_section("Scaling of `xlflow collect` with the number of copies (one run each)")
+    rows, peaks = [], {}
+    for size in sizes:
+        folder = ensure_sample_folder(size)
+        n = count_inputs(folder)
+        for jobs in (1, 2):
+            run = run_ok(collect_cmd(folder, jobs))
+            peaks[(size, jobs)] = run.tree_rss_mb
+            rows.append((f"{size:,}".replace(",", " "), jobs, fmt(run.wall), fmt(n / run.wall, 0),
+                         fmt(run.max_rss_mb, 0), fmt(run.tree_rss_mb, 0)))
+    sec.table(["copies", "jobs", "wall s", "files/s", "peak RSS MB (largest process)",
+               "peak RSS MB (all processes)"], rows)
+    small, big = sizes[-2], sizes[-1]
+    for jobs in (1, 2):
+        ratio = peaks[(big, jobs)] / peaks[(small, jobs)]
+        ok = ratio <= 1.2 and peaks[(big, jobs)] < 300
+        sec.add(f"--jobs {jobs}: peak memory for {big} copies is {ratio:.2f}× that for {small} "
+                f"({peaks[(big, jobs)]:.0f} MB): {'meets' if ok else 'misses'} the target "
+                "(at most 1.2× and under 300 MB).\n")
+    return sec
+
+
+def run(quick: bool) -> list[Section]:
+    return [throughput(quick), scaling(quick)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    run(ap.parse_args().quick)
+
+
+if __name__ == "__main__":
+    main()
