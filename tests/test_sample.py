@@ -361,3 +361,10 @@ def test_feminine_surnames():
     assert [feminine_surname(s) for s in ("Берёзкин", "Зорянский", "Луговой", "Заречный", "Липовецкий",
                                           "Ручейков", "Журавлёв")] == [
         "Берёзкина", "Зорянская", "Луговая", "Заречная", "Липовецкая", "Ручейкова", "Журавлёва"]
+
+
+def test_cli_sample_warns_about_other_workbooks_in_the_folder(tmp_path):
+    (tmp_path / "старая копия.xlsx").write_bytes(b"")
+    res = CliRunner().invoke(cli, ["sample", "--count", "1", "--out", str(tmp_path), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "другие книги (1)" in res.output and "старая копия.xlsx" in res.output

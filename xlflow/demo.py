@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow.errors import XlflowError
+from xlflow.fileio import write_text_atomic
 
 DEFAULT_OUT = "xlflow-demo"
 SEED = 2025
@@ -126,7 +127,6 @@ def step_split(out: Path, registry: Path) -> DemoStep:
 
 
 def step_validate(out: Path, school_result) -> DemoStep:
-    from xlflow.fileio import write_text_atomic
     from xlflow.validation.annotate import annotate_workbook, annotation_targets
     from xlflow.validation.validate import validate_files_detailed
 
@@ -221,8 +221,8 @@ def prepare_out(out: Path) -> None:
         if (out / name).is_dir():
             shutil.rmtree(out / name)
     out.mkdir(parents=True, exist_ok=True)
-    marker.write_text("Папка демонстрации xlflow (xlflow demo). При повторном запуске её содержимое "
-                      "создаётся заново.\n", encoding="utf-8")
+    write_text_atomic(marker, "Папка демонстрации xlflow (xlflow demo). При повторном запуске её "
+                              "содержимое создаётся заново.\n")
 
 
 def run_demo(out_dir: str | os.PathLike = DEFAULT_OUT, *, jobs: int | None = None) -> DemoResult:

@@ -64,6 +64,10 @@ def command(count: int, out: Path, seed: int, errors: float, schools: int, jobs:
         raise Failure(f"Не удалось записать примеры в {out}: {exc.strerror or exc}.") from exc
     for result in results:
         click.echo("\n".join(describe_school(result)))
+        others = sorted(set(result.out_dir.glob("*.xlsx")) - set(result.files))
+        if others:
+            click.echo(f"  внимание: в папке есть и другие книги ({len(others)}), например «{others[0].name}»; "
+                       "они не изменены. Для чистого примера укажите пустую папку.")
     as_of = results[0].school.as_of
     click.echo(f"Записано файлов: {n_files} за {_seconds(seconds)} с "
                f"({1000 * seconds / n_files:.0f} мс на книгу, процессов: {used}).")
