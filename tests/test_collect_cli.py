@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from xlflow.cli import cli
+from xlflow.commands.collect import _progress_bar as _real_progress_bar
 from xlflow.consolidate.export import read_school_summary
 from xlflow.writing.sample import write_samples
 
@@ -150,3 +152,36 @@ def test_summary_opens_in_libreoffice_with_charts(clean, tmp_path, lo_convert):
     assert again["Сводка"]["A1"].value == wb["Сводка"]["A1"].value
     # LibreOffice keeps the hidden payload: the re-saved workbook still reads back
     assert read_school_summary(converted) == read_school_summary(out)
+
+
+def test_folder_without_workbooks_still_gets_a_summary(tmp_path):
+    folder = tmp_path / "пусто"
+    folder.mkdir()
+    (folder / "письмо.txt").write_text("нет копий", encoding="utf-8")
+    res = invoke(folder, "--out", tmp_path / "S.xlsx", "--format", "json")
+    assert res.exit_code == 1
+    report = json.loads(res.output)
+    assert [p["code"] for p in report["problems"]] == ["collect-no-registry"]
+    assert report["figures"]["programmes"] == 0 and report["figures"]["files"]["skipped"] == 1
+    wb = openpyxl.load_workbook(tmp_path / "S.xlsx")
+    assert all(len(ws._charts) == 0 for ws in wb)
+    assert read_school_summary(tmp_path / "S.xlsx")["figures"]["roadmap"]["completion_percent"] is None
+
+
+def test_progress_bar_on_a_terminal_only(clean, tmp_path, monkeypatch):
+    from xlflow.commands import collect as command_module
+
+    root, _ = clean
+    calls = []
+    monkeypatch.setattr(command_module, "_progress_bar",
+                        lambda stack, enabled: calls.append(enabled) or (None, None))
+    invoke(root / "in", "--out", tmp_path / "a.xlsx")
+    invoke(root / "in", "--out", tmp_path / "b.xlsx", "--quiet")
+    assert calls == [False, False]  # CliRunner's stderr is not a terminal
+    with ExitStack() as stack:
+        on_scan, progress = _real_progress_bar(stack, True)
+        on_scan(2)
+        progress(None)
+        progress(None)
+    with ExitStack() as stack:
+        assert _real_progress_bar(stack, False) == (None, None)

@@ -180,8 +180,8 @@ class _Writer:
         rows = self.payload["tables"]["deficits"]
         ws, first, end = self.single_table("deficits", "deficits")
         last = first + len(rows) - 1
-        if not rows:
-            return
+        if not any(r.get("entry_n") or r.get("final_n") for r in rows):
+            return  # nothing to draw
         scale = {"type": "3_color_scale", "min_type": "num", "min_value": 0, "min_color": "#F2F2F2",
                  "mid_type": "num", "mid_value": 1.5, "mid_color": "#FFD966",
                  "max_type": "num", "max_value": 3, "max_color": "#F4B084"}
@@ -228,7 +228,7 @@ class _Writer:
         ws.set_column(2, 2, 60)
         ws.set_column(3, 5, 13)
         levels = t["rubric_levels"]
-        if levels:
+        if any(r.get("programmes") for r in levels):
             name = self.sheets["rubric"]["name"]
             chart = self.wb.add_chart({"type": "column"})
             last = first + len(levels) - 1
