@@ -534,10 +534,18 @@ def test_engines_identical_on_messy_file(tmp_path):
 
 @pytest.mark.libreoffice
 def test_libreoffice_resaved_copies_read_the_same(written, lo_convert, tmp_path):
+    cells = skeleton()
+    put(cells, "mentors", "A4", "Н-1")
+    put(cells, "mentors", "E4", Formula("=1/0", "#DIV/0!"))
+    faulty = write_inline(tmp_path / "faulty.xlsx", cells, {sheet_name("mentees"): ["B5:C6"]})
+    expected_problems = [("formula-error", sheet_name("mentors"), "E4"), ("merged-cells", sheet_name("mentees"), "B5")]
     original = read_programme(written).data
-    xlsx = lo_convert([written], "xlsx", tmp_path / "xlsx")[0]
-    ods = lo_convert([written], "ods", tmp_path / "ods")[0]
-    for path, engine in ((xlsx, "calamine"), (xlsx, "openpyxl"), (ods, "calamine")):
-        parsed = read_programme(path, engine=engine)
-        assert parsed.data == original, (path, engine)
+    xlsx = lo_convert([written, faulty], "xlsx", tmp_path / "xlsx")
+    ods = lo_convert([written, faulty], "ods", tmp_path / "ods")
+    for (good, bad), engine in (((xlsx[0], xlsx[1]), "calamine"), ((xlsx[0], xlsx[1]), "openpyxl"),
+                                ((ods[0], ods[1]), "calamine")):
+        parsed = read_programme(good, engine=engine)
+        assert parsed.data == original, (good, engine)
         assert [p for p in parsed.problems if p.is_error] == []
+        problems = sorted((p.code, p.sheet, p.cell) for p in read_programme(bad, engine=engine).problems)
+        assert problems == expected_problems, (bad, engine)

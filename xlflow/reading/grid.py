@@ -232,6 +232,96 @@ def _xlsx_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
     return out
 
 
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODS_CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+class _OdsScan:
+    """expat handlers collecting merged ranges and error cells of chosen ODS sheets.
+
+    Positions follow the repeat attributes, as LibreOffice writes them; the
+    safety pre-check already refused DOCTYPE/ENTITY declarations."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.out: dict[str, tuple[dict, list]] = {}
+        self.sheet: str | None = None
+        self.depth = 0  # nesting of tables (sub-tables are skipped)
+        self.row = 0
+        self.col = 0
+        self.row_repeat = 1
+        self.cell_repeat = 1
+        self.error_at: tuple[int, int] | None = None
+        self.text: list[str] = []
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == f"{_ODS_TABLE} table":
+            self.depth += 1
+            if self.depth == 1:
+                name = attrs.get(f"{_ODS_TABLE} name", "")
+                self.sheet = name if name in self.names else None
+                self.row = 0
+                if self.sheet is not None:
+                    self.out[self.sheet] = ({}, [])
+        elif self.sheet is None or self.depth != 1:
+            return
+        elif tag == f"{_ODS_TABLE} table-row":
+            self.col = 0
+            self.row_repeat = int(attrs.get(f"{_ODS_TABLE} number-rows-repeated", "1") or 1)
+        elif tag in (f"{_ODS_TABLE} table-cell", f"{_ODS_TABLE} covered-table-cell"):
+            self._cell(attrs)
+        elif tag == f"{_ODS_TEXT} p" and self.error_at is not None and self.text:
+            self.text.append("\n")
+
+    def _cell(self, attrs: dict[str, str]) -> None:
+        self.cell_repeat = int(attrs.get(f"{_ODS_TABLE} number-columns-repeated", "1") or 1)
+        errors, merged = self.out[self.sheet or ""]
+        span_c = int(attrs.get(f"{_ODS_TABLE} number-columns-spanned", "1") or 1)
+        span_r = int(attrs.get(f"{_ODS_TABLE} number-rows-spanned", "1") or 1)
+        if span_c > 1 or span_r > 1:
+            merged.append((self.row, self.col, self.row + span_r - 1, self.col + span_c - 1))
+        if attrs.get(f"{_ODS_CALCEXT} value-type") == "error":
+            self.error_at = (self.row, self.col)
+            self.text = []
+
+    def end(self, tag: str) -> None:
+        if tag == f"{_ODS_TABLE} table":
+            self.depth -= 1
+            if self.depth == 0:
+                self.sheet = None
+        elif self.sheet is None or self.depth != 1:
+            return
+        elif tag == f"{_ODS_TABLE} table-row":
+            self.row += self.row_repeat
+        elif tag in (f"{_ODS_TABLE} table-cell", f"{_ODS_TABLE} covered-table-cell"):
+            if self.error_at is not None:
+                self.out[self.sheet][0][self.error_at] = "".join(self.text).strip() or "#VALUE!"
+                self.error_at = None
+            self.col += self.cell_repeat
+
+    def chars(self, data: str) -> None:
+        if self.error_at is not None:
+            self.text.append(data)
+
+
+def _ods_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
+    from xml.parsers import expat
+
+    scan = _OdsScan(set(names))
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = scan.start
+    parser.EndElementHandler = scan.end
+    parser.CharacterDataHandler = scan.chars
+    with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
+        try:
+            parser.ParseFile(fh)
+        except expat.ExpatError as exc:
+            raise ValueError(f"content.xml: {exc}") from exc
+    return scan.out
+
+
 def _apply_extras(grid: SheetGrid, extras: tuple[dict, list] | None) -> None:
     if not extras:
         return
@@ -340,9 +430,9 @@ def load_book(path: str | os.PathLike,
     kind = check_readable(name, engine)
     reader = _read_calamine if engine == "calamine" else _read_openpyxl
     names, grids = reader(name, sheet_names)
-    if kind != "ods" and grids:
+    if grids:
         try:
-            extras = _xlsx_extras(name, list(grids))
+            extras = (_ods_extras if kind == "ods" else _xlsx_extras)(name, list(grids))
         except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
             raise ReadError(WORKBOOK_CORRUPT, name, detail=_short(exc)) from exc
         for sheet, grid in grids.items():
