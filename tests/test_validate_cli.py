@@ -58,6 +58,8 @@ def test_unreadable_file_exit_2_others_still_checked(books):
     result = run(books["bad"], books["broken"])
     assert result.exit_code == 2
     assert "not-in-list" in result.output and books["broken"] in result.output
+    assert "Файлов без ошибок: 0 из 2." in result.output
+    assert f"Не удалось прочитать: {books['broken']}." in result.output
 
 
 def test_wrong_calls_exit_2(books, tmp_path):
@@ -79,6 +81,9 @@ def test_json_report(books):
     [problem] = [p for p in report["problems"] if p["code"] == "not-in-list"]
     assert (problem["file"], problem["sheet"], problem["cell"]) == (books["bad"], "Пары и группы", "H4")
     assert "«заочный»" in problem["message"] and problem["severity"] == "error"
+    assert report["by_file"] == [
+        {"file": books["bad"], "readable": True, "valid": False, "errors": 2, "warnings": 0},
+        {"file": books["good"], "readable": True, "valid": True, "errors": 0, "warnings": 0}]
 
 
 def test_annotate_one_file(books, tmp_path):

@@ -27,6 +27,7 @@ def command(files: tuple[str, ...], fmt: str, annotate: str | None) -> None:
     Код выхода: 0 — ошибок нет (предупреждения допустимы), 1 — найдены ошибки,
     2 — файл не удалось прочитать или команда вызвана неверно.
     """
+    from xlflow.validation.render import render_json, render_text
     from xlflow.validation.validate import expand_inputs, validate_files_detailed
 
     try:
@@ -35,7 +36,7 @@ def command(files: tuple[str, ...], fmt: str, annotate: str | None) -> None:
     except XlflowError as exc:
         raise CallError(exc.message) from exc
     report, results = validate_files_detailed(inputs)
-    click.echo(report.to_json() if fmt == "json" else report.to_text())
+    click.echo(render_json(report) if fmt == "json" else render_text(report))
     if targets:
         _annotate(results, targets)
     sys.exit(report.exit_code())
