@@ -368,3 +368,17 @@ def test_cli_sample_warns_about_other_workbooks_in_the_folder(tmp_path):
     res = CliRunner().invoke(cli, ["sample", "--count", "1", "--out", str(tmp_path), "--jobs", "1"])
     assert res.exit_code == 0, res.output
     assert "другие книги (1)" in res.output and "старая копия.xlsx" in res.output
+
+
+def test_group_copies_share_the_programme_part(clean):
+    shared = ("programme_id", "main_direction", "meeting_schedule", "conditions", "status", "term_change",
+              "group_common_part", "actual_end_date", "ending_reason")
+    groups = defaultdict(list)
+    for c in clean.copies:
+        if c.group_type == "группа":
+            groups[c.group_id].append(c.records["passport"])
+    assert groups
+    for passports in groups.values():
+        for key in shared:
+            assert len({p.get(key) for p in passports}) == 1, key
+        assert len({p["problem"] + p["desired_image"] for p in passports}) > 1 or len(passports) == 1

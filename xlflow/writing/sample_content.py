@@ -92,7 +92,32 @@ def _diagnostics_items(rng: random.Random, diag: Diagnosis, with_final: bool) ->
 
 # ---------------------------------------------------------------------- passport
 
-def passport(rng: random.Random, prog: Programme, diag: Diagnosis, identity: dict, people) -> dict:
+def programme_terms(rng: random.Random, prog: Programme, people) -> dict:
+    """Passport fields a programme has once, whatever copy: a group's copies all
+    carry the same schedule, conditions, common part, status and terms."""
+    mentor = people.mentor(prog.mentor_id)
+    out = {
+        "programme_id": prog.group_id,
+        "main_direction": prog.direction,
+        "content": (f"Наставник ({mentor['full_name']}) консультирует, посещает уроки и помогает "
+                    f"спланировать мероприятия; наставляемый выполняет дорожную карту и делает отметки о выполнении."),
+        "meeting_schedule": (f"{rng.choice(fakedata.MEETING_DAYS)}, {rng.choice(fakedata.MEETING_TIMES)}, "
+                             f"{rng.choice(fakedata.MEETING_RHYTHMS)}"),
+        "conditions": rng.choice(fakedata.CONDITIONS),
+        "status": prog.status,
+        "term_change": prog.term_change,
+    }
+    if prog.group_type == "группа":
+        out["group_common_part"] = (f"Общие встречи группы с наставником: семинар-практикум по направлению "
+                                    f"«{prog.direction}», взаимопосещение уроков, итоговый круглый стол.")
+    if prog.actual_end is not None:
+        out["actual_end_date"] = prog.actual_end.isoformat()
+        out["ending_reason"] = prog.ending_reason
+    return out
+
+
+def passport(rng: random.Random, prog: Programme, diag: Diagnosis, identity: dict, terms: dict) -> dict:
+    """The passport of one copy: the programme's ``terms`` and this mentee's module."""
     main = prog.direction
     bank = fakedata.texts(main)
     second = [d for d in diag.priorities if d != main][:1]
@@ -104,32 +129,16 @@ def passport(rng: random.Random, prog: Programme, diag: Diagnosis, identity: dic
     tasks.append("3. Применить освоенные приёмы в собственной практике и обсудить результаты с наставником.")
     if second:
         tasks.append(f"4. Уменьшить затруднения по направлению «{second[0]}».")
-    mentor = people.mentor(prog.mentor_id)
-    out = {
+    return {
         **identity,
-        "programme_id": prog.group_id,
-        "main_direction": main,
+        **terms,
         "problem": problem,
         "goal": f"Развить {bank['skill']} к концу программы.",
         "tasks": "\n".join(tasks),
         "desired_image": f"{rng.choice(fakedata.IMAGE_OPENINGS)} {rng.choice(fakedata.IMAGE_ENDINGS)}.",
-        "content": (f"Наставник ({mentor['full_name']}) консультирует, посещает уроки и помогает "
-                    f"спланировать мероприятия; наставляемый выполняет дорожную карту и делает отметки о выполнении."),
         "intermediate_results": f"{bank['result']} (промежуточный отчёт на заседании ШМО).",
         "planned_results": f"Снижение интенсивности дефицита по направлению «{main}» не менее чем на 1 балл.",
-        "meeting_schedule": (f"{rng.choice(fakedata.MEETING_DAYS)}, {rng.choice(fakedata.MEETING_TIMES)}, "
-                             f"{rng.choice(fakedata.MEETING_RHYTHMS)}"),
-        "conditions": rng.choice(fakedata.CONDITIONS),
-        "status": prog.status,
-        "term_change": prog.term_change,
     }
-    if prog.group_type == "группа":
-        out["group_common_part"] = (f"Общие встречи группы с наставником: семинар-практикум по направлению "
-                                    f"«{main}», взаимопосещение уроков, итоговый круглый стол.")
-    if prog.actual_end is not None:
-        out["actual_end_date"] = prog.actual_end.isoformat()
-        out["ending_reason"] = prog.ending_reason
-    return out
 
 
 def diag_text(rng: random.Random, direction: str) -> str:

@@ -137,19 +137,20 @@ def _reserve(rng: random.Random, layout: Layout, people: People, year0: int) -> 
         new_mentor(rng, layout, people, year0, pick(rng, layout, "directions"))
 
 
-def _fill_copy(rng: random.Random, layout: Layout, prog: Programme, mentee_id: str, people: People,
-               identity: dict, as_of: dt.date, common: list[dict]) -> dict:
+def _fill_copy(rng: random.Random, layout: Layout, prog: Programme, people: People,
+               identity: dict, as_of: dt.date, shared: tuple[dict, list[dict]]) -> dict:
     """Records of one filled copy (its mentee's module of ``prog``)."""
     diag = content.diagnose(rng, layout, prog.direction)
     with_final = prog.status in (content.FINISHED,) or (prog.status == content.STOPPED and rng.random() < 0.5)
     diagnostics, finals = content.diagnostics_rows(rng, layout, diag, with_final)
+    terms, common = shared
     items = content.roadmap(rng, layout, prog, diag, as_of, rng.choice(CO_EXECUTORS))
     if common:
         keep = max(0, 25 - len(common))
         items = sorted(copy.deepcopy(common) + items[:keep], key=lambda it: it["due_date"])
     group_mentees = [people.mentee(pid) for pid in prog.mentee_ids]
     records = {
-        "passport": content.passport(rng, prog, diag, identity, people),
+        "passport": content.passport(rng, prog, diag, identity, terms),
         "mentors": [copy.deepcopy(people.mentor(prog.mentor_id))],
         "mentees": copy.deepcopy(group_mentees),
         "pairs": copy.deepcopy(prog.rows),
@@ -221,11 +222,11 @@ def _copies(rng: random.Random, layout: Layout, programmes: list[Programme], peo
     copies: list[SampleCopy] = []
     names: set[str] = set()
     for prog in programmes:
-        common = _group_common(rng, layout, prog, as_of)
+        shared = (content.programme_terms(rng, prog, people), _group_common(rng, layout, prog, as_of))
         mentor_name = people.mentor(prog.mentor_id)["full_name"]
         for mentee_id in prog.mentee_ids:
             records = {"meta": _meta(layout, identity, "programme", prog.group_id, mentee_id),
-                       **_fill_copy(rng, layout, prog, mentee_id, people, identity, as_of, common)}
+                       **_fill_copy(rng, layout, prog, people, identity, as_of, shared)}
             records["computed"] = compute_summary(records)
             name = copy_name(prog.group_id, mentor_name, people.mentee(mentee_id)["full_name"], names)
             copies.append(SampleCopy(len(copies), prog.group_id, prog.group_type, prog.mentor_id,
