@@ -106,3 +106,14 @@ def test_annotate_folder_for_several_files_and_folder_input(books, tmp_path):
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["ошибки_ошибки.xlsx", "предупреждение_ошибки.xlsx", "хорошая_ошибки.xlsx"]
     assert "не прочитан" in result.output
+
+
+def test_no_pandas_or_openpyxl_on_the_validate_path(books):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom xlflow.cli import cli\ntry:\n    cli(['validate', sys.argv[1]])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pandas', 'numpy', 'openpyxl', 'xlsxwriter') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, books["bad"]], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
