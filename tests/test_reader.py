@@ -258,6 +258,25 @@ def test_read_grids_true_row_numbers(written):
     assert read_grids(written, [sheet_name("mentors")], engine="openpyxl") == grids
 
 
+def test_read_grids_value_types_agree(tmp_path):
+    path = tmp_path / "types.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Типы")
+    ws.write_datetime(2, 1, dt.time(10, 30), wb.add_format({"num_format": "hh:mm"}))
+    ws.write_boolean(2, 2, False)
+    ws.write_datetime(2, 3, dt.datetime(2025, 9, 1), wb.add_format({"num_format": "dd.mm.yyyy hh:mm"}))
+    ws.write_datetime(2, 4, dt.datetime(2025, 9, 1, 8, 15), wb.add_format({"num_format": "dd.mm.yyyy hh:mm"}))
+    ws.write_number(2, 5, 3.0)
+    ws.write_number(2, 6, 2.5)
+    ws.write_string(2, 7, "")
+    ws.write_blank(40, 3, None, wb.add_format({"bold": True}))
+    wb.close()
+    grids = read_grids(path)
+    assert grids == read_grids(path, engine="openpyxl")
+    assert grids["Типы"] == [[], [], [None, dt.time(10, 30), False, dt.date(2025, 9, 1),
+                                     dt.datetime(2025, 9, 1, 8, 15), 3, 2.5]]
+
+
 # ---------------------------------------------------------------- what people type
 
 def test_typed_values_are_normalised(tmp_path):
@@ -476,8 +495,12 @@ def test_other_template_version(tmp_path):
     assert f"версии {LAYOUT.version + 1}" in problem.message and f"версии {LAYOUT.version}" in problem.message
 
 
-def test_foreign_workbook_is_not_read(tmp_path):
-    path = write_inline(tmp_path / "foreign.xlsx", {"Лист1": {(0, 0): "Бюджет", (1, 0): 100}})
+@pytest.mark.parametrize("meta", [None, {(0, 0): "template_id", (0, 1): "xlflow-school-summary"}])
+def test_foreign_workbook_is_not_read(tmp_path, meta):
+    cells: dict = {"Лист1": {(0, 0): "Бюджет", (1, 0): 100}}
+    if meta is not None:
+        cells[LAYOUT.meta_sheet] = meta
+    path = write_inline(tmp_path / "foreign.xlsx", cells)
     with pytest.raises(ReadError) as info:
         read_programme(path)
     assert info.value.code == "not-xlflow-workbook"

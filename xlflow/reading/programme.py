@@ -570,12 +570,13 @@ def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> Pars
     lookup = _sheet_lookup(book.sheet_names)
     actual = {s.key: _resolve(lookup, s.name) for s in layout.sheets if s.kind != "text"}
     meta_sheet = _resolve(lookup, layout.meta_sheet)
-    if meta_sheet is None and not any(actual.values()):
-        raise ReadError(NOT_XLFLOW, name)
     ctx = _Ctx(name, layout, layout.directions(), problems=list(book.problems))
     meta: dict = {}
     if meta_sheet is not None:
         meta = _read_meta(book.sheets[meta_sheet], layout, ctx.cells)
+    if not any(actual.values()) and meta.get("template_id") != layout.template_id:
+        raise ReadError(NOT_XLFLOW, name)  # no programme sheet and no (or another) template id
+    if meta_sheet is not None:
         _check_meta(ctx, meta, meta_sheet)
     diag_spec = layout.sheet("diagnostics")
     assert isinstance(diag_spec, MatrixSpec)
