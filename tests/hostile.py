@@ -276,6 +276,23 @@ def overlapping_bomb(src, dst, copies: int = 40, each: int = 8 * MiB) -> Path:
     return Path(dst)
 
 
+def lying_compressed_size(src, dst, member: str = SHEET1) -> Path:
+    """The central directory claims a 2 GB compressed member: zipfile would
+    try to read (and allocate) that much."""
+    rewrite_zip(src, dst, lambda name, data: data)
+    data = bytearray(Path(dst).read_bytes())
+    at = data.index(b"PK\x01\x02")
+    while True:
+        name_len = struct.unpack_from("<H", data, at + 28)[0]
+        if data[at + 46:at + 46 + name_len] == member.encode():
+            struct.pack_into("<I", data, at + 20, 0x7FFFFFFF)
+            break
+        extra, comment = struct.unpack_from("<HH", data, at + 30)
+        at += 46 + name_len + extra + comment
+    Path(dst).write_bytes(bytes(data))
+    return Path(dst)
+
+
 def many_entries(src, dst, n: int = 3000) -> Path:
     extra = {f"xl/media/empty{i}.txt": b"" for i in range(n)}
     return rewrite_zip(src, dst, lambda name, data: data, extra=extra)
@@ -355,6 +372,7 @@ def build_all(folder: str | os.PathLike) -> dict[str, tuple[Path, str]]:
         "zip_bomb": (zip_bomb(base, d / "bomb.xlsx"), "zip-bomb"),
         "zip_bomb_lying": (zip_bomb(base, d / "bomb_lying.xlsx", lie=True), "zip-bomb"),
         "overlapping_bomb": (overlapping_bomb(base, d / "bomb_overlap.xlsx"), "zip-bomb"),
+        "lying_compressed_size": (lying_compressed_size(base, d / "lying_size.xlsx"), "not-a-workbook"),
         "many_entries": (many_entries(base, d / "many.xlsx"), "too-many-entries"),
         "dotdot": (unsafe_member(base, d / "dotdot.xlsx"), "unsafe-member-name"),
         "absolute": (unsafe_member(base, d / "absolute.xlsx", "/etc/evil.xml"), "unsafe-member-name"),

@@ -395,7 +395,8 @@ def _data_offset(fh: BinaryIO, info: zipfile.ZipInfo, size: int) -> int:
         raise zipfile.BadZipFile("bad local header")
     name_len, extra_len = struct.unpack_from("<HH", local, 26)
     start = info.header_offset + 30 + name_len + extra_len
-    if start > size:
+    if start + info.compress_size > size:
+        # zipfile and the Rust zip crate would try to read this many bytes
         raise zipfile.BadZipFile("member past end of file")
     return start
 
