@@ -475,8 +475,9 @@ class _Consolidator:
         for f in self.files:
             if f.status is None:
                 f.status = WITH_PROBLEMS if f.problems else ACCEPTED
+        by_name = {f.name: f for f in self.files}
         for p in self.problems:
-            owner = next((f for f in self.files if p.file and f.name == p.file), None)
+            owner = by_name.get(p.file or "")
             if owner is not None and owner.status == ACCEPTED:
                 owner.status = WITH_PROBLEMS
         return Consolidation(self.files, data, self.problems, self.registry, self.duplicate_of)

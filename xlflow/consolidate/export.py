@@ -98,7 +98,7 @@ def split_chunks(text: str, limit: int | None = None) -> list[str]:
     limit = CHUNK_UTF16 if limit is None else limit
     if limit < 2:
         raise ValueError("limit must be at least 2")
-    if text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+    if text.isascii() or len(text.encode("utf-16-le")) == 2 * len(text):  # no surrogate pairs
         return [text[i:i + limit] for i in range(0, len(text), limit)] or [""]
     chunks, current, size = [], [], 0
     for ch in text:
