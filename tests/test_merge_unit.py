@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -334,6 +335,40 @@ def test_never_overwrites_an_input(tmp_path):
         "xlflow-school-summary"
     with pytest.raises(XlflowError):
         merge_summaries(inputs, tmp_path / "M.xlsx", with_names=True, pseudonymize_secret="секрет-секрет")
+
+
+def test_foreign_file_is_not_overwritten_and_stale_names_are_removed(tmp_path):
+    inputs = three_schools(tmp_path / "in")
+    foreign = tmp_path / "отчёт.xlsx"
+    plain = new_workbook(foreign)
+    plain.add_worksheet("Лист1").write_string(0, 0, "чужой отчёт")
+    plain.close()
+    with pytest.raises(XlflowError, match="не является муниципальной сводкой"):
+        merge_summaries(inputs, foreign)
+    assert openpyxl.load_workbook(foreign)["Лист1"]["A1"].value == "чужой отчёт"
+    out = tmp_path / "M.xlsx"
+    merge_summaries(inputs, out, with_names=True)
+    assert out.with_name("M.mentors.csv").exists()
+    merge_summaries(inputs, out)  # replaces its own earlier output
+    assert not out.with_name("M.mentors.csv").exists()
+    assert NAMES[0] not in _all_text(out)
+
+
+def test_copies_and_hand_edited_summaries(tmp_path):
+    folder = tmp_path / "in"
+    three_schools(folder)
+    shutil.copy(folder / "a.json", folder / "a (копия).json")
+    edited = summary("ОО-005")
+    edited["figures"]["mentors"] = "пять"
+    write_json(folder / "правленая.json", edited)
+    res = merge_summaries([folder], tmp_path / "M.xlsx")
+    by_name = {Path(f.file).name: f for f in res.files}
+    # scanned in name order: «a (копия).json» comes first and counts, «a.json» is its copy
+    assert by_name["a (копия).json"].status == "accepted" and by_name["a.json"].status == "duplicate"
+    assert "a (копия).json" in by_name["a.json"].reason
+    assert by_name["правленая.json"].problem.code == "merge-invalid-summary"
+    assert "figures/mentors" in by_name["правленая.json"].reason
+    assert res.exit_code == 1 and res.schools == 3
 
 
 def test_cli_exit_codes(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 from xlflow import __version__
 from xlflow.consolidate import export
-from xlflow.consolidate.merge_inputs import Found, discover
+from xlflow.consolidate.merge_inputs import Found, Skipped, discover
 from xlflow.consolidate.municipal_stats import (
     NAMES_NONE, NAMES_PLAIN, NAMES_PSEUDONYMS, SchoolFigures, municipal_figures,
     municipal_layout, ru_timestamp, school_figures_from_summary,
@@ -392,19 +392,53 @@ def _names_mode(with_names: bool, secret: bytes | str | None) -> str:
     return NAMES_PLAIN if with_names else NAMES_NONE
 
 
-def _refuse_overwrite(out: Path, names: str, found: Sequence[Found], entries: Sequence[FileEntry]) -> None:
-    """Outputs may replace an earlier municipal summary found in a scanned
-    folder, never any other input."""
-    municipal = {e.file for e in entries if e.problem is not None and e.problem.code == MUNICIPAL_INPUT}
-    for path in output_paths(out, names).values():
-        if not path.exists():
-            continue
-        for f in found:
-            if (f.display in municipal and not f.explicit) or not same_file(path, f.path):
-                continue
-            raise XlflowError(
-                f"Файл результата {path} совпадает с входным файлом {f.display}. Укажите другое "
-                "имя в --out: входные файлы xlflow не изменяет.", code="output-is-input")
+def _template_of(path: Path) -> str | None:
+    """``template_id`` of an existing workbook or JSON file (None when it has none)."""
+    from xlflow.scan import read_template_id
+
+    if path.suffix.lower() != ".json":
+        return read_template_id(path)
+    try:
+        data = _load_json(path)
+    except ReadError:
+        return None
+    return data.get("template_id") if isinstance(data, dict) else None
+
+
+def _refuse_overwrite(out: Path, names: str, given: Sequence[Found | Skipped]) -> None:
+    """Outputs may replace the files of an earlier municipal summary, never a
+    file named as input nor anybody else's file."""
+    existing = [p for p in output_paths(out, names).values() if p.exists()]
+    for path in existing:
+        for item in given:
+            if item.explicit and same_file(path, item.path):
+                raise XlflowError(
+                    f"Файл результата {path} совпадает с входным файлом {item.display}. Укажите другое "
+                    "имя в --out: входные файлы xlflow не изменяет.", code="output-is-input")
+    main = [p for p in (out, out.with_suffix(".json")) if p.exists()]
+    if existing and (not main or any(_template_of(p) != MUNICIPAL_TEMPLATE_ID for p in main)):
+        raise XlflowError(
+            f"Файл {(main or existing)[0]} уже существует и не является муниципальной сводкой xlflow. "
+            "Чужие и входные файлы xlflow не перезаписывает: укажите другое имя в --out.",
+            code="output-is-input")
+
+
+def _drop_stale_names(out: Path, names: str) -> None:
+    """An earlier run with names left ``<name>.mentors.csv``: remove it when the
+    new summary carries no names, so no personal data stays beside it."""
+    stale = output_paths(out, NAMES_PLAIN)["mentors"]
+    if names == NAMES_NONE and stale.exists():
+        stale.unlink()
+
+
+def _skipped_entry(s: Skipped) -> FileEntry:
+    """A file the scanner did not hand over: rejected when unreadable, a
+    duplicate when it is a copy of another input, skipped otherwise."""
+    if s.unreadable:
+        return FileEntry(s.display, REJECTED, reason=s.reason, problem=s.problem)
+    if s.duplicate:
+        return FileEntry(s.display, DUPLICATE_STATUS, reason=s.reason, problem=s.problem)
+    return FileEntry(s.display, SKIPPED, reason=s.reason)
 
 
 def _document(kept: Sequence[Candidate], entries: Sequence[FileEntry], names: str,
@@ -456,7 +490,7 @@ def merge_summaries(inputs: Sequence[str | os.PathLike], out: str | os.PathLike,
     secret = pseudonymize_secret.encode("utf-8") if isinstance(pseudonymize_secret, str) else pseudonymize_secret
     names = _names_mode(with_names, secret)
     found, skipped = discover(inputs)
-    entries: list[FileEntry] = [FileEntry(s.display, SKIPPED, reason=s.reason) for s in skipped]
+    entries: list[FileEntry] = [_skipped_entry(s) for s in skipped]
     candidates = []
     for f in found:
         item = read_candidate(f)
@@ -470,11 +504,12 @@ def merge_summaries(inputs: Sequence[str | os.PathLike], out: str | os.PathLike,
         where = ", ".join(str(p) for p in inputs)
         raise XlflowError(f"В {where} не найдено ни одной сводки школы (книги или .json, созданных "
                           "командой «xlflow collect»).", code="no-inputs")
-    _refuse_overwrite(out, names, found, entries)
+    _refuse_overwrite(out, names, [*found, *skipped])
     entries.sort(key=_file_order)
     result = MergeResult(_exit_code(entries), entries, _report(entries))
     if kept:
         stamp = created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         result.document = _document(kept, entries, names, secret, stamp)
         result.outputs = write_municipal(result.document, out)
+        _drop_stale_names(out, names)
     return result

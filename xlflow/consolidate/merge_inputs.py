@@ -1,22 +1,25 @@
-"""Input discovery for `xlflow merge`: which files are candidate school summaries.
+"""Input discovery for `xlflow merge`, over :func:`xlflow.scan.scan_inputs`.
 
 Files given by name are always read (and so accepted or rejected with a
-reason). Folders are scanned recursively in name order: ``.xlsx``/``.xlsm``/
-``.ods``/``.json`` files are candidates; lock files, hidden and temporary files,
-the CSV tables written beside summaries and anything else are listed as
+reason). Folders are scanned recursively in name order: workbooks and ``.json``
+files are candidates; lock files, hidden and temporary files, the CSV tables
+written beside summaries, earlier municipal workbooks and anything else are
 skipped with a Russian reason, so every file is accounted for. The same file
-reached twice (named and inside a folder, or through two folders) counts once.
+reached twice, or a byte-identical copy, counts once.
+
+Files are shown by their path as reached from the given inputs, so two
+folders holding ``ОО-001/СВОДКА.xlsx`` stay distinguishable.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from xlflow.errors import XlflowError
-
-CANDIDATE_EXTENSIONS = (".xlsx", ".xlsm", ".ods", ".json")
+from xlflow.problems import Problem
+from xlflow.scan import SKIP_DUPLICATE, UNREADABLE, scan_inputs
 
 
 @dataclass(frozen=True)
@@ -30,65 +33,42 @@ class Found:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file that is not read: skipped (or unreadable) with the scanner's problem."""
+
+    path: Path
     display: str
-    reason: str
+    explicit: bool
+    problem: Problem
+    unreadable: bool = False
+    duplicate: bool = False
 
-
-def _skip_reason(path: Path) -> str | None:
-    name = path.name
-    if name.startswith((".~lock", "~$")):
-        return "файл блокировки (книга открыта в Excel или LibreOffice) — не сводка"
-    if name.startswith("."):
-        return "скрытый или временный файл"
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "таблица CSV (копия сводки): читается книга или файл .json"
-    if suffix not in CANDIDATE_EXTENSIONS:
-        return f"файл «{suffix or 'без расширения'}» не может быть сводкой (нужна книга .xlsx или .json)"
-    return None
-
-
-def _walk(folder: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            yield Path(root) / name
-
-
-def _key(path: Path) -> tuple:
-    try:
-        st = path.stat()
-        return (st.st_dev, st.st_ino)
-    except OSError:
-        return (str(path.resolve()),)
+    @property
+    def reason(self) -> str:
+        return self.problem.message
 
 
 def discover(inputs: Sequence[str | os.PathLike]) -> tuple[list[Found], list[Skipped]]:
-    """Candidate files and skipped files of ``inputs`` (files or folders).
+    """Candidate files and the other files of ``inputs`` (files or folders).
 
-    Raises :class:`XlflowError` when there is no input or a path does not exist."""
+    Raises :class:`XlflowError` when no input is given."""
     if not inputs:
         raise XlflowError("Укажите хотя бы одну сводку школы или папку со сводками.", code="no-inputs")
     found: list[Found] = []
     skipped: list[Skipped] = []
-    seen: set[tuple] = set()
-    for item in inputs:
-        p = Path(item)
-        if p.is_file():
-            if _key(p) not in seen:
-                seen.add(_key(p))
-                found.append(Found(p, str(p), True))
-        elif p.is_dir():
-            for f in _walk(p):
-                if _key(f) in seen:
-                    continue
-                seen.add(_key(f))
-                reason = _skip_reason(f)
-                if reason is None:
-                    found.append(Found(f, str(f), False))
-                else:
-                    skipped.append(Skipped(str(f), reason))
-        else:
-            raise XlflowError(f"Путь {p} не найден. Проверьте имя файла или папки со сводками.",
-                              code="input-not-found")
+    entries = scan_inputs(list(inputs), purpose="merge").entries
+    by_name: dict[str, str] = {}
+    for e in entries:
+        by_name.setdefault(e.name, e.path)
+    for e in entries:
+        path = Path(e.path)
+        if e.code is None:
+            found.append(Found(path, e.path, e.explicit))
+            continue
+        problem = e.problem()
+        assert problem is not None
+        problem.file = e.path
+        if e.duplicate_of is not None:
+            problem.params["other"] = by_name.get(e.duplicate_of, e.duplicate_of)
+        skipped.append(Skipped(path, e.path, e.explicit, problem, unreadable=e.status == UNREADABLE,
+                               duplicate=e.code == SKIP_DUPLICATE))
     return found, skipped
