@@ -124,7 +124,7 @@ def _describe(error: jsonschema.ValidationError, data: Any,
         yield _meta(error, path)
         return
     if not path:
-        yield (("meta", "template_id"), BAD_METADATA, {"key": _short(error.message)})
+        yield (("meta", "template_id"), BAD_METADATA, {"key": "структура книги"})
         return
     field = field_label(layout, data, path)
     value = format_value(error.instance)
@@ -196,7 +196,3 @@ def _meta(error: jsonschema.ValidationError, path: tuple) -> tuple[tuple, str, d
     if path == ("meta", "template_id"):
         return (path, BAD_TEMPLATE, {"value": format_value(error.instance)})
     return (path, BAD_METADATA, {"key": ".".join(str(p) for p in path[1:])})
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 80 else text[:79] + "…"
