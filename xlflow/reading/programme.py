@@ -29,7 +29,7 @@ from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, Tab
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once
-from xlflow.reading.normalize import (choice_key, clean_spaces, is_empty, normalize, normalize_level,
+from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
 
 NOT_XLFLOW = register_once(
@@ -236,7 +236,7 @@ def _directions_value(values: list[Any]) -> list[str]:
         parts = re.split(r"[\n;]", text)
     else:
         parts = [str(v) for v in values]
-    return [" ".join(clean_spaces(p).split()) for p in parts if not is_empty(p)]
+    return [" ".join(p.split()) for p in parts if not is_empty(p)]
 
 
 def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
