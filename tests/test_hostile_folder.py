@@ -156,3 +156,19 @@ def test_candidate_statuses(mixed):
         assert statuses[p.name] == CANDIDATE
     for p, _code in hostile_cases.values():
         assert statuses[p.name] == CANDIDATE  # refused later by the reader, with its code
+
+
+def test_file_changed_while_reading_is_not_counted(tmp_path):
+    steady = hostile.valid_xlsx(tmp_path / "steady.xlsx")
+    moving = hostile.valid_xlsx(tmp_path / "moving.xlsx")
+    got = dict(read_isolated([str(steady), str(moving)], _read_while_someone_saves, jobs=2))
+    assert got[str(steady)] == "steady.xlsx"
+    assert got[str(moving)].code == "file-changed-while-reading"
+    assert "Дождитесь" in got[str(moving)].message
+
+
+def _read_while_someone_saves(path: str) -> str:
+    if path.endswith("moving.xlsx"):
+        with open(path, "ab") as fh:  # another program is still writing it
+            fh.write(b"\0" * 100)
+    return os.path.basename(path)

@@ -62,6 +62,12 @@ READ_FAILED = register(
     "прочитаны. Сообщите об ошибке разработчикам и приложите этот файл.",
     "unexpected exception while reading the file")
 
+FILE_CHANGED = register(
+    "file-changed-while-reading", ERROR,
+    "Файл изменился во время чтения (его ещё сохраняют или копируют), результат не учтён. "
+    "Дождитесь, пока файл будет сохранён полностью, и повторите команду.",
+    "size or modification time changed between the start and the end of reading")
+
 DEFAULT_MEMORY_MB = int(os.environ.get("XLFLOW_WORKER_MEMORY_MB", "1024"))
 DEFAULT_TIMEOUT_S = float(os.environ.get("XLFLOW_READ_TIMEOUT_S", "120"))
 
@@ -121,6 +127,15 @@ def _memory_mb_hint() -> int:
 
 
 # ---------------------------------------------------------------- worker side
+def file_stamp(path: str) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None when it cannot be seen."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
 def _current_vm_bytes() -> int:
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
@@ -164,10 +179,13 @@ def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -
         if task is None:
             return
         index, path = task
+        before = file_stamp(path)
         try:
             message: tuple = (index, True, func(path))
         except BaseException as exc:  # noqa: BLE001 - every failure becomes data
             message = (index, False, failure_from_exception(path, exc))
+        if before is not None and file_stamp(path) not in (before, None):
+            message = (index, False, Failure(path, FILE_CHANGED, {}))
         try:
             conn.send(message)
         except MemoryError:
