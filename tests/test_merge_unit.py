@@ -135,9 +135,23 @@ def test_figures_sums_and_pooled_shares(tmp_path):
     assert reasons == {("ОО-002", "mentors_over_limit"), ("ОО-002", "mentees_over_limit"),
                        ("ОО-002", "rubric_unacceptable"), ("ОО-002", "low_completion"),
                        ("ОО-002", "files_rejected"), ("ОО-002", "pairs_missing"), ("ОО-003", "no_pairs")}
+    assert not any(a["reason_key"] == "other_year" for a in fig["attention"])
     low = next(a for a in fig["attention"] if a["reason_key"] == "low_completion")
     assert "10%" in low["reason"] and "50%" in low["reason"]
     assert tot["attention_schools"] == 2
+
+
+def test_school_of_another_academic_year_needs_attention(tmp_path):
+    inputs = three_schools(tmp_path / "in")
+    last_year = summary("ОО-004")
+    last_year["school"]["academic_year"] = "2024/2025"
+    inputs.append(write_json(tmp_path / "in" / "d.json", last_year))
+    merge_summaries(inputs, tmp_path / "M.xlsx")
+    fig = load_doc(tmp_path / "M.xlsx")["figures"]
+    flagged = [a for a in fig["attention"] if a["reason_key"] == "other_year"]
+    assert [(a["school_code"], a["value"]) for a in flagged] == [("ОО-004", "2024/2025")]
+    assert "2025/2026" in flagged[0]["reason"]
+    assert fig["academic_years"] == ["2024/2025", "2025/2026"]
 
 
 def test_workbook_sheets_text_charts_and_meta(tmp_path):
@@ -178,6 +192,13 @@ def test_resent_school_newer_wins_and_copies_count_once(tmp_path):
     assert "01.05.2026 09:00:00" in replaced.reason and "новая.xlsx" in replaced.reason
     fig = load_doc(tmp_path / "M.xlsx")["figures"]
     assert [s["mentors"] for s in fig["schools"]] == [5, 2]
+    assert "разные названия" not in replaced.reason
+    # a school that typed another school's code: the office is told to check
+    write_json(tmp_path / "in" / "чужой код.json", summary("ОО-002", created="2026-01-01T00:00:00Z",
+                                                           name="Гимназия № 7"))
+    res = merge_summaries([tmp_path / "in"], tmp_path / "M.xlsx")
+    other = next(f for f in res.files if Path(f.file).name == "чужой код.json")
+    assert other.status == "replaced" and "разные названия школы" in other.reason
     assert len(inputs) == 4
 
 

@@ -67,7 +67,7 @@ INVALID_SUMMARY = register(
 REPLACED = register(
     "merge-replaced", WARNING,
     "Сводка школы {school_code} от {created} заменена более новой сводкой от {newer_created} "
-    "(файл {newer_file}): учтена только более новая.{tie}",
+    "(файл {newer_file}): учтена только более новая.{note}",
     "older collection of a school replaced by a newer one")
 DUPLICATE = register(
     "merge-duplicate", WARNING,
@@ -354,14 +354,25 @@ def choose_collections(candidates: Sequence[Candidate]) -> tuple[list[Candidate]
             entries.append(_entry(c, DUPLICATE_STATUS, p.message, p))
         for c in group:
             if c.digest != newest.digest:
-                tie = (" Даты создания совпадают: выбрана одна сводка по контрольной сумме; уточните у "
-                       "школы, какая из них окончательная.") if c.rank()[:2] == newest.rank()[:2] else ""
                 p = _problem(REPLACED, c.found, school_code=c.figures.school_code,
                              created=ru_timestamp(c.payload.get("created") or "?"),
                              newer_created=ru_timestamp(newest.payload.get("created") or "?"),
-                             newer_file=winner.found.display, tie=tie)
+                             newer_file=winner.found.display, note=_replaced_note(c, newest))
                 entries.append(_entry(c, REPLACED_STATUS, p.message, p))
     return kept, entries
+
+
+def _replaced_note(old: Candidate, newest: Candidate) -> str:
+    """What the office should check about a replaced summary (or nothing)."""
+    note = ""
+    if old.rank()[:2] == newest.rank()[:2]:
+        note += (" Даты создания совпадают: выбрана одна сводка по контрольной сумме; уточните у "
+                 "школы, какая из них окончательная.")
+    a, b = old.figures.school_name.strip(), newest.figures.school_name.strip()
+    if a and b and a.casefold() != b.casefold():
+        note += (f" Внимание: в сводках разные названия школы («{a}» и «{b}») — проверьте, "
+                 "не указан ли в одной из них чужой код школы.")
+    return note
 
 
 TWIN_REASON = "копия .json той же сводки, что и книга {kept_file}: учтена один раз"

@@ -248,6 +248,7 @@ def attention(rows: Sequence[dict]) -> list[dict]:
     limits = layout["thresholds"]
     texts = layout["attention_reasons"]
     threshold = limits["low_completion_percent"]
+    majority = _majority_year(rows)
     out = []
     for row in rows:
         checks = [
@@ -258,13 +259,14 @@ def attention(rows: Sequence[dict]) -> list[dict]:
             ("files_rejected", row["files_rejected"], {}),
             ("pairs_missing", row["pairs_missing"], {}),
             ("no_pairs", 1 if row["pairs"] + row["groups"] == 0 else 0, {}),
+            ("other_year", 1 if majority and row["academic_year"] != majority else 0,
+             {"majority": majority}),
         ]
         for key, value, params in checks:
             if not value:
                 continue
-            shown = row["roadmap_percent"] if key == "low_completion" else value
-            if key == "no_pairs":
-                shown = 0
+            shown = {"low_completion": row["roadmap_percent"], "no_pairs": None,
+                     "other_year": row["academic_year"] or "не указан"}.get(key, value)
             out.append({
                 "school_code": row["school_code"],
                 "school_name": row["school_name"],
@@ -273,6 +275,15 @@ def attention(rows: Sequence[dict]) -> list[dict]:
                 "value": shown,
             })
     return out
+
+
+def _majority_year(rows: Sequence[dict]) -> str:
+    """The academic year most schools report (ties: the later year)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["academic_year"]:
+            counts[row["academic_year"]] = counts.get(row["academic_year"], 0) + 1
+    return max(counts, key=lambda y: (counts[y], y)) if counts else ""
 
 
 def _low_completion(row: dict, threshold: float) -> int:
