@@ -147,7 +147,7 @@ def _diagnostics_cells(data: Mapping, layout: Layout) -> dict[tuple, tuple[str, 
             continue
         col = col_letter(spec.first_direction_col + directions.index(item["direction"]))
         for part, key in (("text", "description"), ("level", "level")):
-            row = rows.get((item.get("stage"), item.get("aspect"), part))
+            row = rows.get((str(item.get("stage")), str(item.get("aspect")), part))
             if row is not None:
                 out[("diagnostics", i, key)] = (spec.name, f"{col}{row}")
         if ("diagnostics", i, "description") in out:
