@@ -392,6 +392,16 @@ def test_copies_and_hand_edited_summaries(tmp_path):
     assert res.exit_code == 1 and res.schools == 3
 
 
+def test_oversized_json_is_refused_without_reading_it(tmp_path, monkeypatch):
+    from xlflow.consolidate import merge
+
+    inputs = three_schools(tmp_path / "in")
+    monkeypatch.setattr(merge, "MAX_JSON_BYTES", 1000)
+    res = merge_summaries(inputs, tmp_path / "M.xlsx")
+    rejected = {Path(f.file).name: f.reason for f in res.files if f.status == "rejected"}
+    assert set(rejected) == {"a.json", "c.json"} and "слишком большой" in rejected["a.json"]
+
+
 def test_cli_exit_codes(tmp_path, monkeypatch):
     monkeypatch.delenv("XLFLOW_SECRET", raising=False)
     runner = CliRunner()

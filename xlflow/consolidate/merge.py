@@ -208,10 +208,17 @@ def _first_values(rows: Iterable[Sequence]) -> dict[str, str]:
     return meta
 
 
+MAX_JSON_BYTES = 100 * 1024 * 1024  # a summary of thousands of programmes is a few MB
+
+
 def _load_json(path: Path) -> object:
     import json
 
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise ReadError(UNREADABLE, str(path), reason=f"файл .json слишком большой для сводки школы "
+                            f"({size // (1024 * 1024)} МБ при пределе {MAX_JSON_BYTES // (1024 * 1024)} МБ)")
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ReadError(UNREADABLE, str(path), reason=f"файл не читается как текст ({type(exc).__name__})") from exc
