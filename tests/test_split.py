@@ -217,3 +217,17 @@ def test_cli_split(tmp_path):
     res = CliRunner().invoke(cli, ["split", str(empty), str(tmp_path / "out2")])
     assert res.exit_code == 2 and "нет ни одной пары" in res.output
     assert not (tmp_path / "out2").exists()
+
+
+@pytest.mark.libreoffice
+def test_copy_resaved_by_libreoffice_reads_the_same(split_result, tmp_path, lo_convert):
+    _, _, paths = split_result
+    copy = paths[3]
+    (converted,) = lo_convert([copy], "xlsx", tmp_path / "lo")
+    assert read_programme(converted).data == read_programme(copy).data
+    wb = openpyxl.load_workbook(converted)
+    passport = LAYOUT.sheet("passport")
+    assert wb[passport.name][f"B{passport.row_of('school_code')}"].protection.locked
+    assert not wb[passport.name][f"B{passport.row_of('goal')}"].protection.locked
+    pairs = LAYOUT.sheet("pairs")
+    assert wb[pairs.name].cell(pairs.first_data_row, 1).protection.locked
