@@ -356,6 +356,10 @@ def test_never_overwrites_an_input(tmp_path):
         "xlflow-school-summary"
     with pytest.raises(XlflowError):
         merge_summaries(inputs, tmp_path / "M.xlsx", with_names=True, pseudonymize_secret="секрет-секрет")
+    with pytest.raises(XlflowError, match=r"\.xlsx"):
+        merge_summaries(inputs, tmp_path / "M.ods")
+    with pytest.raises(XlflowError, match="папка"):
+        merge_summaries(inputs, tmp_path)
 
 
 def test_foreign_file_is_not_overwritten_and_stale_names_are_removed(tmp_path):

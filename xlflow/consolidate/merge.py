@@ -410,6 +410,16 @@ def _names_mode(with_names: bool, secret: bytes | str | None) -> str:
     return NAMES_PLAIN if with_names else NAMES_NONE
 
 
+def _check_out(out: Path) -> Path:
+    if out.is_dir():
+        raise XlflowError(f"«{out}» — это папка. Укажите имя файла, например МУНИЦИПАЛИТЕТ.xlsx.",
+                          code="bad-output")
+    if out.suffix.lower() != ".xlsx":
+        raise XlflowError(f"Муниципальная сводка записывается в книгу .xlsx, а указано «{out.name}». "
+                          "Укажите имя вида МУНИЦИПАЛИТЕТ.xlsx.", code="bad-output")
+    return out
+
+
 def _template_of(path: Path) -> str | None:
     """``template_id`` of an existing workbook or JSON file (None when it has none)."""
     from xlflow.scan import read_template_id
@@ -504,7 +514,7 @@ def merge_summaries(inputs: Sequence[str | os.PathLike], out: str | os.PathLike,
     Raises :class:`XlflowError` for a bad call (no input, missing secret, output
     equal to an input); problems in files are entries of the result.
     ``exit_code``: 0 every input accepted (replaced copies are fine), 1 some rejected."""
-    out = Path(out)
+    out = _check_out(Path(out))
     secret = pseudonymize_secret.encode("utf-8") if isinstance(pseudonymize_secret, str) else pseudonymize_secret
     names = _names_mode(with_names, secret)
     found, skipped = discover(inputs)
