@@ -37,12 +37,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import importlib
 import json
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
 from xlflow import __version__
 from xlflow.consolidate import school_stats as stats
@@ -611,7 +612,7 @@ def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
     problem of its file), the others are kept as they are."""
     from xlflow.reading.isolate import read_isolated
 
-    import xlflow.validation.validate  # noqa: F401  (imported once, inherited by forked workers)
+    importlib.import_module("xlflow.validation.validate")  # imported once, inherited by forked workers
 
     todo = [f for f in files if f.status is None]
     by_path: dict[str, FileFacts] = {}
