@@ -382,3 +382,19 @@ def test_group_copies_share_the_programme_part(clean):
         for key in shared:
             assert len({p.get(key) for p in passports}) == 1, key
         assert len({p["problem"] + p["desired_image"] for p in passports}) > 1 or len(passports) == 1
+
+
+@pytest.mark.parametrize("text, rate", [("0.2", 0.2), ("0,25", 0.25), ("20%", 0.2), (" 1 ", 1.0), ("0", 0.0)])
+def test_error_rate_option_accepts_russian_decimals_and_percent(text, rate):
+    from xlflow.commands.sample import parse_rate
+
+    assert parse_rate(text) == pytest.approx(rate)
+
+
+@pytest.mark.parametrize("text", ["много", "1.5", "-0.1", "150%", ""])
+def test_error_rate_option_refuses_nonsense(text):
+    from xlflow.commands.sample import parse_rate
+    from xlflow.errors import XlflowError
+
+    with pytest.raises(XlflowError):
+        parse_rate(text)

@@ -40,23 +40,24 @@ def describe_school(result) -> list[str]:
               help="Папка для примеров.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Число, от которого зависят данные: один и тот же --seed даёт те же файлы.")
-@click.option("--errors", "errors", type=float, default=0.0, show_default=True,
-              help="Доля копий с типичными ошибками заполнения, от 0 до 1 (например 0.2).")
+@click.option("--errors", "errors", default="0", show_default=True, metavar="ДОЛЯ",
+              help="Доля копий с типичными ошибками заполнения: от 0 до 1 (0.2 или 0,2) или в процентах (20%).")
 @click.option("--schools", type=int, default=1, show_default=True,
               help="Сколько школ одного муниципалитета создать (каждая в своей подпапке).")
 @click.option("--jobs", type=int, default=None,
               help="Сколько процессов пишут файлы (по умолчанию — по числу ядер).")
-def command(count: int, out: Path, seed: int, errors: float, schools: int, jobs: int | None) -> None:
+def command(count: int, out: Path, seed: int, errors: str, schools: int, jobs: int | None) -> None:
     """Создать заполненные примеры книг с вымышленными данными: книгу школы и копии программ."""
     from xlflow.writing.sample import write_municipality_samples, write_samples
 
     try:
-        _check(count, errors, schools)
+        rate = parse_rate(errors)
+        _check(count, schools)
         if schools == 1:
-            result = write_samples(out, count, seed=seed, error_rate=errors, jobs=jobs)
+            result = write_samples(out, count, seed=seed, error_rate=rate, jobs=jobs)
             results, seconds, n_files, used = [result], result.seconds, len(result.files), result.jobs
         else:
-            many = write_municipality_samples(out, schools, count, seed, error_rate=errors, jobs=jobs)
+            many = write_municipality_samples(out, schools, count, seed, error_rate=rate, jobs=jobs)
             results, seconds, n_files, used = many.schools, many.seconds, len(many.files), many.jobs
     except XlflowError as exc:
         raise Failure(exc.message) from exc
@@ -75,10 +76,22 @@ def command(count: int, out: Path, seed: int, errors: float, schools: int, jobs:
                f"xlflow collect ... --as-of {as_of:%d.%m.%Y}")
 
 
-def _check(count: int, errors: float, schools: int) -> None:
+def parse_rate(text: str) -> float:
+    """«0.2», «0,2» or «20%» -> 0.2; XlflowError unless it lies in [0, 1]."""
+    raw = text.strip().replace(",", ".")
+    percent = raw.endswith("%")
+    try:
+        value = float(raw.rstrip("%").strip()) / (100 if percent else 1)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise XlflowError(f"Доля копий с ошибками (--errors) «{text}» должна быть от 0 до 1 "
+                          "(например 0.2 или 0,2) или в процентах (20%).")
+    return value
+
+
+def _check(count: int, schools: int) -> None:
     if count < 1:
         raise XlflowError("Число копий (--count) должно быть не меньше 1.")
-    if not 0.0 <= errors <= 1.0:
-        raise XlflowError("Доля копий с ошибками (--errors) должна быть от 0 до 1, например 0.2.")
     if schools < 1:
         raise XlflowError("Число школ (--schools) должно быть не меньше 1.")
