@@ -231,3 +231,24 @@ def test_copy_resaved_by_libreoffice_reads_the_same(split_result, tmp_path, lo_c
     assert not wb[passport.name][f"B{passport.row_of('goal')}"].protection.locked
     pairs = LAYOUT.sheet("pairs")
     assert wb[pairs.name].cell(pairs.first_data_row, 1).protection.locked
+
+
+def test_split_refuses_when_pairs_sheet_is_unreadable(tmp_path):
+    school = tmp_path / "school.xlsx"
+    write_programme_workbook(school, OPTIONS, RECORDS)
+    wb = openpyxl.load_workbook(school)
+    del wb[LAYOUT.sheet("pairs").name]
+    broken = tmp_path / "broken.xlsx"
+    wb.save(broken)
+    with pytest.raises(XlflowError, match="не удалось прочитать банки или пары") as info:
+        split_school_workbook(broken, tmp_path / "out")
+    assert "Пары и группы" in info.value.message
+    assert not (tmp_path / "out").exists()
+
+
+def test_split_jobs_must_be_positive(tmp_path):
+    school = tmp_path / "school.xlsx"
+    write_programme_workbook(school, OPTIONS, RECORDS)
+    with pytest.raises(XlflowError, match="--jobs"):
+        split_school_workbook(school, tmp_path / "out", jobs=0)
+    assert not (tmp_path / "out").exists()

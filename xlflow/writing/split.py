@@ -199,6 +199,8 @@ def split_school_workbook(school_path: str | os.PathLike, outdir: str | os.PathL
     ``overwrite`` (a teacher's filled copy must not be lost by a second split)."""
     from xlflow.reading.programme import read_programme
 
+    if jobs is not None and jobs < 1:
+        raise XlflowError("Число процессов (--jobs) должно быть не меньше 1.", code="bad-jobs")
     parsed = read_programme(school_path)
     blocking = _blocking_read_problems(parsed)
     if blocking:
@@ -215,7 +217,7 @@ def split_school_workbook(school_path: str | os.PathLike, outdir: str | os.PathL
     workers = _workers(jobs, len(work))
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(_write_copy, work))
+            list(pool.map(_write_copy, work, chunksize=max(1, len(work) // (workers * 4))))
     else:
         for job in work:
             _write_copy(job)
@@ -235,8 +237,6 @@ def _check_targets(targets: Iterable[Path], school_path: str | os.PathLike, over
 
 
 def _workers(jobs: int | None, n: int) -> int:
-    if jobs is not None and jobs < 1:
-        raise XlflowError("Число процессов (--jobs) должно быть не меньше 1.", code="bad-jobs")
     if n <= POOL_THRESHOLD:
         return 1
     return max(1, min(jobs or os.cpu_count() or 1, n))
