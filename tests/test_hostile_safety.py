@@ -220,3 +220,22 @@ def test_every_safety_code_is_registered():
         info = code_info(code)
         assert info.template and info.title
         Problem(code)  # constructible
+
+
+def test_missing_unreadable_and_directory(tmp_path, monkeypatch):
+    folder = tmp_path / "папка.xlsx"
+    folder.mkdir()
+    with pytest.raises(ReadError) as info:
+        precheck(folder)
+    assert info.value.code == "not-a-workbook" and "папка" in info.value.message
+    with pytest.raises(ReadError) as info:
+        precheck(tmp_path / "исчез.xlsx")
+    assert info.value.code == "file-vanished"
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("xlflow.reading.safety.open", denied, raising=False)
+    with pytest.raises(ReadError) as info:
+        precheck(hostile.valid_xlsx(tmp_path / "закрыт.xlsx"))
+    assert info.value.code == "file-unreadable"

@@ -23,6 +23,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Literal
 
 from xlflow.problems import ERROR, WARNING, Problem, register
+from xlflow.reading.safety import UNREADABLE as UNREADABLE_FILE
+from xlflow.reading.safety import VANISHED
 
 Purpose = Literal["collect", "merge"]
 CANDIDATE = "candidate"
@@ -96,21 +98,11 @@ SKIP_SPECIAL = register(
     "skipped-special-file", WARNING,
     "Это не обычный файл (устройство, канал или сокет): пропущен.",
     "fifo, socket or device")
-UNREADABLE_FILE = register(
-    "file-unreadable", ERROR,
-    "Нет прав на чтение файла. Попросите владельца открыть доступ на чтение или скопируйте файл "
-    "в свою папку и повторите.",
-    "permission denied")
 UNREADABLE_FOLDER = register(
     "folder-unreadable", ERROR,
     "Нет прав на чтение папки, файлы в ней не проверены. Попросите владельца открыть доступ или "
     "скопируйте файлы в свою папку и повторите.",
     "permission denied on a directory")
-VANISHED = register(
-    "file-vanished", WARNING,
-    "Файл исчез во время проверки папки (его переместили, переименовали или удалили): пропущен. "
-    "Повторите команду, когда все файлы будут на месте.",
-    "file disappeared between listing and reading")
 INPUT_MISSING = register(
     "input-not-found", ERROR,
     "Файл или папка не найдены. Проверьте путь.",

@@ -100,6 +100,16 @@ UNSAFE_MEMBER = register(
     "LibreOffice такие файлы не создают; файл не прочитан. Скопируйте данные в новую книгу "
     "xlflow и пришлите её.",
     "zip member with ../ or an absolute path")
+UNREADABLE = register(
+    "file-unreadable", ERROR,
+    "Нет прав на чтение файла. Попросите владельца открыть доступ на чтение или скопируйте файл "
+    "в свою папку и повторите.",
+    "permission denied")
+VANISHED = register(
+    "file-vanished", WARNING,
+    "Файл исчез во время работы (его переместили, переименовали или удалили): пропущен. "
+    "Повторите команду, когда все файлы будут на месте.",
+    "file disappeared between listing and reading")
 SHEET_TOO_LARGE = register(
     "sheet-too-large", ERROR,
     "Лист в части «{part}» слишком большой: {detail} (допускается не больше {max_rows} строк и "
@@ -154,12 +164,17 @@ def precheck(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> FileKi
             return _check_open_file(fh, file, size, head, limits)
     except ReadError:
         raise
-    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError) as exc:
-        raise ReadError(NOT_A_WORKBOOK, file=file, reason=_reason_for(exc)) from exc
+    except FileNotFoundError as exc:
+        raise ReadError(VANISHED, file=file) from exc
+    except PermissionError as exc:
+        raise ReadError(UNREADABLE, file=file) from exc
+    except IsADirectoryError as exc:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason="это папка, а не файл") from exc
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, OSError) as exc:
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason=DAMAGED) from exc
 
 
-def _reason_for(exc: BaseException) -> str:
-    return "файл повреждён или загружен не полностью"
+DAMAGED = "файл повреждён или загружен не полностью"
 
 
 def problem_from_error(err: ReadError) -> Problem:
@@ -325,7 +340,7 @@ def _check_declared_entry_count(fh: BinaryIO, file: str, size: int, limits: Limi
     tail = fh.read(tail_len)
     pos = tail.rfind(_EOCD)
     if pos < 0 or pos + 22 > len(tail):
-        raise ReadError(NOT_A_WORKBOOK, file=file, reason="файл повреждён или загружен не полностью")
+        raise ReadError(NOT_A_WORKBOOK, file=file, reason=DAMAGED)
     total = struct.unpack_from("<H", tail, pos + 10)[0]
     cd_size = struct.unpack_from("<I", tail, pos + 12)[0]
     if total != 0xFFFF and total > limits.max_entries:
