@@ -482,8 +482,21 @@ def _document(kept: Sequence[Candidate], entries: Sequence[FileEntry], names: st
         "xlflow_version": __version__,
         "created": created,
         "figures": figures,
-        "files": sorted((e.to_dict() for e in entries), key=_file_order),
+        "files": sorted((_saved_file_row(e) for e in entries), key=_file_order),
     }
+
+
+HIDDEN_NAME = "(имя файла скрыто: в именах копий программ бывают ФИО)"
+
+
+def _saved_file_row(entry: FileEntry) -> dict:
+    """The row of the «Файлы» sheet and JSON. A programme copy sent by mistake
+    is usually named after its mentor and mentee, so the saved output keeps
+    only its folder (the console report still shows the full name)."""
+    row = entry.to_dict()
+    if entry.problem is not None and entry.problem.code == PROGRAMME_WORKBOOK:
+        row["file"] = str(Path(entry.file).parent / HIDDEN_NAME)
+    return row
 
 
 _STATUS_ORDER = {REJECTED: 0, ACCEPTED: 1, REPLACED_STATUS: 2, DUPLICATE_STATUS: 3, SKIPPED: 4}
