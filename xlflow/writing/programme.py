@@ -118,12 +118,16 @@ def _rows_offered(layout: Layout, options: WorkbookOptions, records: Mapping[str
 
 def _passport_values(options: WorkbookOptions, records: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "school_name": options.school_name, "school_code": options.school_code,
-        "municipality": options.municipality, "academic_year": options.academic_year,
-        "programme_id": options.programme_id,
+        "school_name": _text(options.school_name), "school_code": _text(options.school_code),
+        "municipality": _text(options.municipality), "academic_year": _text(options.academic_year),
+        "programme_id": _text(options.programme_id),
     }
     values.update(records.get("passport") or {})
     return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _text(value: str | None) -> str:
+    return " ".join(str(value or "").split())
 
 
 def meta_values(layout: Layout, options: WorkbookOptions, directions: Sequence[str]) -> dict[str, Any]:
@@ -132,13 +136,13 @@ def meta_values(layout: Layout, options: WorkbookOptions, directions: Sequence[s
         "template_version": layout.version,
         "xlflow_version": __version__,
         "workbook_kind": options.workbook_kind,
-        "school_code": options.school_code.strip(),
-        "school_name": options.school_name.strip(),
-        "municipality": options.municipality.strip(),
-        "academic_year": options.academic_year,
+        "school_code": _text(options.school_code),
+        "school_name": _text(options.school_name),
+        "municipality": _text(options.municipality),
+        "academic_year": _text(options.academic_year),
         "directions": json.dumps(list(directions), ensure_ascii=False),
-        "programme_id": options.programme_id or "",
-        "mentee_id": options.mentee_id or "",
+        "programme_id": _text(options.programme_id),
+        "mentee_id": _text(options.mentee_id),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
