@@ -272,7 +272,11 @@ def normalizer(value_type: str, choices: Iterable[Any] | None = None,
         return simple
     if value_type != "choice":
         return normalize_text
-    options = tuple(choices or ())
+    return _choice_normalizer(tuple(choices or ()), open_list)
+
+
+@lru_cache(maxsize=512)
+def _choice_normalizer(options: tuple, open_list: bool) -> Callable[[Any], Any]:
     if options and all(_plain_number(c) for c in options):
         return lambda value: normalize_choice(value, options)
     exact = frozenset(str(c) for c in options)

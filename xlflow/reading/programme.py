@@ -101,6 +101,7 @@ _ERROR_TEXTS = frozenset({
     "#ПУСТО!", "#ДЕЛ/0!", "#ЗНАЧ!", "#ССЫЛКА!", "#ССЫЛ!", "#ИМЯ?", "#ЧИСЛО!", "#Н/Д",
 })
 _LO_ERROR = re.compile(r"Err:\d{3}")
+_ERROR_STARTS = ("#", "E", " ")
 _BIG = 1 << 30
 _HEADER_SEARCH = 12  # rows below the expected header row that are searched for it
 
@@ -363,11 +364,12 @@ def _table_row(ctx: _Ctx, grid: SheetGrid, r: int, located: list, where: tuple[s
         if v is None:
             continue
         if type(v) is str:
-            if is_error_value(v):
+            if v[:1] in _ERROR_STARTS and is_error_value(v):
                 ctx.problem(FORMULA_ERROR, grid.name, letter + number, value=v.strip())
                 continue
-            if is_empty(v):
-                continue
+            if len(v) <= 3 or v[0].isspace() or v[-1].isspace():
+                if is_empty(v):
+                    continue
         if not rec:
             cells[where] = (grid.name, letter + number)
         rec[key] = conv(v)
@@ -422,9 +424,10 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
     for st in spec.stages:
         for asp in spec.aspects:
             r_text, r_level = rows[(st["key"], asp["key"], "text")], rows[(st["key"], asp["key"], "level")]
+            if columns:
+                ctx.input_area(grid, r_text, columns[0][1], r_text, columns[-1][1])
+                ctx.input_area(grid, r_level, columns[0][1], r_level, columns[-1][1])
             for direction, c in columns:
-                ctx.input_area(grid, r_text, c, r_text, c)
-                ctx.input_area(grid, r_level, c, r_level, c)
                 item = _diagnostic_item(ctx, grid, (r_text, r_level, c), len(items), level_list)
                 if item:
                     items.append({"stage": st["key"], "aspect": asp["key"], "direction": direction, **item})
