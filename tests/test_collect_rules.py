@@ -269,3 +269,15 @@ def test_as_of_parsing():
     assert C.parse_as_of(None, today=dt.date(2026, 1, 2)) == dt.date(2026, 1, 2)
     with pytest.raises(C.XlflowError):
         C.parse_as_of("31/05/2026")
+
+
+def test_misspelt_choices_are_left_out_of_the_figures():
+    good, bad = pair("П-1", "Н-1", "У-1"), pair("П-2", "Н-2", "У-2")
+    bad["mode"] = "очно-заочный"
+    c1, c2 = copy(good, passport={"status": "завершена"}), copy(bad, passport={"status": "планруется"})
+    result = C.consolidate([registry([good, bad]), c1, c2])
+    _, tables = S.compute(result.data, dt.date(2026, 6, 1))
+    assert {r["status"]: r["programmes"] for r in tables["statuses"]} == {"завершена": 1, S.STATUS_UNKNOWN: 1}
+    modes = {r["value"]: r["programmes"] for r in tables["breakdown"] if r["dimension"] == "mode"}
+    assert modes == {"очный": 1}
+    assert [r["mode"] for r in tables["programmes"]] == ["очный", None]

@@ -17,7 +17,10 @@ Definitions (also in the README):
   share = covered / young specialists × 100 (one decimal; null without any).
 * Breakdown by form, kind, mode, type and interaction form: programmes with that
   value, distinct pairs and groups, mentors and mentees among them.
-* Status: the copy's «Статус программы»; «статус не указан» when empty;
+* Choice values that are not on their list (misspelt) are left out of the
+  figures like other unsound values (validation reports them at their cells).
+* Status: the copy's «Статус программы»; «статус не указан» when empty or
+  not on the list;
   «нет данных (копия не сдана)» when no copy came back.
 * Load: a programme runs from «Дата начала» to «Фактическая дата завершения»
   when filled, otherwise to «Плановая дата окончания», both days included; a
@@ -82,6 +85,13 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def choice(value: Any, list_name: str) -> str | None:
+    """A choice cell's value when it is on the layout's list, else None
+    (a misspelt value is reported by validation and left out of the figures)."""
+    text = _text(value)
+    return text if text in load_layout().lists[list_name] else None
+
+
 @dataclass
 class Programme:
     """One mentee's programme: the pair row and the records of its counted copy."""
@@ -121,7 +131,7 @@ class Programme:
     def status(self) -> str:
         if self.record is None:
             return STATUS_MISSING
-        return _text(self.passport.get("status")) or STATUS_UNKNOWN
+        return choice(self.passport.get("status"), "statuses") or STATUS_UNKNOWN
 
 
 @dataclass
@@ -159,8 +169,8 @@ def group_kinds(programmes: Sequence[Programme]) -> dict[str, str]:
     declared: dict[str, str] = {}
     for p in programmes:
         members[p.programme_id].add(p.mentee_id)
-        t = _text(p.pair.get("group_type"))
-        if t in ("пара", "группа") and p.programme_id not in declared:
+        t = choice(p.pair.get("group_type"), "group_types")
+        if t and p.programme_id not in declared:
             declared[p.programme_id] = t
     return {gid: declared.get(gid, "группа" if len(ids) > 1 else "пара") for gid, ids in members.items()}
 
@@ -171,7 +181,7 @@ def breakdown_table(programmes: Sequence[Programme]) -> list[dict]:
     for dim in BREAKDOWN_DIMENSIONS:
         buckets: dict[str, list[Programme]] = defaultdict(list)
         for p in programmes:
-            value = kinds[p.programme_id] if dim == "group_type" else _text(p.pair.get(dim))
+            value = kinds[p.programme_id] if dim == "group_type" else choice(p.pair.get(dim), _LIST_OF_DIMENSION[dim])
             if value:
                 buckets[value].append(p)
         for value in sorted(buckets, key=lambda v: _list_order(dim, v)):
@@ -381,14 +391,15 @@ def programme_table(data: SchoolData) -> list[dict]:
         pp = p.passport
         rows.append({
             "programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
-            "group_type": kinds[p.programme_id], "mentoring_form": _text(p.pair.get("mentoring_form")),
-            "kind": _text(p.pair.get("kind")), "mode": _text(p.pair.get("mode")),
+            "group_type": kinds[p.programme_id],
+            "mentoring_form": choice(p.pair.get("mentoring_form"), "mentoring_forms"),
+            "kind": choice(p.pair.get("kind"), "kinds"), "mode": choice(p.pair.get("mode"), "modes"),
             "main_direction": _text(pp.get("main_direction")),
             "start_date": _iso(p.start), "planned_end_date": _iso(p.planned_end),
             "actual_end_date": _iso(p.actual_end),
             "planned_months": months(p.start, p.planned_end), "real_months": months(p.start, p.actual_end),
-            "status": p.status, "term_change": _text(pp.get("term_change")),
-            "ending_reason": _text(pp.get("ending_reason")),
+            "status": p.status, "term_change": choice(pp.get("term_change"), "term_changes"),
+            "ending_reason": choice(pp.get("ending_reason"), "ending_reasons"),
             "in_registry": p.in_registry, "copy_received": p.record is not None, "file": p.file,
         })
     return rows

@@ -126,8 +126,8 @@ class _Writer:
         line = (f"{school.get('name') or '—'} (код {school.get('code') or '—'}), "
                 f"{school.get('municipality') or '—'}, учебный год {school.get('academic_year') or '—'}")
         ws.write_string(1, 0, line, self.fmt.subtitle)
-        ws.write_string(2, 0, f"Данные на {_ru_date(p['as_of'])}; сводка создана {p['created']} (xlflow "
-                              f"{p['xlflow_version']}).", self.fmt.note)
+        ws.write_string(2, 0, f"Данные на {_ru_date(p['as_of'])}; сводка создана {_ru_time(p['created'])} "
+                              f"(xlflow {p['xlflow_version']}).", self.fmt.note)
         row = 4
         for f in spec["figures"]:
             ws.write_string(row, 0, f["label"], self.fmt.label)
@@ -286,6 +286,14 @@ def _style_chart(chart: Any, title: str, axis: str, vmin: float, vmax: float | N
         chart.set_y_axis({"reverse": True})
     else:
         chart.set_y_axis(value_axis)
+
+
+def _ru_time(stamp: str) -> str:
+    """«2026-05-25T10:30:00Z» -> «25.05.2026 10:30 UTC»."""
+    try:
+        return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").strftime("%d.%m.%Y %H:%M UTC")
+    except (TypeError, ValueError):
+        return str(stamp)
 
 
 def _ru_date(iso: str) -> str:
