@@ -374,12 +374,14 @@ def test_missing_required_and_unknown_columns(tmp_path):
     put(cells, "mentors", "E4", 5)
     put(cells, "mentors", "M4", "+7 900 000-00-00")
     put(cells, "mentors", "O6", "забытое значение")  # data in a column without header
+    put(cells, "mentors", "N3", " фио ")  # a repeated header
     parsed = read_programme(write_inline(tmp_path / "cols.xlsx", cells))
     found = {(p.code, p.cell): p for p in parsed.problems}
     assert found[("column-missing", "E3")].sheet == name
     assert "Педагогический стаж, лет" in found[("column-missing", "E3")].message
     assert found[("column-unknown", "E3")].severity == "warning"
     assert ("column-unknown", "M3") in found and ("data-without-header", "O6") in found
+    assert "(B)" in found[("column-duplicate", "N3")].message
     assert parsed.data["mentors"] == [{"id": "Н-1"}]
 
 

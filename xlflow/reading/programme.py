@@ -71,6 +71,11 @@ COLUMN_UNKNOWN = register(
     "Столбец «{header}» не входит в шаблон, его данные не читаются. Если это опечатка в "
     "заголовке, исправьте её как в шаблоне.",
     "unknown column header")
+COLUMN_DUPLICATE = register(
+    "column-duplicate", WARNING,
+    "Столбец «{header}» повторяется; читается только первый такой столбец ({first}). Перенесите "
+    "данные в столбец {first} и удалите повтор.",
+    "a header appears twice")
 DATA_WITHOUT_HEADER = register(
     "data-without-header", WARNING,
     "Данные в столбце без заголовка не читаются («{value}»). Перенесите их в нужный столбец таблицы.",
@@ -303,16 +308,22 @@ def _match_header(grid: SheetGrid, row: int, keys: dict[str, str]) -> dict[str, 
     return found
 
 
-def _report_extra_columns(ctx: _Ctx, grid: SheetGrid, hdr: int, known: set[int],
-                          ignore: frozenset[str] = frozenset()) -> set[int]:
-    """Warn about unknown headers; return their columns."""
+def _report_extra_columns(ctx: _Ctx, grid: SheetGrid, hdr: int, found: dict[str, int],
+                          keys: dict[str, str], ignore: frozenset[str] = frozenset()) -> set[int]:
+    """Warn about unknown and repeated headers; return their columns."""
     extra = set()
+    known = set(found.values())
     row = grid.rows[hdr] if hdr < grid.height else []
     for c, v in enumerate(row):
         if c in known or is_empty(v) or header_key(v) in ignore:
             continue
         extra.add(c)
-        ctx.problem(COLUMN_UNKNOWN, grid.name, a1(hdr, c), header=str(v).strip())
+        twin = keys.get(header_key(v))
+        if twin is not None and twin in found:
+            ctx.problem(COLUMN_DUPLICATE, grid.name, a1(hdr, c), header=str(v).strip(),
+                        first=a1(hdr, found[twin]).rstrip("0123456789"))
+        else:
+            ctx.problem(COLUMN_UNKNOWN, grid.name, a1(hdr, c), header=str(v).strip())
     return extra
 
 
@@ -329,7 +340,7 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     keys = {header_key(c.header): c.key for c in spec.columns}
     hdr, found = _locate_header(grid, keys, spec.header_row - 1)
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
-    extra = _report_extra_columns(ctx, grid, hdr, set(found.values()))
+    extra = _report_extra_columns(ctx, grid, hdr, found, keys)
     located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(spec.column(k)))
                for k, c in sorted(found.items(), key=lambda kv: kv[1])]
     for _, c, _, _ in located:
@@ -416,7 +427,7 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
     keys = {header_key(d): d for d in ctx.directions}
     hdr, found = _locate_header(grid, keys, spec.header_row - 1)
     row_headers = frozenset(header_key(h) for h in spec.raw.get("row_header_cols", ()))
-    _report_extra_columns(ctx, grid, hdr, set(found.values()), row_headers)
+    _report_extra_columns(ctx, grid, hdr, found, keys, row_headers)
     columns = sorted(found.items(), key=lambda kv: kv[1])
     rows = _stage_rows(spec, grid, hdr)
     level_list = normalizer("choice", ctx.layout.choices(spec.raw.get("level_list", "intensity")))
