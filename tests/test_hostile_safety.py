@@ -239,3 +239,11 @@ def test_missing_unreadable_and_directory(tmp_path, monkeypatch):
     with pytest.raises(ReadError) as info:
         precheck(hostile.valid_xlsx(tmp_path / "закрыт.xlsx"))
     assert info.value.code == "file-unreadable"
+
+
+def test_sheet_too_large_names_the_sheet(cases):
+    for case in ("far_cell", "ods_repeated"):
+        with pytest.raises(ReadError) as info:
+            precheck(cases[case][0])
+        assert info.value.params["sheet"] == "Лист1"
+        assert info.value.message.startswith("Лист «Лист1» слишком большой")

@@ -112,7 +112,7 @@ VANISHED = register(
     "file disappeared between listing and reading")
 SHEET_TOO_LARGE = register(
     "sheet-too-large", ERROR,
-    "Лист в части «{part}» слишком большой: {detail} (допускается не больше {max_rows} строк и "
+    "Лист «{sheet}» слишком большой: {detail} (допускается не больше {max_rows} строк и "
     "{max_cols} столбцов). Удалите лишние строки и столбцы после таблицы (выделите их, "
     "«Удалить»), сохраните книгу и пришлите её снова.",
     "sheet dimension or cells beyond max_rows/max_cols")
@@ -328,8 +328,36 @@ def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> FileKind:
         _check_member_name(info.filename, file)
     kind = _zip_kind(fh, file, infos, names)
     _check_declared_sizes(infos, file, limits)
-    _inflate_all(fh, file, size, infos, limits, ods=(kind == "ods"))
+    try:
+        _inflate_all(fh, file, size, infos, limits, ods=(kind == "ods"))
+    except ReadError as err:
+        if err.code == SHEET_TOO_LARGE and kind != "ods":
+            name = _sheet_name_of_part(fh, infos, str(err.params["sheet"]))
+            if name:
+                raise ReadError(SHEET_TOO_LARGE, file=file, **{**err.params, "sheet": name}) from err
+        raise
     return kind
+
+
+def _sheet_name_of_part(fh: BinaryIO, infos: list[zipfile.ZipInfo], part: str) -> str | None:
+    """The sheet name a user sees for a worksheet part (for messages only)."""
+    from defusedxml import ElementTree as DET
+
+    names = {i.filename: i for i in infos}
+    try:
+        book = DET.fromstring(_read_small(fh, names["xl/workbook.xml"], MiB), forbid_dtd=True)
+        rels = DET.fromstring(_read_small(fh, names["xl/_rels/workbook.xml.rels"], MiB), forbid_dtd=True)
+    except Exception:  # noqa: BLE001 - no name: the message shows the part
+        return None
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter() if r.tag.endswith("Relationship")}
+    for el in book.iter():
+        if el.tag.endswith("}sheet"):
+            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            full = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            if full == part:
+                return el.get("name")
+    return None
 
 
 def _check_declared_entry_count(fh: BinaryIO, file: str, size: int, limits: Limits) -> None:
@@ -627,11 +655,11 @@ class _PartScanner:
         self.implicit_rows += max(rows - rows_r, 0)
         self.implicit_cells += max(cells - cells_r, 0)
 
-    def _check_extent(self, rows: int, cols: int, declared: bool) -> None:
+    def _check_extent(self, rows: int, cols: int, declared: bool, sheet: str | None = None) -> None:
         lim = self.limits
         if rows > lim.max_rows or cols > lim.max_cols or rows * cols > lim.max_cells:
             what = "объявленный размер листа доходит" if declared else "заполненные ячейки доходят"
-            raise ReadError(SHEET_TOO_LARGE, file=self.file, part=self.part[:200],
+            raise ReadError(SHEET_TOO_LARGE, file=self.file, sheet=(sheet or self.part)[:200],
                             detail=f"{what} до строки {rows} и столбца {cols}",
                             max_rows=lim.max_rows, max_cols=lim.max_cols)
 
@@ -658,7 +686,7 @@ class _OdsBounds:
         self.row_rep = 1
         self.col = 0
         self.max_row = self.max_col = 0
-        self.depth_cell = 0
+        self.table: str | None = None
 
     def feed(self, piece: bytes) -> None:
         try:
@@ -690,6 +718,7 @@ class _OdsBounds:
     def _start(self, tag: str, elem) -> None:
         if tag == "table":
             self.row = 0
+            self.table = next((v for k, v in elem.attrib.items() if k.endswith("}name")), None)
         elif tag == "table-row":
             self.row_rep = _ods_repeat(elem, "number-rows-repeated")
             self.col = 0
@@ -702,7 +731,7 @@ class _OdsBounds:
             if _ods_cell_has_value(elem):
                 last_row = self.row + self.row_rep
                 last_col = self.col + rep
-                self.owner._check_extent(last_row, last_col, declared=False)
+                self.owner._check_extent(last_row, last_col, declared=False, sheet=self.table)
             self.col += rep
 
 
