@@ -222,7 +222,8 @@ def test_roadmap_deficit_and_rubric_figures():
         {"direction": "A", "due_date": "2026-01-10", "completion": "выполнено", "done_date": "2026-01-10"},
         {"direction": "A", "due_date": "2026-01-10", "completion": "перенесено"},
         {"direction": "B", "due_date": "2026-09-10"},
-        {"direction": "B", "due_date": "не дата", "completion": "не выполнено"}])
+        {"direction": "B", "due_date": "не дата", "completion": "не выполнено"},
+        {"direction": "Б", "due_date": "2026-09-10"}])
     c1.record["diagnostics"] = [
         {"stage": "entry", "aspect": "deficit", "direction": "A", "level": 3},
         {"stage": "final", "aspect": "deficit", "direction": "A", "level": 1},
@@ -235,8 +236,10 @@ def test_roadmap_deficit_and_rubric_figures():
     result = C.consolidate([registry([p1, p2]), c1, c2])
     figs, tables = S.compute(result.data, dt.date(2026, 2, 1))
     assert (figs["pairs"], figs["groups"], figs["programmes"], figs["mentors"], figs["mentees"]) == (0, 1, 2, 1, 2)
-    assert figs["roadmap"] == {"planned": 4, "done": 1, "partial": 0, "postponed": 1, "not_done": 1,
-                               "overdue": 1, "completion_percent": 25.0}
+    assert figs["roadmap"] == {"planned": 5, "done": 1, "partial": 0, "postponed": 1, "not_done": 1,
+                               "overdue": 1, "completion_percent": 20.0}
+    by_dir = {r["direction"]: r["planned"] for r in tables["roadmap_directions"]}
+    assert by_dir == {"A": 2, "B": 2, S.NO_DIRECTION: 1}
     deficits = {r["direction"]: r for r in tables["deficits"]}
     assert deficits["A"] == {"direction": "A", "entry_mean": 2.5, "final_mean": 1.0, "change": -1.5,
                              "entry_n": 2, "final_n": 1, "entry_high": 1, "final_high": 0,

@@ -30,7 +30,9 @@ Definitions (also in the README):
 * Deficits: per direction, the mean of the deficit intensities (0–3) filled
   at entry and at the end over all counted copies; change = end − entry; high
   priority = intensity 3.
-* Roadmap: planned = all activities; done «выполнено»; partial «выполнено
+* Roadmap: an activity whose direction is empty or not one of the school's
+  directions is counted under «(направление не указано или не из списка)»;
+  planned = all activities; done «выполнено»; partial «выполнено
   частично»; postponed «перенесено»; not done «не выполнено»; overdue = not
   «выполнено» with «Срок» before ``as_of``; completion = done / planned × 100.
 * Rubric: total of the nine scores when all nine are filled, level by the
@@ -54,6 +56,7 @@ YOUNG_SPECIALIST = load_layout().lists["mentee_categories"][0]
 STATUS_MISSING = "нет данных (копия не сдана)"
 STATUS_UNKNOWN = "статус не указан"
 NOT_SCORED = "не оценено"
+NO_DIRECTION = "(направление не указано или не из списка)"
 DAYS_PER_MONTH = 365.25 / 12
 BREAKDOWN_DIMENSIONS = ("group_type", "mentoring_form", "interaction_form", "kind", "mode")
 COMPLETION = {"выполнено": "done", "выполнено частично": "partial", "перенесено": "postponed",
@@ -275,12 +278,11 @@ def load_table(data: SchoolData, mentor_limit: int = MENTOR_LIMIT, mentee_limit:
 # ---------------------------------------------------------------- deficits, roadmap, rubric
 
 def table_directions(data: SchoolData) -> list[str]:
-    """The school's directions, then any other direction met in the copies."""
+    """The school's directions, then any other diagnostics column met in the copies."""
     out = list(data.directions)
     seen = set(out)
     for p in data.programmes:
-        rec = p.record or {}
-        for item in list(rec.get("diagnostics") or []) + list(rec.get("roadmap") or []):
+        for item in (p.record or {}).get("diagnostics") or []:
             d = _text(item.get("direction"))
             if d and d not in seen:
                 seen.add(d)
@@ -328,16 +330,18 @@ def roadmap_tables(data: SchoolData, as_of: dt.date) -> tuple[list[dict], list[d
     """(by direction, by programme, school totals)."""
     by_direction: dict[str, list[dict]] = defaultdict(list)
     per_programme, everything = [], []
+    known = set(table_directions(data))
     for p in data.programmes:
         if p.record is None:
             continue
         items = [i for i in p.record.get("roadmap") or [] if isinstance(i, dict)]
         everything.extend(items)
         for item in items:
-            by_direction[_text(item.get("direction")) or "—"].append(item)
+            d = _text(item.get("direction"))
+            by_direction[d if d in known else NO_DIRECTION].append(item)
         per_programme.append({"programme_id": p.programme_id, "mentee_id": p.mentee_id,
                               "mentor_id": p.mentor_id, **_roadmap_counts(items, as_of)})
-    directions = table_directions(data) + (["—"] if "—" in by_direction else [])
+    directions = table_directions(data) + ([NO_DIRECTION] if NO_DIRECTION in by_direction else [])
     rows = [{"direction": d, **_roadmap_counts(by_direction.get(d, []), as_of)} for d in directions]
     return rows, per_programme, _roadmap_counts(everything, as_of)
 
