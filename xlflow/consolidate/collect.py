@@ -21,16 +21,18 @@ The registry is the curator's school workbook (``workbook_kind`` ``school``).
 Copies are identified by ``meta.programme_id`` and ``meta.mentee_id`` (else
 the passport's programme code and the copy's single pair row).
 
-Duplicate rule: files with the same identity (programme code + mentee code
-for copies; the school code for registries) whose records are identical
-(ignoring ``meta.created``, ``meta.xlflow_version`` and ``computed``) are one
-submission: the first counts, the others are ``duplicate``. When they differ,
-the version that counts is the one with (1) more roadmap activities marked
-«выполнено», then (2) the later latest date entered («Дата выполнения»,
-«Фактическая дата завершения»), then (3) the later file modification time,
-then (4) the file path last in alphabetical order; the others are
+Duplicate rule: byte-identical files are found by the folder scan (the first
+in name order counts, the others are ``duplicate``). Files with the same
+identity (programme code + mentee code for copies; the school code for
+registries) are versions of one submission, ranked by (1) more roadmap
+activities marked «выполнено», then (2) the later latest date entered («Дата
+выполнения», «Фактическая дата завершения»), then (3) the later file
+modification time, then (4) the file path last in alphabetical order. The
+first in rank counts. A version whose records equal the counted one
+(ignoring ``meta.created``, ``meta.xlflow_version`` and ``computed``) is a
+``duplicate`` (warning ``collect-duplicate-copy``); a different one is
 ``superseded`` and both files are named in a ``collect-conflicting-copies``
-problem.
+warning that says which one counts and why.
 """
 from __future__ import annotations
 
