@@ -173,3 +173,25 @@ def test_unexpected_reader_failure_is_reported_not_raised(files, monkeypatch):
     assert report.unreadable == {files["school"]} and report.exit_code() == 2
     [problem] = report.problems
     assert problem.code == "read-unexpected" and "RuntimeError: сбой" in problem.message
+
+
+def test_a_file_that_kills_the_reader_costs_only_its_own_result(files, monkeypatch, tmp_path):
+    import os
+
+    import xlflow.reading.programme as reader
+
+    real = reader.read_programme
+    crash = tmp_path / "авария.xlsx"
+    crash.write_bytes(b"x")
+
+    def read(path, **kwargs):
+        if str(path) == str(crash):
+            os.abort()  # what a Rust panic in the parser does to the process
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(reader, "read_programme", read)
+    report = validate_files([files["bad-date"], str(crash), files["school"]], today=TODAY)
+    assert report.unreadable == {str(crash)}
+    assert [p.code for p in report.problems if p.file == str(crash)] == ["worker-crashed"]
+    assert [p.code for p in report.problems if p.file == files["bad-date"]] == ["bad-date"]
+    assert report.files == [files["bad-date"], str(crash), files["school"]]

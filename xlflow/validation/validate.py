@@ -8,6 +8,7 @@ file never stops the others.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -99,18 +100,38 @@ def _with_file(problem: Problem, name: str) -> Problem:
                    params=dict(problem.params), severity=problem.severity)
 
 
-def validate_files(paths: Iterable[str | os.PathLike], today: dt.date | None = None) -> Report:
+def validate_files(paths: Iterable[str | os.PathLike], today: dt.date | None = None,
+                   isolate: bool = True) -> Report:
     """A Report over all ``paths``; unreadable files are listed in ``report.unreadable``."""
-    return validate_files_detailed(paths, today=today)[0]
+    return validate_files_detailed(paths, today=today, isolate=isolate)[0]
 
 
-def validate_files_detailed(paths: Iterable[str | os.PathLike],
-                            today: dt.date | None = None) -> tuple[Report, list[FileResult]]:
-    """Like :func:`validate_files`, also returning each file's result (for annotation)."""
+def _check(path: str, today: dt.date | None = None) -> FileResult:
+    return validate_file(path, today=today)
+
+
+def _results(paths: list[str], today: dt.date | None, isolate: bool) -> Iterable[FileResult]:
+    if not isolate:
+        yield from (validate_file(p, today=today) for p in paths)
+        return
+    from xlflow.reading.isolate import Failure, read_isolated
+
+    for path, value in read_isolated(paths, functools.partial(_check, today=today)):
+        if isinstance(value, Failure):  # the worker died, timed out or ran out of memory
+            value = FileResult(path, None, [value.to_problem(path)])
+        yield value
+
+
+def validate_files_detailed(paths: Iterable[str | os.PathLike], today: dt.date | None = None,
+                            isolate: bool = True) -> tuple[Report, list[FileResult]]:
+    """Like :func:`validate_files`, also returning each file's result (for annotation).
+
+    With ``isolate`` (the default) each file is read and checked in a worker
+    process with memory and time limits (:mod:`xlflow.reading.isolate`), so a
+    file that crashes the parser costs only its own result."""
     report = Report()
     results = []
-    for path in paths:
-        result = validate_file(path, today=today)
+    for result in _results([display_name(p) for p in paths], today, isolate):
         results.append(result)
         report.files.append(result.path)
         report.extend(result.problems)
