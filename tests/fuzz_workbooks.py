@@ -2,6 +2,7 @@
 
     python tests/fuzz_workbooks.py --minutes 10
     python tests/fuzz_workbooks.py --minutes 1 --seed 7 --jobs 2 --out fuzz-findings
+    python tests/fuzz_workbooks.py --minutes 10 --engines calamine
 
 Seeds are filled sample workbooks (``xlflow.writing.sample_files.write_samples``)
 and an empty programme workbook, written at start-up. Each round mutates them
@@ -208,7 +209,8 @@ def make_seeds(folder: Path) -> list[bytes]:
     return [p.read_bytes() for p in files]
 
 
-def run(minutes: float, seed: int, jobs: int, out: Path, timeout: float, batch: int) -> int:
+def run(minutes: float, seed: int, jobs: int, out: Path, timeout: float, batch: int,
+        engines: tuple[str, ...] = ("calamine", "openpyxl")) -> int:
     from xlflow.reading.isolate import Failure, read_isolated
 
     rng = random.Random(seed)
@@ -221,7 +223,7 @@ def run(minutes: float, seed: int, jobs: int, out: Path, timeout: float, batch: 
     try:
         while time.monotonic() < deadline:
             rounds += 1
-            mutants = _write_mutants(work / "round", seeds, rng, batch)
+            mutants = _write_mutants(work / "round", seeds, rng, batch, engines)
             for path, value in read_isolated(mutants, target, jobs=jobs, timeout_s=timeout, memory_mb=1024):
                 kind, detail = _outcome(value, Failure)
                 outcomes[kind if kind != "xlflow" else f"xlflow:{detail}"] += 1
@@ -234,13 +236,15 @@ def run(minutes: float, seed: int, jobs: int, out: Path, timeout: float, batch: 
     return 1 if findings else 0
 
 
-def _write_mutants(folder: Path, seeds: list[bytes], rng: random.Random, n: int) -> list[str]:
+def _write_mutants(folder: Path, seeds: list[bytes], rng: random.Random, n: int,
+                   engines: tuple[str, ...]) -> list[str]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     paths = []
     for i in range(n):
         data, digest = mutate(rng.choice(seeds), rng)
-        suffix = "-o.xlsx" if rng.random() < 0.2 else ".xlsx"
+        engine = engines[0] if len(engines) == 1 else ("openpyxl" if rng.random() < 0.2 else "calamine")
+        suffix = "-o.xlsx" if engine == "openpyxl" else ".xlsx"
         p = folder / f"m{i:03d}-{digest}{suffix}"
         p.write_bytes(data)
         paths.append(str(p))
@@ -291,8 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per mutant before it is a finding")
     ap.add_argument("--batch", type=int, default=40, help="mutants per round")
     ap.add_argument("--out", type=Path, default=Path("fuzz-findings"), help="folder for findings")
+    ap.add_argument("--engines", default="calamine,openpyxl",
+                    help="reader engines to fuzz, comma separated (a fifth of mutants use openpyxl)")
     args = ap.parse_args(argv)
-    return run(args.minutes, args.seed, args.jobs, args.out, args.timeout, args.batch)
+    engines = tuple(e for e in args.engines.split(",") if e in ("calamine", "openpyxl"))
+    if not engines:
+        ap.error("--engines: calamine and/or openpyxl")
+    return run(args.minutes, args.seed, args.jobs, args.out, args.timeout, args.batch, engines)
 
 
 if __name__ == "__main__":
