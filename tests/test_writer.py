@@ -249,6 +249,10 @@ def test_roadmap_completion_formula_and_mark_colours(empty_book):
     formula = ws["B2"].value
     assert formula.startswith("=") and "COUNTIF" in formula and '"выполнено"' in formula
     assert ws["B2"].number_format == "0%"
+    last = spec.first_data_row + spec.default_rows - 1
+    for i in range(len(spec.columns)):  # an item is a row with anything filled, as the reader counts
+        letter = col_letter(i)
+        assert f"${letter}${spec.first_data_row}:${letter}${last}" in formula
     ref = f"{comp}{spec.first_data_row}:{comp}{spec.first_data_row + spec.default_rows - 1}"
     rules = {str(cf.sqref): cf.rules for cf in ws.conditional_formatting}[ref]
     assert {r.formula[0].strip('"') for r in rules} == set(LAYOUT.lists["completion_marks"])
@@ -267,7 +271,8 @@ def test_rubric_grouped_indicators_and_live_total(empty_book):
     assert f"B{spec.first_row}:B{spec.first_row + 4}" in merged
     dv = validation_at(ws, f"D{spec.first_row}")
     assert dv.formula1 == "lst_rubric_scores" and f"D{spec.total_row - 1}" in dv.sqref
-    assert ws[f"D{spec.total_row}"].value == f"=SUM($D${spec.first_row}:$D${spec.total_row - 1})"
+    scores = f"$D${spec.first_row}:$D${spec.total_row - 1}"
+    assert ws[f"D{spec.total_row}"].value == f'=IF(COUNT({scores})=0,"",SUM({scores}))'
     level = ws[f"D{spec.level_row}"].value
     assert "оптимальный" in level and ">=15" in level and ">=9" in level and "<9" in level
     assert ws[f"D{spec.level_row}"].protection.locked
@@ -469,6 +474,10 @@ def test_libreoffice_keeps_validations_protection_and_colours(tmp_path, lo_conve
     assert values[rubric.name][f"D{rubric.level_row}"].value == "оптимальный"
     assert values[roadmap.name]["B2"].value == pytest.approx(17 / 34)
     assert values[roadmap.name]["C2"].value == "выполнено 17 из 34"
+    blank = openpyxl.load_workbook(converted[0], data_only=True)
+    assert blank[rubric.name][f"D{rubric.total_row}"].value in (None, "")
+    assert blank[rubric.name][f"D{rubric.level_row}"].value == "не все показатели оценены"
+    assert blank[roadmap.name]["C2"].value == "выполнено 0 из 0"
 
 
 def test_diagnostics_direction_matched_like_the_layout_dedupes(tmp_path):

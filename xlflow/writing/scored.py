@@ -95,7 +95,7 @@ def rubric_formulas(spec: RubricSpec, score_letter: str) -> tuple[str, str, str]
     n = len(spec.indicators)
     rng = f"${score_letter}${spec.first_row}:${score_letter}${spec.total_row - 1}"
     total_cell = f"{score_letter}{spec.total_row}"
-    total = f"=SUM({rng})"
+    total = f'=IF(COUNT({rng})=0,"",SUM({rng}))'
     note = f'=IF(COUNT({rng})<{n},"предварительно: оценено "&COUNT({rng})&" из {n}","")'
     levels = sorted(spec.levels, key=lambda lv: lv["min"], reverse=True)
     expr = f'"{levels[-1]["label"]}"'
@@ -165,9 +165,9 @@ def _rubric_totals(ctx: WriteContext, ws: Any, spec: RubricSpec, cols: dict[str,
     score_letter = col_letter(cols["score"])
     total_f, note_f, level_f = rubric_formulas(spec, score_letter)
     complete = len(scores) == len(spec.indicators)
-    total = sum(scores)
+    total: int | str = sum(scores) if scores else ""
     note = "" if complete else f"предварительно: оценено {len(scores)} из {len(spec.indicators)}"
-    level = ctx.layout.rubric_level(total) if complete else "не все показатели оценены"
+    level = ctx.layout.rubric_level(sum(scores)) if complete else "не все показатели оценены"
     t0, l0 = spec.total_row - 1, spec.level_row - 1
     ws.write_string(t0, cols["indicator"], spec.raw["total_label"], st.label)
     ws.write_formula(t0, cols["score"], total_f, st.formula, total)

@@ -150,9 +150,10 @@ def _roadmap_summary(ctx: WriteContext, ws: Any, spec: TableSpec, records: Seque
     marks = ctx.layout.choices("completion_marks")
     if DONE_MARK not in marks or PLANNED_MARK not in marks:
         raise ValueError(f"completion_marks must contain {DONE_MARK!r} and {PLANNED_MARK!r}")
-    items_expr = f'SUMPRODUCT(--(LEN({rng("direction")}&{rng("topic")})>0))'
+    # An item is a row with anything filled in, as the reader counts them.
+    items_expr = f'SUMPRODUCT(--(LEN({"&".join(rng(k) for k in keys)})>0))'
     done_expr = f'COUNTIF({rng("completion")},"{DONE_MARK}")'
-    n_items = sum(1 for r in records if r.get("direction") or r.get("topic"))
+    n_items = sum(1 for r in records if any(v not in (None, "") for v in r.values()))
     n_done = sum(1 for r in records if r.get("completion") == DONE_MARK)
     ws.write_string(1, 0, "Выполнение плана", st.label)
     ws.write_formula(1, 1, f'=IF({items_expr}=0,"",{done_expr}/{items_expr})', st.percent,
