@@ -398,3 +398,25 @@ def test_error_rate_option_refuses_nonsense(text):
 
     with pytest.raises(XlflowError):
         parse_rate(text)
+
+
+@pytest.mark.parametrize("year, as_of", [("2024/2025", dt.date(2025, 3, 1)), ("2023/2024", dt.date(2024, 2, 1)),
+                                         ("2025/2026", dt.date(2026, 8, 31))])
+def test_other_school_year_and_collection_day(year, as_of):
+    from xlflow.validation.locate import layout_cells
+    from xlflow.validation.validate import validate_records
+
+    school = generate_school(9, n_copies=60, academic_year=year, as_of=as_of)
+    assert school.as_of == as_of
+    first = dt.date(int(year[:4]), 9, 1).isoformat()
+    for c in school.copies:
+        assert schema_errors(c.records) == []
+        problems = validate_records(c.records, layout_cells(c.records, LAYOUT), today=as_of)
+        assert [p.code for p in problems if p.is_error] == [], c.name
+        for it in c.records["roadmap"]:
+            if "done_date" in it:
+                assert first <= it["done_date"] <= as_of.isoformat()
+    for prog in school.programmes:
+        assert prog.start.isoformat() >= first
+        if prog.actual_end:
+            assert prog.actual_end <= as_of

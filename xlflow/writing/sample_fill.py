@@ -80,9 +80,10 @@ def plan_terms(rng: random.Random, layout: Layout, prog: Programme, year0: int, 
 
 
 def _end_after(rng: random.Random, start: dt.date, months: int) -> dt.date:
-    """A planned end ``months`` months after ``start``, minus a few days (so a
-    3–12 month programme stays safely inside the limits)."""
-    return add_months(start, months) - dt.timedelta(days=rng.randint(1, 10))
+    """A planned end about ``months`` months after ``start`` (a few days
+    earlier, never under the 3-month minimum)."""
+    end = add_months(start, months) - dt.timedelta(days=rng.randint(1, 10))
+    return max(end, add_months(start, 3))
 
 
 def _running_terms(rng: random.Random, prog: Programme, sept1: dt.date, as_of: dt.date) -> None:
@@ -102,18 +103,22 @@ def _running_terms(rng: random.Random, prog: Programme, sept1: dt.date, as_of: d
 
 
 def _finished_terms(rng: random.Random, prog: Programme, sept1: dt.date, as_of: dt.date) -> None:
-    shortened = rng.random() < 0.07
-    prog.start = random_day(rng, sept1, sept1 + dt.timedelta(days=80))
-    if shortened:
+    """A programme that ran its full term (at least 3 months, unless shortened) before ``as_of``."""
+    latest_start = min(sept1 + dt.timedelta(days=80), add_months(as_of, -3) - dt.timedelta(days=7))
+    prog.start = random_day(rng, sept1, latest_start)
+    if rng.random() < 0.07:
         prog.term_change = "сокращена"
         prog.planned_end = add_months(prog.start, 2) + dt.timedelta(days=rng.randint(0, 15))
+        prog.actual_end = prog.planned_end - dt.timedelta(days=rng.randint(0, 7))
     else:
         months = rng.randint(4, 8)
         prog.planned_end = _end_after(rng, prog.start, months)
         while prog.planned_end > as_of - dt.timedelta(days=7) and months > 3:
             months -= 1
             prog.planned_end = _end_after(rng, prog.start, months)
-    prog.actual_end = min(prog.planned_end + dt.timedelta(days=rng.randint(-7, 0)), as_of)
+        full_term = add_months(prog.start, 3) - dt.timedelta(days=1)
+        prog.actual_end = max(prog.planned_end - dt.timedelta(days=rng.randint(0, 7)), full_term)
+    prog.actual_end = min(prog.actual_end, as_of)
     prog.ending_reason = PLAN_DONE
 
 
