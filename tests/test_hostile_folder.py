@@ -172,3 +172,22 @@ def _read_while_someone_saves(path: str) -> str:
         with open(path, "ab") as fh:  # another program is still writing it
             fh.write(b"\0" * 100)
     return os.path.basename(path)
+
+
+def test_spawned_workers_as_on_windows(tmp_path, monkeypatch):
+    """Windows and macOS start workers with spawn: func and results are pickled."""
+    monkeypatch.setenv("XLFLOW_START_METHOD", "spawn")
+    bad = hostile.encrypted(tmp_path / "protected.xlsx")
+    paths = [str(tmp_path / "a.xlsx"), str(tmp_path / "crash.xlsx"), str(bad)]
+    got = dict(read_isolated(paths, _spawn_target, jobs=2, timeout_s=60))
+    assert got[paths[0]] == "a.xlsx"
+    assert got[paths[1]].code == "worker-crashed"
+    assert got[paths[2]].code == "encrypted-workbook"
+
+
+def _spawn_target(path: str) -> str:
+    from xlflow.reading.safety import precheck
+
+    if path.endswith("protected.xlsx"):
+        precheck(path)
+    return read_or_abort(path)

@@ -196,8 +196,12 @@ def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -
 
 # ---------------------------------------------------------------- parent side
 def _context() -> mp.context.BaseContext:
+    """fork on Linux (cheap, inherits imported modules); spawn elsewhere
+    (Windows, macOS). ``XLFLOW_START_METHOD`` overrides (tests use spawn)."""
     methods = mp.get_all_start_methods()
-    # fork is cheap and needs no picklable func; spawn elsewhere (Windows, macOS)
+    wanted = os.environ.get("XLFLOW_START_METHOD", "")
+    if wanted in methods:
+        return mp.get_context(wanted)
     if sys.platform.startswith("linux") and "fork" in methods:
         return mp.get_context("fork")
     return mp.get_context("spawn")
