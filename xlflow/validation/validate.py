@@ -101,7 +101,7 @@ def _with_file(problem: Problem, name: str) -> Problem:
 
 
 def validate_files(paths: Iterable[str | os.PathLike], today: dt.date | None = None,
-                   isolate: bool = True) -> Report:
+                   isolate: bool | None = None) -> Report:
     """A Report over all ``paths``; unreadable files are listed in ``report.unreadable``."""
     return validate_files_detailed(paths, today=today, isolate=isolate)[0]
 
@@ -110,7 +110,9 @@ def _check(path: str, today: dt.date | None = None) -> FileResult:
     return validate_file(path, today=today)
 
 
-def _results(paths: list[str], today: dt.date | None, isolate: bool) -> Iterable[FileResult]:
+def _results(paths: list[str], today: dt.date | None, isolate: bool | None) -> Iterable[FileResult]:
+    if isolate is None:
+        isolate = len(paths) > 1  # one file: no worker start-up (the 0.5 s budget of the CLI)
     if not isolate:
         yield from (validate_file(p, today=today) for p in paths)
         return
@@ -123,12 +125,13 @@ def _results(paths: list[str], today: dt.date | None, isolate: bool) -> Iterable
 
 
 def validate_files_detailed(paths: Iterable[str | os.PathLike], today: dt.date | None = None,
-                            isolate: bool = True) -> tuple[Report, list[FileResult]]:
+                            isolate: bool | None = None) -> tuple[Report, list[FileResult]]:
     """Like :func:`validate_files`, also returning each file's result (for annotation).
 
-    With ``isolate`` (the default) each file is read and checked in a worker
-    process with memory and time limits (:mod:`xlflow.reading.isolate`), so a
-    file that crashes the parser costs only its own result."""
+    With ``isolate`` (default: when there are several files) each file is read
+    and checked in a worker process with memory and time limits
+    (:mod:`xlflow.reading.isolate`), so a file that crashes the parser costs
+    only its own result and the files are checked on all cores."""
     report = Report()
     results = []
     for result in _results([display_name(p) for p in paths], today, isolate):
