@@ -5,9 +5,12 @@ programme) and checks one thing; importing this module registers them all."""
 from __future__ import annotations
 
 from xlflow.problems import Problem
-from xlflow.validation import rules_dates, rules_load, rules_people, rules_programme  # noqa: F401
+from xlflow.validation import rules_dates, rules_load, rules_people, rules_programme
 from xlflow.validation.context import RuleContext
 from xlflow.validation.registry import RULES
+
+# Importing these modules registers their rules (in this order of modules).
+RULE_MODULES = (rules_dates, rules_load, rules_people, rules_programme)
 
 
 def run_rules(ctx: RuleContext) -> list[Problem]:
