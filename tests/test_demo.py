@@ -1,6 +1,7 @@
 """`xlflow demo`: the whole path on sample data, run once through the CLI."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,10 +23,10 @@ def demo(tmp_path_factory):
 def test_demo_exits_0_and_tells_every_step(demo):
     out, res = demo
     assert res.exit_code == 0, res.output
-    for word in ("new", "split", "validate", "collect", "merge", "Готово за"):
+    for word in ("new", "split", "dump", "validate", "collect", "merge", "Готово за"):
         assert word in res.output
     steps = re.findall(r"^(\d+)\. ", res.output, flags=re.M)
-    assert steps == [str(n) for n in range(1, len(steps) + 1)] and len(steps) == 7
+    assert steps == [str(n) for n in range(1, len(steps) + 1)] and len(steps) == 8
 
 
 def test_demo_creates_the_files_it_reports(demo):
@@ -49,6 +50,8 @@ def test_demo_outputs_are_what_each_step_promises(demo):
     annotated = [p for p in (out / CHECK_DIR).glob("*.xlsx")]
     assert len(annotated) == 1
     assert "Ошибки" in openpyxl.load_workbook(annotated[0], read_only=True).sheetnames
+    dumps = list((out / CHECK_DIR).glob("*.json"))
+    assert len(dumps) == 1 and json.loads(dumps[0].read_text(encoding="utf-8"))["meta"]["workbook_kind"] == "programme"
     report = (out / CHECK_DIR / "Отчёт проверки.txt").read_text(encoding="utf-8")
     assert "лист «" in report and "ячейка" in report
     summaries = sorted((out / "5 Сводки школ").glob("Сводка *.xlsx"))

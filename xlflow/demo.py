@@ -126,6 +126,26 @@ def step_split(out: Path, registry: Path) -> DemoStep:
         f"xlflow split {_q(registry)} {_q(target)} --force", [target], [f"копий: {len(made)}"])
 
 
+def step_dump(out: Path, school_result) -> DemoStep:
+    import json
+
+    from xlflow.reading.programme import read_programme
+
+    copy = next((p for c, p in zip(school_result.school.copies, school_result.copy_paths) if not c.mistakes),
+                school_result.copy_paths[0])
+    data = read_programme(copy).data
+    target = out / CHECK_DIR / f"{copy.stem}.json"
+    write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    computed = data["computed"]
+    lines = [f"«{copy.name}»: мероприятий {computed['roadmap_items']}, выполнено {computed['roadmap_done']}; "
+             f"записей диагностики {len(data['diagnostics'])}; рубрика: "
+             f"{computed['rubric_total'] if computed['rubric_total'] is not None else '—'} баллов"]
+    return DemoStep(
+        "dump — записи заполненной копии в JSON: то, что видят проверка и сводки (итоги пересчитаны "
+        "по введённым значениям, а не взяты из формул).",
+        f"xlflow dump {_q(copy)} > {_q(target)}", [target], lines)
+
+
 def step_validate(out: Path, school_result) -> DemoStep:
     from xlflow.validation.annotate import annotate_workbook, annotation_targets
     from xlflow.validation.validate import validate_files_detailed
@@ -234,7 +254,7 @@ def run_demo(out_dir: str | os.PathLike = DEFAULT_OUT, *, jobs: int | None = Non
     featured = sample.schools[0]
     as_of = featured.school.as_of
     steps = [step_new(out, featured.school), registries, step_split(out, featured.registry_path), filled,
-             step_validate(out, featured)]
+             step_dump(out, featured), step_validate(out, featured)]
     collect_step, summaries = step_collect(out, sample, as_of, jobs)
     steps += [collect_step, step_merge(out, summaries)]
     return DemoResult(out, as_of, steps, time.perf_counter() - start)
