@@ -195,3 +195,14 @@ def test_a_file_that_kills_the_reader_costs_only_its_own_result(files, monkeypat
     assert [p.code for p in report.problems if p.file == str(crash)] == ["worker-crashed"]
     assert [p.code for p in report.problems if p.file == files["bad-date"]] == ["bad-date"]
     assert report.files == [files["bad-date"], str(crash), files["school"]]
+
+
+def test_every_rule_code_has_a_failing_workbook():
+    from xlflow.problems import all_codes
+    from xlflow.validation.rules import RULE_MODULES
+
+    registered = {c.code for c in all_codes()}
+    rule_codes = {v for m in RULE_MODULES for k, v in vars(m).items()
+                  if k.isupper() and isinstance(v, str) and v in registered}
+    assert len(rule_codes) > 25
+    assert rule_codes <= {c[0] for c in CASES}
