@@ -202,3 +202,27 @@ def test_template_id_is_read_cheaply_and_safely(tmp_path):
     assert read_template_id(bomb) is None
     laughs = hostile.billion_laughs(prog, tmp_path / "laughs.xlsx")
     assert read_template_id(laughs) is None  # shared strings with DOCTYPE are refused
+
+
+def test_machine_copies_beside_summaries_are_own_outputs(tmp_path):
+    import json
+
+    (tmp_path / "СВОДКА.json").write_text(json.dumps({"template_id": "xlflow-school-summary", "x": 1}),
+                                         encoding="utf-8")
+    (tmp_path / "СВОДКА.pairs.csv").write_text("a,b\n", encoding="utf-8-sig")
+    (tmp_path / "МУН.json").write_text(json.dumps({"schema_version": 1, "template_id": "xlflow-municipal-summary"}),
+                                      encoding="utf-8")
+    (tmp_path / "чужой.json").write_text('{"a": 1}', encoding="utf-8")
+    (tmp_path / "данные.csv").write_text("a,b\n", encoding="utf-8")
+    collect = by_name(scan_inputs([tmp_path], purpose="collect"))
+    assert collect["СВОДКА.json"].code == "skipped-own-output"
+    assert collect["СВОДКА.pairs.csv"].code == "skipped-own-output"
+    assert collect["МУН.json"].code == "skipped-own-output"
+    assert collect["чужой.json"].code == "skipped-not-spreadsheet"
+    assert collect["данные.csv"].code == "skipped-not-spreadsheet"
+    merge = by_name(scan_inputs([tmp_path], purpose="merge"))
+    assert merge["СВОДКА.json"].status == CANDIDATE
+    assert merge["СВОДКА.json"].template_id is None or merge["СВОДКА.json"].template_id == "xlflow-school-summary"
+    assert merge["МУН.json"].code == "skipped-own-output"
+    assert merge["чужой.json"].status == CANDIDATE  # refused later by the summary reader, with its reason
+    assert merge["СВОДКА.pairs.csv"].code == "skipped-own-output"

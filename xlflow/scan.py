@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -310,6 +311,8 @@ def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set) -> None:
         e.skip(SKIP_OWN_OUTPUT, what="файл результата этой команды")
         return
     suffix = Path(e.name).suffix.lower()
+    if suffix in (".json", ".csv") and _own_machine_copy(e, purpose):
+        return
     if not e.explicit and suffix not in CANDIDATE_SUFFIXES[purpose]:
         # a file named on the command line is always read (and so reported)
         e.skip(SKIP_NOT_SPREADSHEET, detail=_suffix_detail(suffix, purpose))
@@ -331,6 +334,38 @@ def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set) -> None:
         e.template_id = read_template_id(e.path)
         if e.template_id in OWN_OUTPUT_TEMPLATES[purpose]:
             e.skip(SKIP_OWN_OUTPUT, what=OUTPUT_KIND_RU.get(e.template_id, e.template_id))
+
+
+def _own_machine_copy(e: ScanEntry, purpose: Purpose) -> bool:
+    """JSON and CSV copies written beside a summary (``S.json``, ``S.<table>.csv``)."""
+    path = Path(e.path)
+    if path.suffix.lower() == ".json":
+        tid = read_json_template_id(path)
+        if tid in OWN_OUTPUT_TEMPLATES[purpose]:
+            e.template_id = tid
+            e.skip(SKIP_OWN_OUTPUT, what=OUTPUT_KIND_RU.get(tid, tid) + ", копия JSON")
+            return True
+        return False
+    stem = path.name[: -len(".csv")].rsplit(".", 1)[0]
+    sibling = path.with_name(stem + ".json")
+    if "." in path.name[: -len(".csv")] and sibling.is_file() and read_json_template_id(sibling) in OUTPUT_KIND_RU:
+        e.skip(SKIP_OWN_OUTPUT, what="таблица CSV рядом со сводкой " + sibling.name)
+        return True
+    return False
+
+
+_JSON_TEMPLATE = re.compile(rb'"template_id"\s*:\s*"([^"\\]{1,100})"')
+
+
+def read_json_template_id(path: str | os.PathLike) -> str | None:
+    """``template_id`` of an xlflow JSON summary, from its first megabyte."""
+    try:
+        with open(_long(os.fspath(path)), "rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError:
+        return None
+    m = _JSON_TEMPLATE.search(head)
+    return m.group(1).decode("utf-8", "replace") if m else None
 
 
 def _suffix_detail(suffix: str, purpose: Purpose) -> str:
