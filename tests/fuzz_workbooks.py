@@ -184,6 +184,9 @@ def target(path: str) -> tuple[str, str]:
     from xlflow.reading.programme import read_programme
     from xlflow.validation.validate import validate_records
 
+    import warnings
+
+    warnings.simplefilter("ignore")  # openpyxl warns about every odd part it skips
     engine = "openpyxl" if path.endswith("-o.xlsx") else "calamine"
     try:
         parsed = read_programme(path, engine=engine)

@@ -196,6 +196,7 @@ def test_limits_from_environment():
     limits = Limits.from_env({"XLFLOW_MAX_ROWS": "500", "XLFLOW_MAX_FILE_BYTES": "1000"})
     assert limits.max_rows == 500 and limits.max_file_bytes == 1000
     assert limits.max_cols == DEFAULT_LIMITS.max_cols
+    assert Limits.from_env({"XLFLOW_MAX_ROWS": "много", "XLFLOW_MAX_COLS": "-1"}) == Limits()
 
 
 def test_file_size_limit(tmp_path):

@@ -141,8 +141,8 @@ class Limits:
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            raw = env.get("XLFLOW_" + f.name.upper())
-            if raw:
+            raw = env.get("XLFLOW_" + f.name.upper(), "").strip()
+            if raw.isdigit() and int(raw) > 0:  # anything else keeps the default
                 values[f.name] = int(raw)
         return cls(**values)
 
