@@ -60,7 +60,8 @@ def test_reading_problems_go_to_stderr(workbook, tmp_path):
     result = run(str(target))
     assert result.exit_code == 0
     assert "merged" not in result.stdout
-    assert "Внимание" in result.stderr and "B4:C4" in result.stderr and "Банк наставников" in result.stderr
+    assert "[ошибка] merged-cells" in result.stderr and "B4:C4" in result.stderr
+    assert "Банк наставников" in result.stderr
     assert json.loads(result.stdout)["mentors"][0]["id"] == "Н-001"
 
 
@@ -70,7 +71,8 @@ def test_unreadable_file_exits_2_naming_the_file(tmp_path, content):
     path.write_bytes(content)
     result = run(str(path))
     assert result.exit_code == 2
-    assert "отчёт.xlsx" in result.stderr and "Не удалось прочитать" in result.stderr
+    assert result.stderr.startswith("Ошибка: не удалось прочитать файл «")
+    assert "отчёт.xlsx" in result.stderr
     assert result.stdout == ""
 
 

@@ -2,10 +2,22 @@
 from __future__ import annotations
 
 import json
+from typing import IO, Any
 
 import click
 
 from xlflow.errors import XlflowError
+
+_SEVERITY = {"error": "ошибка", "warning": "предупреждение"}
+
+
+class ReadFailure(click.ClickException):
+    """An unreadable file: Russian message, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Ошибка: {self.format_message()}", err=True, file=file)
 
 
 @click.command(name="dump")
@@ -17,18 +29,17 @@ from xlflow.errors import XlflowError
 def command(file: str, engine: str, indent: int) -> None:
     """Вывести записи заполненной книги FILE в JSON.
 
-    Предупреждения о чтении (объединённые ячейки, ошибки формул, лишние
-    столбцы) выводятся отдельно, в поток ошибок.
+    Замечания о чтении (объединённые ячейки, ошибки формул, лишние столбцы)
+    выводятся отдельно, в поток ошибок; полную проверку делает xlflow validate.
     """
     from xlflow.reading.programme import read_programme
 
     try:
         parsed = read_programme(file, engine=engine)
     except XlflowError as exc:
-        error = click.ClickException(f"Не удалось прочитать файл «{file}». {exc.message}")
-        error.exit_code = 2
-        raise error from exc
+        raise ReadFailure(f"не удалось прочитать файл «{file}». {exc.message}") from exc
     for p in parsed.problems:
         where = p.where()
-        click.echo(f"Внимание: {where}: {p.message}" if where else f"Внимание: {p.message}", err=True)
+        prefix = f"[{_SEVERITY.get(p.severity, p.severity)}] {p.code}"
+        click.echo(f"{prefix}: {where}: {p.message}" if where else f"{prefix}: {p.message}", err=True)
     click.echo(json.dumps(parsed.data, ensure_ascii=False, indent=indent or None))
