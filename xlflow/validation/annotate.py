@@ -25,7 +25,9 @@ WARNING_FILL = "FFFFEB9C"
 HEADER_FILL = "FFD9E1F2"
 SUPPORTED = (".xlsx",)
 HEADERS = ("№", "Важность", "Лист", "Ячейка", "Что исправить", "Код")
-WIDTHS = (5, 16, 26, 9, 100, 26)
+WIDTHS = (5, 15, 24, 8, 80, 24)
+MESSAGE_CHARS_PER_LINE = 70  # of the message column (width 80), with a margin for wide letters
+LINE_HEIGHT = 15
 _SEVERITY = {"error": "ошибка", "warning": "предупреждение"}
 
 
@@ -146,6 +148,7 @@ def add_problem_sheet(wb: Any, problems: list[Problem], marked: dict[int, tuple[
     if not problems:
         _text(ws.cell(2, 5), "Ошибок не найдено.")
     ws.freeze_panes = "A2"
+    _print_setup(ws)
     ws.auto_filter.ref = f"A1:F{max(2, len(problems) + 1)}"
     wrap = Alignment(wrap_text=True, vertical="top")
     for row in ws.iter_rows(min_row=2, max_row=len(problems) + 1):
@@ -153,6 +156,16 @@ def add_problem_sheet(wb: Any, problems: list[Problem], marked: dict[int, tuple[
             cell.alignment = wrap
     _activate(wb, ws)
     return ws
+
+
+def _print_setup(ws: Any) -> None:
+    """A4 landscape, all columns on one page width, header row on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
 
 
 def _problem_row(ws: Any, row: int, number: int, problem: Problem, place: tuple[str, str] | None) -> None:
@@ -164,6 +177,8 @@ def _problem_row(ws: Any, row: int, number: int, problem: Problem, place: tuple[
     _text(ws.cell(row, 3), problem.sheet or "весь файл")
     _text(ws.cell(row, 4), place[1] if place else (problem.cell or ""))
     _text(ws.cell(row, 5), problem.message)
+    lines = -(-len(problem.message) // MESSAGE_CHARS_PER_LINE)
+    ws.row_dimensions[row].height = LINE_HEIGHT * max(1, lines)
     _text(ws.cell(row, 6), problem.code)
     target = place or ((problem.sheet, "A1") if problem.sheet and problem.sheet in ws.parent.sheetnames else None)
     if target is not None:
