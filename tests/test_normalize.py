@@ -11,7 +11,7 @@ from xlflow.layout import load_layout
 from xlflow.reading.normalize import (NO_WORDS, YES_WORDS, choice_key, is_empty, normalize,
                                       normalize_choice, normalize_date, normalize_id,
                                       normalize_level, normalize_number, normalize_text,
-                                      normalize_yesno)
+                                      normalize_yesno, normalizer)
 
 FAST = settings(max_examples=100, deadline=None)
 
@@ -245,6 +245,19 @@ def test_integer_lists(n, left):
     assert normalize_choice(left + str(n), LAYOUT.lists["intensity"]) == n
     assert normalize_choice(float(n), LAYOUT.lists["intensity"]) == n
     assert normalize_choice("4", LAYOUT.lists["intensity"]) == "4"
+
+
+@FAST
+@given(st.sampled_from(sorted(LAYOUT.lists)), st.booleans(), st.one_of(any_value, st.sampled_from(ALL_CHOICES)))
+def test_column_normalizer_matches_the_functions(name, open_list, value):
+    """The prepared per-column normaliser (fast path) gives what the plain functions give."""
+    if isinstance(value, tuple):
+        value = value[1].upper()
+    choices = LAYOUT.lists[name]
+    expected = normalize_choice(value, choices)
+    if open_list and expected is value and not all(isinstance(c, int) for c in choices):
+        expected = normalize_text(value)
+    assert normalizer("choice", choices, open_list)(value) == expected
 
 
 def test_open_list_keeps_own_text_trimmed():

@@ -488,6 +488,18 @@ def test_missing_metadata_read_by_headers(tmp_path):
     assert parsed.data["roadmap"] == [{"direction": "ИКТ-компетенции"}]
 
 
+def test_broken_directions_metadata_falls_back_to_headers(tmp_path):
+    cells = skeleton()
+    cells[LAYOUT.meta_sheet][(LAYOUT.meta_keys.index("directions"), 1)] = '["Научно-теоретическое", '
+    diag = LAYOUT.sheet("diagnostics")
+    level_row = [r for s, a, p, r in diag.rows() if (s, a, p) == ("entry", "deficit", "level")][0]
+    extra_col = 2 + LAYOUT.directions([EXTRA]).index(EXTRA)
+    put(cells, "diagnostics", a1(level_row - 1, extra_col), 3)
+    parsed = read_programme(write_inline(tmp_path / "brokenmeta.xlsx", cells))
+    assert parsed.data["meta"]["directions"] == LAYOUT.directions([EXTRA])
+    assert parsed.data["diagnostics"] == [{"stage": "entry", "aspect": "deficit", "direction": EXTRA, "level": 3}]
+
+
 def test_other_template_version(tmp_path):
     cells = skeleton()
     cells[LAYOUT.meta_sheet][(LAYOUT.meta_keys.index("template_version"), 1)] = LAYOUT.version + 1

@@ -232,13 +232,14 @@ def _meta_value(key: str, values: list[Any]) -> Any:
 def _directions_value(values: list[Any]) -> list[str]:
     if len(values) == 1 and isinstance(values[0], str):
         text = values[0].strip()
-        if text.startswith("["):
+        if text.startswith("["):  # JSON, as the writer stores it; broken JSON: use the sheet headers
             try:
                 parsed = json.loads(text)
             except ValueError:
-                parsed = None
-            if isinstance(parsed, list):
-                return [" ".join(str(x).split()) for x in parsed if not is_empty(x)]
+                return []
+            if not isinstance(parsed, list):
+                return []
+            return [" ".join(str(x).split()) for x in parsed if not is_empty(x)]
         parts = re.split(r"[\n;]", text)
     else:
         parts = [str(v) for v in values]
