@@ -84,6 +84,7 @@ def test_problem_sheet_lists_everything_with_links(faulty):
     links = {c.value: c.hyperlink.location for c in ws["D"][1:] if c.hyperlink is not None}
     assert links["I4"] == "'Пары и группы'!I4" and links["L5"] == "'Дорожная карта'!L5"
     assert [w.sheet_view.tabSelected for w in wb.worksheets].count(True) == 1
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
 
 
 def test_user_text_is_never_a_formula(faulty):
