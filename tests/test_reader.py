@@ -531,6 +531,25 @@ def test_unreadable_files_raise(tmp_path, content, name):
         assert info.value.message
 
 
+@pytest.mark.parametrize("damage", ["truncated sheet", "no workbook part"])
+def test_damaged_parts_are_read_errors(written, tmp_path, damage):
+    import zipfile
+
+    target = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if damage == "truncated sheet" and info.filename == "xl/worksheets/sheet3.xml":
+                data = data[: len(data) // 2]
+            if damage == "no workbook part" and info.filename == "xl/workbook.xml":
+                continue
+            out.writestr(info.filename, data)
+    for engine in ("calamine", "openpyxl"):
+        with pytest.raises(ReadError) as info:
+            read_programme(target, engine=engine)
+        assert info.value.code in ("workbook-corrupt", "not-a-workbook"), engine
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ReadError) as info:
         read_programme(tmp_path / "нет такого.xlsx")

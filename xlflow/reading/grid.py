@@ -430,6 +430,8 @@ def load_book(path: str | os.PathLike,
     kind = check_readable(name, engine)
     reader = _read_calamine if engine == "calamine" else _read_openpyxl
     names, grids = reader(name, sheet_names)
+    if not names:
+        raise ReadError(WORKBOOK_CORRUPT, name, detail="в книге нет ни одного листа")
     if grids:
         try:
             extras = (_ods_extras if kind == "ods" else _xlsx_extras)(name, list(grids))
