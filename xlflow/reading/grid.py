@@ -12,8 +12,10 @@ row 1 and column 0 is column A. The stored used range ("dimension") is never
 trusted: the cells themselves are read, at most :data:`MAX_ROWS` rows per
 sheet, and trailing empty rows are dropped.
 
-Merged ranges and formula errors of .xlsx files come from one scan of the sheet
-XML (python-calamine drops error values), so they are the same for both engines.
+Merged ranges and formula errors come from one scan of the sheet XML (.xlsx)
+or of ``content.xml`` (.ods), because python-calamine reads error cells as
+empty; so they are the same for both engines. Every file passes the safety
+pre-checks (:func:`xlflow.reading.safety.precheck`) before any parser opens it.
 """
 from __future__ import annotations
 
