@@ -457,6 +457,26 @@ def test_stale_cached_formula_values_are_ignored(tmp_path):
     assert (computed["rubric_total"], computed["rubric_level"]) == (13, "допустимый")
 
 
+def test_rubric_rows_follow_the_numbers(tmp_path):
+    """A deleted indicator row moves nothing: scores stay with their numbers, the total is not a score."""
+    cells = skeleton()
+    rubric = LAYOUT.sheet("rubric")
+    name = rubric.name
+    first0 = rubric.first_row - 1
+    cells[name] = {k: v for k, v in cells[name].items() if k[0] < first0}
+    numbers = [1, 3, 4, 5, 6, 7, 8, 9]  # row of indicator 2 deleted: everything moved up
+    for i, number in enumerate(numbers):
+        cells[name][(first0 + i, 0)] = number
+        cells[name][(first0 + i, 3)] = 2 if number != 9 else 0
+    total0 = first0 + len(numbers)
+    cells[name][(total0, 2)] = rubric.raw["total_label"]
+    cells[name][(total0, 3)] = Formula("=SUM(D4:D11)", 14)
+    parsed = read_programme(write_inline(tmp_path / "rubric.xlsx", cells))
+    assert [(it["indicator"], it["score"]) for it in parsed.data["rubric"]] == [(n, 2 if n != 9 else 0) for n in numbers]
+    assert parsed.cells[("rubric", 1, "score")] == (name, f"D{rubric.first_row + 1}")
+    assert parsed.data["computed"]["rubric_scored"] == 8 and parsed.data["computed"]["rubric_level"] is None
+
+
 def test_diagnostics_rows_by_label_and_school_directions(tmp_path):
     dirs = LAYOUT.directions(["Наставничество в IT", EXTRA])
     cells = skeleton(dirs)

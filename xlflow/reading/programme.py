@@ -477,15 +477,35 @@ def _read_rubric(ctx: _Ctx, spec: RubricSpec, grid: SheetGrid) -> list[dict]:
     score_list = ctx.layout.choices(spec.raw.get("score_list", "rubric_scores"))
     converters = {"score": normalizer("choice", score_list), "comment": normalizer("long_text")}
     items = []
-    for pos, _ in enumerate(spec.indicators):
-        r = hdr + 1 + pos
-        number = normalize_level(grid.value(r, found["number"])) if "number" in found else None
-        indicator = number if isinstance(number, int) and 1 <= number <= len(spec.indicators) else pos + 1
+    for indicator, r in _rubric_rows(spec, grid, hdr, found):
         item = _rubric_item(ctx, grid, r, found, len(items), converters)
         if item:
             ctx.cells[("rubric", len(items))] = (grid.name, a1(r, found.get("score", 0)))
             items.append({"indicator": indicator, **item})
     return items
+
+
+def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, int]) -> list[tuple[int, int]]:
+    """(indicator number, row) by the numbers in the «№» column, down to the total row.
+
+    A deleted or inserted row therefore never moves a score to another
+    indicator, and the total (a formula) is never read as a score. Without the
+    «№» column the rows are taken by position."""
+    n = len(spec.indicators)
+    if "number" not in found:
+        return [(i + 1, hdr + 1 + i) for i in range(n)]
+    total_keys = {header_key(spec.raw.get("total_label")), header_key(spec.raw.get("level_label"))}
+    label_cols = [found[k] for k in ("indicator", "criterion", "number") if k in found]
+    out: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    for r in range(hdr + 1, min(grid.height, hdr + 1 + 2 * n)):
+        if any(header_key(grid.value(r, c)) in total_keys for c in label_cols):
+            break
+        number = normalize_level(grid.value(r, found["number"]))
+        if type(number) is int and 1 <= number <= n and number not in seen:
+            seen.add(number)
+            out.append((number, r))
+    return out
 
 
 def _rubric_item(ctx: _Ctx, grid: SheetGrid, r: int, found: dict[str, int], index: int,
