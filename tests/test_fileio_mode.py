@@ -16,3 +16,19 @@ def test_atomic_output_follows_the_umask(tmp_path):
         assert stat.S_IMODE(target.stat().st_mode) == 0o644
     finally:
         os.umask(old)
+
+
+def test_non_durable_output_is_still_atomic(tmp_path):
+    target = tmp_path / "copy.xlsx"
+    target.write_bytes(b"old")
+    try:
+        with atomic_output(target, durable=False) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    except RuntimeError:
+        pass
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["copy.xlsx"]
+    with atomic_output(target, durable=False) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"

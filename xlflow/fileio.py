@@ -38,7 +38,8 @@ def refuse_overwriting_inputs(output: str | os.PathLike, inputs: Iterable[str | 
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, suffix: str | None = None, *,
+                  durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
 
     The temporary name keeps the extension (writers such as xlsxwriter or
@@ -51,8 +52,9 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.chmod(tmp_path, _default_mode())
         os.replace(tmp_path, target)
     except BaseException:

@@ -148,13 +148,16 @@ def meta_values(layout: Layout, options: WorkbookOptions, directions: Sequence[s
 
 
 def write_programme_workbook(path: str | os.PathLike, options: WorkbookOptions,
-                             records: dict | None = None, *, lock_prefilled: bool = False) -> Path:
-    """Write the programme workbook to ``path`` (atomically) and return the path."""
+                             records: dict | None = None, *, lock_prefilled: bool = False,
+                             durable: bool = True) -> Path:
+    """Write the programme workbook to ``path`` (atomically) and return the path.
+
+    ``durable=False`` skips the fsync of the atomic write (bulk sample data)."""
     layout = load_layout()
     check_options(options, layout)
     records = records or {}
     target = Path(path)
-    with atomic_output(target) as tmp:
+    with atomic_output(target, durable=durable) as tmp:
         wb = new_workbook(tmp, in_memory=True)  # no temporary part files: ~40% faster
         directions = workbook_directions(layout, options, records)
         ctx = WriteContext(wb, layout, Styles(wb), directions, lock_prefilled,

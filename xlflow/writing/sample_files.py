@@ -22,6 +22,8 @@ from xlflow.writing.sample_school import SampleSchool, generate_school
 
 # Below this many workbooks per worker a pool costs more than it saves.
 MIN_FILES_PER_JOB = 8
+# Workbooks sent to a worker at a time.
+BATCH = 8
 REGISTRY_STEM = "Книга школы"
 
 
@@ -97,7 +99,8 @@ def school_tasks(school: SampleSchool, out_dir: Path) -> tuple[list[WriteTask], 
 
 def _write_batch(tasks: list[WriteTask]) -> int:
     for t in tasks:
-        write_programme_workbook(t.path, t.options, t.records, lock_prefilled=t.lock_prefilled)
+        write_programme_workbook(t.path, t.options, t.records, lock_prefilled=t.lock_prefilled,
+                                 durable=False)
     return len(tasks)
 
 
@@ -112,16 +115,84 @@ def choose_jobs(jobs: int | None, n_files: int) -> int:
 
 
 def run_tasks(tasks: list[WriteTask], jobs: int) -> None:
-    """Write all ``tasks``; with ``jobs`` > 1 in a process pool (batches
-    interleaved so every worker gets a similar mix of large and small files)."""
-    if jobs <= 1 or len(tasks) < 2:
-        _write_batch(tasks)
-        return
-    n_batches = min(len(tasks), jobs * 4)
-    batches = [tasks[i::n_batches] for i in range(n_batches)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for _ in pool.map(_write_batch, batches):
-            pass
+    """Write all ``tasks``; with ``jobs`` > 1 in a process pool."""
+    with StreamWriter(jobs) as writer:
+        for task in tasks:
+            writer.add(task)
+
+
+class StreamWriter:
+    """Writes tasks as they are added: inline with one job, else in batches on a
+    process pool, so files are written while the rest is still generated.
+    Leaving the ``with`` block waits for every file and re-raises the first failure."""
+
+    def __init__(self, jobs: int, batch: int = BATCH) -> None:
+        self.jobs = jobs
+        self.batch_size = batch
+        self.batch: list[WriteTask] = []
+        self.futures: list = []
+        self.pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+
+    def add(self, task: WriteTask) -> None:
+        if self.pool is None:
+            _write_batch([task])
+            return
+        self.batch.append(task)
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch and self.pool is not None:
+            self.futures.append(self.pool.submit(_write_batch, self.batch))
+            self.batch = []
+
+    def __enter__(self) -> "StreamWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.pool is None:
+            return
+        if exc_type is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        self.flush()
+        try:
+            for future in self.futures:
+                future.result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SchoolWriter:
+    """Turns a school's registry and copies into write tasks as they are generated
+    (the callback of :func:`generate_school`); each copy is the one ``xlflow
+    split`` plans for its pair row (same options and file name)."""
+
+    def __init__(self, writer: StreamWriter, out_dir: Path) -> None:
+        self.writer = writer
+        self.out_dir = out_dir
+        self.plans: dict | None = None
+        self.registry_path: Path | None = None
+        self.paths: list[Path] = []
+
+    def __call__(self, school: SampleSchool, c) -> None:
+        if self.plans is None:
+            self._start(school)
+        assert self.plans is not None
+        plan = self.plans[(c.group_id, c.mentee_id)]
+        path = self.out_dir / plan.file_name
+        self.writer.add(WriteTask(str(path), plan.options, c.records, True))
+        self.paths.append(path)
+
+    def _start(self, school: SampleSchool) -> None:
+        from xlflow.writing.split import plan_copies
+
+        self.plans = {(p.options.programme_id, p.options.mentee_id): p for p in plan_copies(school.registry)}
+        self.registry_path = registry_path(self.out_dir, school)
+        options = WorkbookOptions(school_name=school.school_name, school_code=school.school_code,
+                                  academic_year=school.academic_year, municipality=school.municipality,
+                                  workbook_kind="school")
+        self.writer.add(WriteTask(str(self.registry_path), options, school.registry, False))
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -134,17 +205,20 @@ def write_samples(out_dir: str | os.PathLike, count: int, *, seed: int = 0, erro
                   jobs: int | None = None, school_code: str | None = None, school_name: str | None = None,
                   municipality: str | None = None, academic_year: str = "2025/2026",
                   as_of: dt.date | None = None) -> SampleResult:
-    """Write the registry of a generated school and ``count`` filled copies into ``out_dir``."""
+    """Write the registry of a generated school and ``count`` filled copies into
+    ``out_dir``; files are written while the rest is generated."""
     if count < 1:
         raise XlflowError("Число копий (--count) должно быть не меньше 1.", code="bad-count")
     out = Path(out_dir)
     _check_out_dir(out)
-    school = _generate(seed, count, school_code, school_name, municipality, academic_year, error_rate, as_of)
-    tasks, reg, paths = school_tasks(school, out)
-    n_jobs = choose_jobs(jobs, len(tasks))
+    n_jobs = choose_jobs(jobs, count + 1)
     start = time.perf_counter()
-    run_tasks(tasks, n_jobs)
-    return SampleResult(school, out, reg, paths, time.perf_counter() - start, n_jobs)
+    with StreamWriter(n_jobs) as writer:
+        files = SchoolWriter(writer, out)
+        school = _generate(seed, count, school_code, school_name, municipality, academic_year, error_rate,
+                           as_of, files)
+    assert files.registry_path is not None
+    return SampleResult(school, out, files.registry_path, files.paths, time.perf_counter() - start, n_jobs)
 
 
 def write_municipality_samples(out_dir: str | os.PathLike, n_schools: int, copies_per_school: int,
@@ -160,30 +234,29 @@ def write_municipality_samples(out_dir: str | os.PathLike, n_schools: int, copie
     rng = random.Random(f"xlflow-municipality:{seed}")
     municipality = municipality or rng.choice(fakedata.MUNICIPALITIES)
     numbers = rng.sample(range(1, max(60, 2 * n_schools)), n_schools)
-    schools, all_tasks, layout = [], [], []
-    for i in range(n_schools):
-        code = f"ОО-{i + 1:03d}"
-        name = rng.choice(fakedata.SCHOOL_KINDS).format(n=numbers[i])
-        school = _generate(seed * 1000 + i + 1, copies_per_school, code, name, municipality,
-                           academic_year, error_rate, as_of)
-        tasks, reg, paths = school_tasks(school, out / code)
-        schools.append(school)
-        all_tasks += tasks
-        layout.append((reg, paths))
-    n_jobs = choose_jobs(jobs, len(all_tasks))
+    n_jobs = choose_jobs(jobs, n_schools * (copies_per_school + 1))
     start = time.perf_counter()
-    run_tasks(all_tasks, n_jobs)
+    done: list[tuple[SampleSchool, SchoolWriter]] = []
+    with StreamWriter(n_jobs) as writer:
+        for i in range(n_schools):
+            code = f"ОО-{i + 1:03d}"
+            name = rng.choice(fakedata.SCHOOL_KINDS).format(n=numbers[i])
+            files = SchoolWriter(writer, out / code)
+            school = _generate(seed * 1000 + i + 1, copies_per_school, code, name, municipality,
+                               academic_year, error_rate, as_of, files)
+            done.append((school, files))
     seconds = time.perf_counter() - start
-    results = [SampleResult(s, out / s.school_code, reg, paths, seconds, n_jobs)
-               for s, (reg, paths) in zip(schools, layout)]
+    results = [SampleResult(s, out / s.school_code, f.registry_path, f.paths, seconds, n_jobs)
+               for s, f in done if f.registry_path is not None]
     return MunicipalitySample(out, results, seconds, n_jobs)
 
 
-def _generate(seed, count, school_code, school_name, municipality, academic_year, error_rate, as_of):
+def _generate(seed, count, school_code, school_name, municipality, academic_year, error_rate, as_of,
+              on_copy=None):
     academic_year = normalize_academic_year(academic_year)
     try:
         return generate_school(seed, n_copies=count, school_code=school_code, school_name=school_name,
                                municipality=municipality, academic_year=academic_year,
-                               error_rate=error_rate, as_of=as_of)
+                               error_rate=error_rate, as_of=as_of, on_copy=on_copy)
     except ValueError as exc:
         raise XlflowError(str(exc), code="bad-sample-options") from exc
