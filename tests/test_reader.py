@@ -477,6 +477,21 @@ def test_rubric_rows_follow_the_numbers(tmp_path):
     assert parsed.data["computed"]["rubric_scored"] == 8 and parsed.data["computed"]["rubric_level"] is None
 
 
+def test_diagnostics_deleted_row_moves_nothing(tmp_path):
+    cells = skeleton()
+    diag = LAYOUT.sheet("diagnostics")
+    rows = {(s, a, p): r - 1 for s, a, p, r in diag.rows()}
+    gone = rows[("entry", "strength", "level")]
+    name = diag.name
+    cells[name] = {((r - 1 if r > gone else r), c): v for (r, c), v in cells[name].items() if r != gone}
+    put(cells, "diagnostics", a1(rows[("entry", "deficit", "level")] - 1, 2), 3)  # moved up by one row
+    parsed = read_programme(write_inline(tmp_path / "diagrow.xlsx", cells))
+    assert parsed.data["diagnostics"] == [{"stage": "entry", "aspect": "deficit",
+                                           "direction": LAYOUT.directions()[0], "level": 3}]
+    missing = [p for p in parsed.problems if p.code == "field-missing"]
+    assert len(missing) == 1 and "Достижения — выраженность" in missing[0].message
+
+
 def test_diagnostics_rows_by_label_and_school_directions(tmp_path):
     dirs = LAYOUT.directions(["Наставничество в IT", EXTRA])
     cells = skeleton(dirs)

@@ -417,11 +417,20 @@ def _stage_rows(spec: MatrixSpec, grid: SheetGrid, hdr: int) -> dict[tuple[str, 
         part = part_keys.get(header_key(grid.value(r, 1)))
         if stage and part and (stage, *part) not in out:
             out[(stage, part[0], part[1])] = r
-    if len(out) < len(spec.rows()):
+    if not out:  # no labels at all: the template's positions, relative to the header row
         shift = hdr - (spec.header_row - 1)
-        for st, asp, part, row1 in spec.rows():
-            out.setdefault((st, asp, part), row1 - 1 + shift)
+        out = {(st, asp, part): row1 - 1 + shift for st, asp, part, row1 in spec.rows()}
     return out
+
+
+def _missing_stage_rows(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid, rows: dict) -> None:
+    """Report rows whose labels were not found (their cells are not read)."""
+    stages = {s["key"]: s["label"] for s in spec.stages}
+    aspects = {a["key"]: a for a in spec.aspects}
+    for st, asp, part, row1 in spec.rows():
+        if (st, asp, part) not in rows:
+            label = aspects[asp]["text_label" if part == "text" else "level_label"]
+            ctx.problem(FIELD_MISSING, grid.name, a1(row1 - 1, 1), header=f"{stages[st]}: {label}")
 
 
 def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict]:
@@ -431,14 +440,16 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
     _report_extra_columns(ctx, grid, hdr, found, keys, row_headers)
     columns = sorted(found.items(), key=lambda kv: kv[1])
     rows = _stage_rows(spec, grid, hdr)
+    _missing_stage_rows(ctx, spec, grid, rows)
     level_list = normalizer("choice", ctx.layout.choices(spec.raw.get("level_list", "intensity")))
     items: list[dict] = []
     for st in spec.stages:
         for asp in spec.aspects:
-            r_text, r_level = rows[(st["key"], asp["key"], "text")], rows[(st["key"], asp["key"], "level")]
-            if columns:
-                ctx.input_area(grid, r_text, columns[0][1], r_text, columns[-1][1])
-                ctx.input_area(grid, r_level, columns[0][1], r_level, columns[-1][1])
+            r_text = rows.get((st["key"], asp["key"], "text"), -1)  # -1: not found, reads as empty
+            r_level = rows.get((st["key"], asp["key"], "level"), -1)
+            for r in (r_text, r_level):
+                if columns and r >= 0:
+                    ctx.input_area(grid, r, columns[0][1], r, columns[-1][1])
             for direction, c in columns:
                 item = _diagnostic_item(ctx, grid, (r_text, r_level, c), len(items), level_list)
                 if item:
