@@ -103,6 +103,8 @@ CASES = [
     ("end-date-without-status", P, _set(("passport", "actual_end_date"), "2025-11-20"), PASS, "B21"),
     ("no-pairs", P, _set(("pairs",), []), PAIRS, None),
     ("rubric-incomplete", P, _finish, "Рубрика", None),
+    ("final-diagnostics-missing", P, _finish, "Диагностика", None),
+    ("copy-mismatch", P, _set(("meta", "mentee_id"), "У-999"), PAIRS, "A4"),
 ]
 
 

@@ -193,4 +193,24 @@ def test_finished_programme_rubric_incomplete_warning():
     p = only(check(data), "rubric-incomplete")
     assert p.sheet == "Рубрика" and "2, 3, 4, 5, 6, 7, 8, 9" in p.message
     data["rubric"] = [{"indicator": n, "score": 1} for n in range(1, 10)]
+    assert "rubric-incomplete" not in codes(check(data))
+
+
+def test_copy_must_hold_its_own_pair_row():
+    data = programme_record()
+    data["pairs"][0]["group_id"] = "П-77"
+    p = only(check(data), "copy-mismatch")
+    assert (p.sheet, p.cell) == ("Пары и группы", "A4") and "«П-01»" in p.message and "«У-001»" in p.message
+    data["meta"]["programme_id"] = "П-77"
+    assert check(data) == []
+
+
+def test_finished_programme_needs_final_diagnostics():
+    data = programme_record()
+    data["passport"].update(status="завершена", actual_end_date="2025-11-30",
+                            ending_reason="план мероприятий выполнен в полном объёме")
+    data["rubric"] = [{"indicator": n, "score": 2} for n in range(1, 10)]
+    p = only(check(data), "final-diagnostics-missing")
+    assert p.severity == "warning" and p.sheet == "Диагностика" and "итоговая" in p.message
+    data["diagnostics"].append({"stage": "final", "aspect": "deficit", "direction": "ИКТ-компетенции", "level": 1})
     assert check(data) == []

@@ -41,6 +41,14 @@ NO_PAIRS = register(
     "no-pairs", ERROR,
     "В копии программы нет ни одной строки на листе «Пары и группы». Возьмите копию, подготовленную куратором, или заполните строку своей пары.",
     "a programme copy without its pair row")
+COPY_MISMATCH = register(
+    "copy-mismatch", ERROR,
+    "Это копия программы «{programme}» для наставляемого «{mentee}», но на листе «Пары и группы» нет такой строки. Верните строку пары/группы, подготовленную куратором, или возьмите у куратора правильную копию.",
+    "a programme copy whose pair rows are not its own programme")
+FINAL_DIAGNOSTICS_MISSING = register(
+    "final-diagnostics-missing", WARNING,
+    "Программа завершена, но итоговая диагностика не заполнена. Заполните строки «итоговая» на листе «Диагностика»: по ним видно, как изменились дефициты.",
+    "an ended programme without the final diagnostics")
 RUBRIC_INCOMPLETE = register(
     "rubric-incomplete", WARNING,
     "Программа завершена, но не оценены показатели: {numbers}. Поставьте каждому показателю балл 0, 1 или 2.",
@@ -126,3 +134,25 @@ def rubric_complete(ctx: RuleContext) -> Iterator[Problem]:
 def _indicators(ctx: RuleContext) -> list:
     spec = ctx.layout.sheet("rubric")
     return [ind for crit in spec.raw["criteria"] for ind in crit["indicators"]]
+
+
+@rule
+def copy_matches_its_programme(ctx: RuleContext) -> Iterator[Problem]:
+    meta = ctx.section("meta")
+    programme, mentee = meta.get("programme_id"), meta.get("mentee_id")
+    rows = list(ctx.rows("pairs"))
+    if ctx.kind != "programme" or not rows or not isinstance(programme, str) or not isinstance(mentee, str):
+        return
+    own = [(i, r) for i, r in rows if norm_key(r.get("group_id")) == norm_key(programme)]
+    if not own or all(norm_key(r.get("mentee_id")) != norm_key(mentee) for _, r in own):
+        index = own[0][0] if own else rows[0][0]
+        yield ctx.problem(COPY_MISMATCH, ("pairs", index, "group_id"), programme=format_value(programme),
+                          mentee=format_value(mentee))
+
+
+@rule
+def final_diagnostics(ctx: RuleContext) -> Iterator[Problem]:
+    if ctx.passport.get("status") != "завершена":
+        return
+    if not any(row.get("stage") == "final" for _, row in ctx.rows("diagnostics")):
+        yield ctx.problem(FINAL_DIAGNOSTICS_MISSING, ("diagnostics",))
