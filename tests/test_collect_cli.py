@@ -134,6 +134,7 @@ def test_bad_calls_exit_2_and_write_nothing(clean, tmp_path, case):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")  # openpyxl on LibreOffice's x14 parts
 def test_summary_opens_in_libreoffice_with_charts(clean, tmp_path, lo_convert):
     root, sample = clean
     out = tmp_path / "S.xlsx"
