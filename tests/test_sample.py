@@ -294,8 +294,8 @@ def test_copies_lock_their_identity_and_people(tmp_path):
 def test_process_pool_writes_the_same_files(tmp_path):
     from xlflow.reading.programme import read_programme
 
-    serial = write_samples(tmp_path / "serial", 4, seed=8, jobs=1)
-    pooled = write_samples(tmp_path / "pool", 4, seed=8, jobs=2)
+    serial = write_samples(tmp_path / "serial", 10, seed=8, jobs=1)
+    pooled = write_samples(tmp_path / "pool", 10, seed=8, jobs=2)
     assert pooled.jobs == 2
     assert [p.name for p in pooled.files] == [p.name for p in serial.files]
     for a, b in zip(serial.files, pooled.files):
@@ -420,3 +420,17 @@ def test_other_school_year_and_collection_day(year, as_of):
         assert prog.start.isoformat() >= first
         if prog.actual_end:
             assert prog.actual_end <= as_of
+
+
+def test_a_failed_write_in_a_worker_is_raised(tmp_path):
+    from xlflow.writing.sample_files import StreamWriter, school_tasks
+
+    school = generate_school(1, n_copies=3)
+    tasks, _, _ = school_tasks(school, tmp_path)
+    blocker = tmp_path / "файл"
+    blocker.write_text("x", encoding="utf-8")
+    bad = type(tasks[1])(str(blocker / "копия.xlsx"), tasks[1].options, tasks[1].records, True)
+    with pytest.raises(OSError):
+        with StreamWriter(2, batch=1) as writer:
+            for task in (tasks[0], bad, tasks[2]):
+                writer.add(task)

@@ -77,24 +77,25 @@ def registry_path(out_dir: Path, school: SampleSchool) -> Path:
     return out_dir / f"{REGISTRY_STEM} {school.school_code}.xlsx"
 
 
-def school_tasks(school: SampleSchool, out_dir: Path) -> tuple[list[WriteTask], Path, list[Path]]:
-    """Write tasks for the registry and every copy of ``school``: each copy is
-    the one ``xlflow split`` plans for its pair row (same options and file
-    name), written with the filled records."""
-    from xlflow.writing.split import plan_copies
+class _TaskList:
+    """A StreamWriter stand-in that only collects the tasks."""
 
-    base = dict(school_name=school.school_name, school_code=school.school_code,
-                academic_year=school.academic_year, municipality=school.municipality)
-    reg = registry_path(out_dir, school)
-    tasks = [WriteTask(str(reg), WorkbookOptions(**base, workbook_kind="school"), school.registry, False)]
-    plans = {(p.options.programme_id, p.options.mentee_id): p for p in plan_copies(school.registry)}
-    paths = []
+    def __init__(self) -> None:
+        self.tasks: list[WriteTask] = []
+
+    def add(self, task: WriteTask) -> None:
+        self.tasks.append(task)
+
+
+def school_tasks(school: SampleSchool, out_dir: Path) -> tuple[list[WriteTask], Path, list[Path]]:
+    """Write tasks for the registry (first) and every copy of an already
+    generated ``school``, with their paths (as :func:`write_samples` writes them)."""
+    collected = _TaskList()
+    files = SchoolWriter(collected, out_dir)
     for c in school.copies:
-        plan = plans[(c.group_id, c.mentee_id)]
-        path = out_dir / plan.file_name
-        tasks.append(WriteTask(str(path), plan.options, c.records, True))
-        paths.append(path)
-    return tasks, reg, paths
+        files(school, c)
+    assert files.registry_path is not None
+    return collected.tasks, files.registry_path, files.paths
 
 
 def _write_batch(tasks: list[WriteTask]) -> int:
@@ -112,13 +113,6 @@ def choose_jobs(jobs: int | None, n_files: int) -> int:
             raise XlflowError("Число процессов (--jobs) должно быть не меньше 1.", code="bad-jobs")
         return jobs
     return max(1, min(os.cpu_count() or 1, n_files // MIN_FILES_PER_JOB))
-
-
-def run_tasks(tasks: list[WriteTask], jobs: int) -> None:
-    """Write all ``tasks``; with ``jobs`` > 1 in a process pool."""
-    with StreamWriter(jobs) as writer:
-        for task in tasks:
-            writer.add(task)
 
 
 class StreamWriter:
@@ -168,7 +162,7 @@ class SchoolWriter:
     (the callback of :func:`generate_school`); each copy is the one ``xlflow
     split`` plans for its pair row (same options and file name)."""
 
-    def __init__(self, writer: StreamWriter, out_dir: Path) -> None:
+    def __init__(self, writer: "StreamWriter | _TaskList", out_dir: Path) -> None:
         self.writer = writer
         self.out_dir = out_dir
         self.plans: dict | None = None

@@ -17,6 +17,7 @@ import copy
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 from xlflow.layout import Layout, load_layout
 from xlflow.writing import fakedata
@@ -171,10 +172,14 @@ def _group_common(rng: random.Random, layout: Layout, prog: Programme, as_of: dt
     return items[: rng.randint(2, 4)]
 
 
+CopyCallback = Callable[["SampleSchool", SampleCopy], None]
+
+
 def generate_school(seed: int, *, n_copies: int | None = None, n_programmes: int | None = None,
                     school_code: str | None = None, school_name: str | None = None,
                     municipality: str | None = None, academic_year: str = "2025/2026",
-                    error_rate: float = 0.0, as_of: dt.date | None = None) -> SampleSchool:
+                    error_rate: float = 0.0, as_of: dt.date | None = None,
+                    on_copy: CopyCallback | None = None) -> SampleSchool:
     """A school with its registry and filled programme copies.
 
     Give exactly one of ``n_copies`` (the number of programme copies: pairs
@@ -182,13 +187,12 @@ def generate_school(seed: int, *, n_copies: int | None = None, n_programmes: int
     (pairs plus groups). ``as_of`` is the day the copies are collected
     (default: 25 May of the school year's second calendar year); it must fall
     between 1 February and 31 August of that year. With ``error_rate`` R,
-    round(R × copies) copies get 1–3 mistakes each."""
-    if (n_copies is None) == (n_programmes is None):
-        raise ValueError("Укажите ровно одно: число копий или число программ.")
-    if min(n for n in (n_copies, n_programmes) if n is not None) < 1:
-        raise ValueError("Нужна хотя бы одна копия программы.")
-    if not 0.0 <= error_rate <= 1.0:
-        raise ValueError("Доля копий с ошибками (--errors) должна быть от 0 до 1, например 0.2.")
+    round(R × copies) copies get 1–3 mistakes each.
+
+    ``on_copy(school, copy)`` is called as soon as each copy is complete (the
+    registry is ready before the first call), so files can be written while
+    the rest is generated."""
+    _check_arguments(n_copies, n_programmes, error_rate)
     layout = load_layout()
     year0 = school_year(academic_year)
     as_of = as_of or default_as_of(academic_year)
@@ -202,8 +206,28 @@ def generate_school(seed: int, *, n_copies: int | None = None, n_programmes: int
     people = People()
     programmes = _plan(rng, layout, people, group_sizes(rng, n_copies, n_programmes), year0, as_of)
     _reserve(rng, layout, people, year0)
-    copies = _copies(rng, layout, programmes, people, identity, as_of)
-    _inject_mistakes(seed, copies, error_rate, year0)
+    school = SampleSchool(seed, identity["school_code"], identity["school_name"], identity["municipality"],
+                          academic_year, as_of, _registry(layout, identity, people, programmes), programmes, [])
+    faulty = _Mistakes(seed, sum(len(p.mentee_ids) for p in programmes), error_rate, year0 + 1)
+    for c in _copies(rng, layout, programmes, people, identity, as_of):
+        faulty.apply(c)
+        school.copies.append(c)
+        if on_copy is not None:
+            on_copy(school, c)
+    return school
+
+
+def _check_arguments(n_copies: int | None, n_programmes: int | None, error_rate: float) -> None:
+    if (n_copies is None) == (n_programmes is None):
+        raise ValueError("Укажите ровно одно: число копий или число программ.")
+    if min(n for n in (n_copies, n_programmes) if n is not None) < 1:
+        raise ValueError("Нужна хотя бы одна копия программы.")
+    if not 0.0 <= error_rate <= 1.0:
+        raise ValueError("Доля копий с ошибками (--errors) должна быть от 0 до 1, например 0.2.")
+
+
+def _registry(layout: Layout, identity: dict, people: People, programmes: list[Programme]) -> dict:
+    """Records of the curator's school workbook: banks and pairs, programme sheets empty."""
     registry = {
         "meta": _meta(layout, identity, "school"),
         "passport": dict(identity),
@@ -213,14 +237,13 @@ def generate_school(seed: int, *, n_copies: int | None = None, n_programmes: int
         **_empty_sheets(),
     }
     registry["computed"] = compute_summary(registry)
-    return SampleSchool(seed, identity["school_code"], identity["school_name"], identity["municipality"],
-                        academic_year, as_of, registry, programmes, copies)
+    return registry
 
 
 def _copies(rng: random.Random, layout: Layout, programmes: list[Programme], people: People,
-            identity: dict, as_of: dt.date) -> list[SampleCopy]:
-    copies: list[SampleCopy] = []
+            identity: dict, as_of: dt.date) -> Iterator[SampleCopy]:
     names: set[str] = set()
+    index = 0
     for prog in programmes:
         shared = (content.programme_terms(rng, prog, people), _group_common(rng, layout, prog, as_of))
         mentor_name = people.mentor(prog.mentor_id)["full_name"]
@@ -229,17 +252,21 @@ def _copies(rng: random.Random, layout: Layout, programmes: list[Programme], peo
                        **_fill_copy(rng, layout, prog, people, identity, as_of, shared)}
             records["computed"] = compute_summary(records)
             name = copy_name(prog.group_id, mentor_name, people.mentee(mentee_id)["full_name"], names)
-            copies.append(SampleCopy(len(copies), prog.group_id, prog.group_type, prog.mentor_id,
-                                     mentee_id, name, records))
-    return copies
+            yield SampleCopy(index, prog.group_id, prog.group_type, prog.mentor_id, mentee_id, name, records)
+            index += 1
 
 
-def _inject_mistakes(seed: int, copies: list[SampleCopy], error_rate: float, year0: int) -> None:
-    """Mistakes use their own random stream: the clean content of every copy is
-    the same whatever the rate."""
-    rng = random.Random(f"xlflow-sample-mistakes:{seed}")
-    n_faulty = round(error_rate * len(copies))
-    for index in sorted(rng.sample(range(len(copies)), n_faulty)):
-        c = copies[index]
-        c.mistakes = inject(rng, c.records, index, c.group_id, c.mentee_id, year0 + 1)
-        c.records["computed"] = compute_summary(c.records)
+class _Mistakes:
+    """Which copies get mistakes, chosen up front from their own random stream
+    (the clean content of every copy is the same whatever the rate)."""
+
+    def __init__(self, seed: int, n_copies: int, error_rate: float, year: int) -> None:
+        self.rng = random.Random(f"xlflow-sample-mistakes:{seed}")
+        self.indices = set(self.rng.sample(range(n_copies), round(error_rate * n_copies)))
+        self.year = year
+
+    def apply(self, c: SampleCopy) -> None:
+        """Called for the copies in index order, so the stream is used in a fixed order."""
+        if c.index in self.indices:
+            c.mistakes = inject(self.rng, c.records, c.index, c.group_id, c.mentee_id, self.year)
+            c.records["computed"] = compute_summary(c.records)
