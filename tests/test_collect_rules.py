@@ -12,7 +12,7 @@ from xlflow.consolidate import school_stats as S
 
 CODE = "ОО-777"
 PAIRS_SHEET = "Пары и группы"
-COLS = {"group_id": "A", "mentor_id": "C", "mentee_id": "D"}
+COLS = {"group_id": "A", "mentor_id": "C", "mentee_id": "D", "start_date": "I", "planned_end_date": "J"}
 
 
 def pair(gid, mentor, mentee, start="2025-09-01", end="2026-05-31", gtype="пара"):
@@ -284,3 +284,15 @@ def test_misspelt_choices_are_left_out_of_the_figures():
     modes = {r["value"]: r["programmes"] for r in tables["breakdown"] if r["dimension"] == "mode"}
     assert modes == {"очный": 1}
     assert [r["mode"] for r in tables["programmes"]] == ["очный", None]
+
+
+def test_copy_pair_row_differing_from_the_registry():
+    listed = pair("П-1", "Н-1", "У-1", "2025-09-01", "2026-05-31")
+    edited = dict(listed, planned_end_date="2026-08-31")
+    result = C.consolidate([registry([listed]), copy(edited, name="c.xlsx")])
+    [problem] = [p for p in C.all_problems(result) if p.code == C.COPY_DIFFERS]
+    assert (problem.file, problem.sheet, problem.cell) == ("c.xlsx", PAIRS_SHEET, "J4")
+    assert problem.params == {"column": "Плановая дата окончания", "value": "31.08.2026", "registry": "31.05.2026"}
+    assert result.data.programmes[0].planned_end == dt.date(2026, 5, 31)  # the registry counts
+    same = C.consolidate([registry([listed]), copy(listed, name="c.xlsx")])
+    assert C.COPY_DIFFERS not in codes(same)

@@ -51,7 +51,7 @@ from xlflow import __version__
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summary_layout
 from xlflow.errors import XlflowError
-from xlflow.layout import load_layout
+from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import ERROR, WARNING, Problem, register
 
 ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
@@ -89,6 +89,11 @@ UNLISTED_COPY = register(
     "Пары или группы {programme} с наставляемым «{mentee}» нет в реестре куратора (лист «Пары и группы» "
     "книги школы). Добавьте её в реестр или уберите копию из папки. Данные копии учтены в сводке.",
     "a copy for a pair the registry does not list")
+COPY_DIFFERS = register(
+    "collect-copy-differs", WARNING,
+    "В копии в столбце «{column}» указано «{value}», а в реестре куратора — «{registry}». В сводке "
+    "учтены данные реестра; исправьте копию или реестр, чтобы они совпадали.",
+    "a copy's pair row differs from the registry row")
 NOT_IN_BANK = register(
     "collect-person-not-in-bank", ERROR,
     "{role} с кодом «{value}» нет в банке книги куратора. Добавьте его в банк школы или исправьте код.",
@@ -110,6 +115,7 @@ NO_REGISTRY = register(
     "В папке нет книги куратора (книги школы с банками и списком пар). Сводка построена только по "
     "копиям программ; несданные копии найти нельзя. Положите книгу школы в папку.",
     "no school workbook in the folder")
+PAIR_KEYS_COMPARED = ("mentor_id", "start_date", "planned_end_date")
 OWN_OUTPUT_REASON = "Это результат работы xlflow (сводка), а не входной файл: пропущен."
 
 
@@ -169,7 +175,7 @@ def fingerprint(data: dict) -> str:
 def _pair_cells(parsed: Any) -> dict:
     out = {}
     for i, _row in enumerate(parsed.data.get("pairs") or []):
-        for key in ("group_id", "mentor_id", "mentee_id"):
+        for key in ("group_id", "mentee_id") + PAIR_KEYS_COMPARED:
             hit = parsed.cell_of(("pairs", i, key))
             if hit:
                 out[(i, key)] = hit
@@ -277,6 +283,11 @@ def _why(winner: FileFacts, other: FileFacts) -> str:
     if a[2] != b[2]:
         return "он изменён позже"
     return "его имя последнее по алфавиту"
+
+
+def _shown(value: Any) -> str:
+    """A cell value as the user typed it (ISO dates as ДД.ММ.ГГГГ)."""
+    return _ru(value) if isinstance(value, str) and stats.parse_date(value) else str(value)
 
 
 def _ru(iso: str) -> str:
@@ -424,6 +435,28 @@ class _Consolidator:
         sheet, cell = reg.pair_cells.get((row, key), (None, None))
         return Problem(code, file=reg.name, sheet=sheet, cell=cell, params=params)
 
+    def check_pair_rows(self, copies: dict[tuple[str, str], FileFacts]) -> None:
+        """A copy's own pair row should say what the registry says."""
+        if self.registry is None:
+            return
+        listed = {}
+        for row in (self.registry.record or {}).get("pairs") or []:
+            listed.setdefault((str(row.get("group_id", "")).strip(), str(row.get("mentee_id", "")).strip()), row)
+        spec = load_layout().sheet("pairs")
+        assert isinstance(spec, TableSpec)
+        headers = {c.key: c.header for c in spec.columns}
+        for key, copy in copies.items():
+            found, reg_row = _pair_row(copy, key), listed.get(key)
+            if found is None or reg_row is None:
+                continue
+            i, row = found
+            for col in PAIR_KEYS_COMPARED:
+                mine, theirs = row.get(col), reg_row.get(col)
+                if mine is not None and theirs is not None and mine != theirs:
+                    sheet, cell = copy.pair_cells.get((i, col), (None, None))
+                    copy.problems.append(Problem(COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
+                        "column": headers[col], "value": _shown(mine), "registry": _shown(theirs)}))
+
     def check_banks(self, copies: dict[tuple[str, str], FileFacts]) -> None:
         """The people of each copy's pair rows must be in the curator's banks."""
         if self.registry is None:
@@ -473,6 +506,7 @@ class _Consolidator:
         mentors, mentees = self.banks(copies)
         data = stats.SchoolData(self.school_identity(copies), self.directions(copies), mentors, mentees,
                                 self.programmes(copies))
+        self.check_pair_rows(copies)
         self.check_banks(copies)
         self.check_load(data, copies)
         for f in self.files:
