@@ -140,3 +140,32 @@ def test_libreoffice_round_trips(faulty, lo_convert, tmp_path):
     for title, sheet in before.items():
         assert after[title] == sheet, title
     assert openpyxl.load_workbook(again)["Пары и группы"]["I4"].comment is not None
+
+
+def test_merged_cells_existing_notes_and_unknown_places(tmp_path):
+    from openpyxl.comments import Comment
+
+    src = tmp_path / "своя.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Пары и группы"
+    ws.merge_cells("B2:C3")
+    ws["B2"] = "объединено"
+    ws["D4"] = "с примечанием"
+    ws["D4"].comment = Comment("Заметка куратора", "Куратор")
+    wb.save(src)
+    problems = [
+        Problem("bad-value", sheet="Пары и группы", cell="C3", params={"value": "x", "field": "y", "detail": "z"}),
+        Problem("bad-value", sheet="Пары и группы", cell="D4", params={"value": "x", "field": "y", "detail": "z"}),
+        Problem("bad-value", sheet="Нет такого листа", cell="A1", params={"value": "x", "field": "y", "detail": "z"}),
+        Problem("bad-value", sheet="Пары и группы", cell="не ячейка", params={"value": "x", "field": "y", "detail": "z"}),
+    ]
+    out = annotate_workbook(src, problems, tmp_path / "пометки.xlsx")
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Пары и группы"]
+    assert ws["B2"].comment is not None and ws["B2"].fill.fgColor.rgb == ERROR_FILL
+    note = ws["D4"].comment.text
+    assert note.startswith("Заметка куратора") and "— xlflow —" in note and "Ошибка: Значение «x»" in note
+    listed = list(wb["Ошибки"].iter_rows(min_row=2, values_only=True))
+    assert len(listed) == 4
+    assert ("Пары и группы", "B2") in {(r[2], r[3]) for r in listed}
