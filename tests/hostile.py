@@ -202,6 +202,13 @@ def with_part(src, dst, member: str, data: bytes) -> Path:
     return rewrite_zip(src, dst, lambda name, old: data if name == member else old)
 
 
+def unknown_encoding(src, dst) -> Path:
+    """An XML declaration naming an encoding no parser knows."""
+    def change(name: str, data: bytes) -> bytes:
+        return data.replace(b'encoding="UTF-8"', b'encoding="UTF-1e309"', 1) if name == SHEET1 else data
+    return rewrite_zip(src, dst, change)
+
+
 def billion_laughs(src, dst) -> Path:
     return with_part(src, dst, "xl/sharedStrings.xml", BILLION_LAUGHS)
 
@@ -369,6 +376,7 @@ def build_all(folder: str | os.PathLike) -> dict[str, tuple[Path, str]]:
         "billion_laughs": (billion_laughs(base, d / "laughs.xlsx"), "xml-entities"),
         "xxe": (xxe(base, d / "xxe.xlsx"), "xml-entities"),
         "xxe_utf16": (xxe_utf16(base, d / "xxe16.xlsx"), "xml-entities"),
+        "unknown_encoding": (unknown_encoding(base, d / "encoding.xlsx"), "not-a-workbook"),
         "zip_bomb": (zip_bomb(base, d / "bomb.xlsx"), "zip-bomb"),
         "zip_bomb_lying": (zip_bomb(base, d / "bomb_lying.xlsx", lie=True), "zip-bomb"),
         "overlapping_bomb": (overlapping_bomb(base, d / "bomb_overlap.xlsx"), "zip-bomb"),

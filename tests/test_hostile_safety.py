@@ -35,9 +35,9 @@ def cases(tmp_path_factory):
 
 CASE_NAMES = [
     "empty", "random", "csv", "html", "docx", "word_ole", "foreign_zip", "truncated", "xls", "encrypted",
-    "xlsb", "billion_laughs", "xxe", "xxe_utf16", "zip_bomb", "zip_bomb_lying", "overlapping_bomb",
-    "lying_compressed_size", "many_entries", "dotdot", "absolute", "far_cell", "huge_dimension", "wide_sparse", "implicit_columns",
-    "ods_repeated",
+    "xlsb", "billion_laughs", "xxe", "xxe_utf16", "unknown_encoding", "zip_bomb", "zip_bomb_lying",
+    "overlapping_bomb", "lying_compressed_size", "many_entries", "dotdot", "absolute", "far_cell",
+    "huge_dimension", "wide_sparse", "implicit_columns", "ods_repeated",
 ]
 
 

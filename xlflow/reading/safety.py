@@ -544,6 +544,20 @@ def _scan_entities(data: bytes, file: str, part: str) -> None:
             raise ReadError(XML_ENTITIES, file=file, part=part[:200])
 
 
+# Encodings expat decodes itself; any other name makes Python look up a codec
+# (an unknown one raises LookupError in the parser). Excel writes UTF-8.
+_XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii",
+                  "iso-8859-1", "latin-1", "latin1"}
+_XML_DECL_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']{0,40})["']""")
+
+
+def _check_declared_encoding(head: bytes, file: str, part: str) -> None:
+    m = _XML_DECL_ENCODING.match(head)
+    if m and m.group(1).decode("ascii", "replace").strip().lower() not in _XML_ENCODINGS:
+        raise ReadError(NOT_A_WORKBOOK, file=file,
+                        reason=f"часть «{part[:100]}» записана в неизвестной кодировке, файл повреждён")
+
+
 # Fast path: Excel, LibreOffice and xlsxwriter write ``<row r="7"`` and
 # ``<c r="B7"``. The fast patterns start with a literal (``r=``, ``<c``...)
 # so the regex engine skips to it at C speed, and in an ordinary narrow sheet
@@ -596,11 +610,15 @@ class _PartScanner:
         self.row_bound = 0  # upper bound of the last row of any cell
         self.col_bound = 0  # upper bound of the last column
         self.implicit_rows = self.implicit_cells = 0
+        self.started = False
         self.ods = _OdsBounds(self) if ods else None
 
     def feed(self, data: bytes) -> None:
         buf = self.carry + data
         _scan_entities(buf, self.file, self.part)
+        if not self.started:
+            self.started = True
+            _check_declared_encoding(buf[:256], self.file, self.part)
         cut = buf.rfind(b"<")
         if cut <= 0 or len(buf) - cut > _OUT_CHUNK:
             cut = max(len(buf) - _TAIL, 0)
