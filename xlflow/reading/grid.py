@@ -179,7 +179,9 @@ def _xlsx_sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
         a = _attrs(m.group(1))
         targets[a.get("Id")] = a.get("Target", "")
     out = {}
-    for m in _TAG_SHEET.finditer(zf.read("xl/workbook.xml")):
+    book = zf.read("xl/workbook.xml")
+    end = book.find(b"sheets>", book.find(b"sheet "))  # the <sheets> list comes before defined names
+    for m in _TAG_SHEET.finditer(book, 0, end + 7 if end != -1 else len(book)):
         a = _attrs(m.group(1))
         rid = next((v for k, v in a.items() if k == "id" or k.endswith(":id")), None)
         target = targets.get(rid, "")
