@@ -260,6 +260,12 @@ def test_column_normalizer_matches_the_functions(name, open_list, value):
     assert normalizer("choice", choices, open_list)(value) == expected
 
 
+def test_latin_look_alikes_in_list_values():
+    assert normalize_choice("oчный", LAYOUT.lists["modes"]) == "очный"  # Latin o
+    assert normalize_choice("ПEДАГОГ - ПEДАГОГ", LAYOUT.lists["mentoring_forms"]) == "педагог – педагог"
+    assert normalize_choice("Bыполнено", LAYOUT.lists["completion_marks"]) == "выполнено"
+
+
 def test_open_list_keeps_own_text_trimmed():
     assert normalize("  своё мероприятие ", "choice", LAYOUT.lists["event_forms"], open_list=True) \
         == "своё мероприятие"

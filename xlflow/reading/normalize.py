@@ -21,7 +21,8 @@ Decisions (documented for users in the README):
   ``1``/``0``, ``true``/``false``, ``истина``/``ложь``; booleans as such.
 * Choice lists: matched ignoring case, repeated or missing spaces, ``ё``/``е``,
   dash variants (``-``, ``–``, ``—``...), spaces around dashes, colons and
-  commas, surrounding quotes and trailing dots.
+  commas, surrounding quotes, trailing dots and Latin letters typed instead of
+  their Cyrillic look-alikes (``oчный`` with a Latin ``o``).
 """
 from __future__ import annotations
 
@@ -194,10 +195,17 @@ _IN_PARENS = re.compile(r"\s*([()])\s*")
 _QUOTES = "\"'«»„“”‘’`"
 
 
+# Latin letters that look like Cyrillic ones (a keyboard layout slip: «oчный» with a Latin o).
+_HOMOGLYPHS = str.maketrans("aceopxykmthb", "асеорхукмтнв")
+
+
 @lru_cache(maxsize=8192)
 def choice_key(text: str) -> str:
-    """Comparison key of a list value (also used for header texts)."""
-    s = clean_spaces(text).casefold()
+    """Comparison key of a list value (also used for header texts).
+
+    Folds case, spaces, ``ё``, dashes, quotes, trailing dots and Latin
+    look-alikes of Cyrillic letters; both sides of a comparison use it."""
+    s = clean_spaces(text).casefold().translate(_HOMOGLYPHS)
     s = " ".join(s.split())
     s = s.strip(_QUOTES + " ").rstrip(". ").strip(_QUOTES + " ")
     s = _AROUND_DASH.sub("-", s)
