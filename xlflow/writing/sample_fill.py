@@ -14,7 +14,6 @@ import datetime as dt
 import random
 
 from xlflow.layout import Layout
-from xlflow.writing import fakedata
 from xlflow.writing.sample_people import Programme, pick
 
 DONE = "выполнено"
