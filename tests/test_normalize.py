@@ -307,3 +307,15 @@ def test_text_keeps_inner_lines():
                                          (False, False), ("0", False)])
 def test_is_empty(value, empty):
     assert is_empty(value) is empty
+
+
+def test_folded_keys_keep_list_values_and_headers_apart():
+    """Folding (case, ё, dashes, look-alikes) never makes two values of one list or two headers equal."""
+    from xlflow.reading.programme import header_key
+
+    for name, values in LAYOUT.lists.items():
+        keys = [choice_key(str(v)) for v in values]
+        assert len(set(keys)) == len(keys), name
+    for table in LAYOUT.tables:
+        keys = [header_key(c.header) for c in table.columns]
+        assert len(set(keys)) == len(keys), table.key
