@@ -53,3 +53,12 @@ def test_report_renders_text_and_json_in_russian():
     assert data["valid"] is False and data["errors"] == 1
     assert data["problems"][0]["cell"] == "D5"
     assert data["problems"][0]["message"] == "Исправьте значение «3»."
+
+
+def test_report_lists_sheets_in_workbook_order_not_alphabetically():
+    r = Report()
+    r.add(Problem("test-demo-error", "a.xlsx", "Рубрика", "D5", {"value": 1}))
+    r.add(Problem("test-demo-error", "a.xlsx", "Банк наставников", "E4", {"value": 2}))
+    r.add(Problem("test-demo-error", "a.xlsx", None, None, {"value": 3}))
+    r.add(Problem("test-demo-error", "a.xlsx", "Дорожная карта", "B9", {"value": 4}))
+    assert [p.sheet for p in r] == [None, "Банк наставников", "Дорожная карта", "Рубрика"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 ERROR = "error"
@@ -107,7 +108,7 @@ class Problem:
         }
 
     def sort_key(self) -> tuple:
-        return (self.file or "", self.sheet or "", _cell_key(self.cell), self.code)
+        return (self.file or "", _sheet_rank(self.sheet), _cell_key(self.cell), self.code)
 
 
 def _jsonable(v: Any) -> Any:
@@ -116,6 +117,21 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
     return str(v)
+
+
+@lru_cache(maxsize=1)
+def _sheet_order() -> dict[str, int]:
+    from xlflow.layout import load_layout
+
+    return {sheet.name: i for i, sheet in enumerate(load_layout().sheets)}
+
+
+def _sheet_rank(sheet: str | None) -> tuple:
+    """Whole-file problems first, then sheets in workbook order, then others by name."""
+    if not sheet:
+        return (0, 0, "")
+    order = _sheet_order()
+    return (1, order.get(sheet, len(order)), sheet)
 
 
 def _cell_key(cell: str | None) -> tuple:
