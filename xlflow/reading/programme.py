@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
 
+from xlflow.errors import ReadError
 from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, col_index,
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
@@ -608,8 +609,6 @@ def _wanted_sheets(layout: Layout, names: list[str]) -> list[str]:
 
 def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> ParsedWorkbook:
     """Read a filled programme workbook. Raises :class:`xlflow.errors.ReadError` when unreadable."""
-    from xlflow.errors import ReadError
-
     layout = load_layout()
     name = str(path)
     book = load_book(name, lambda names: _wanted_sheets(layout, names), engine=engine)
