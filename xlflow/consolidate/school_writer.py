@@ -84,8 +84,9 @@ class _Writer:
         return value
 
     def table(self, ws: Any, row: int, name: str, rows: Sequence[Mapping[str, Any]],
-              title: bool = True, alert_key: str | None = None) -> tuple[int, int]:
-        """Write table ``name`` at ``row``; return (first data row, row after the table)."""
+              title: bool = True, alert_key: str | None = None, filters: bool = False) -> tuple[int, int]:
+        """Write table ``name`` at ``row``; return (first data row, row after the table).
+        ``filters``: the sheet's autofilter (a sheet has only one) goes on this table."""
         spec = self.layout["tables"][name]
         cols = spec["columns"]
         if title:
@@ -99,7 +100,7 @@ class _Writer:
             for c, col in enumerate(cols):
                 self.value(ws, r, c, self.display(name, col["key"], data.get(col["key"])), col["type"], alert)
         end = header_row + 1 + len(rows)
-        if rows:
+        if rows and filters:
             ws.autofilter(header_row, 0, end - 1, len(cols) - 1)
         return header_row + 1, end + 1
 
@@ -171,7 +172,8 @@ class _Writer:
 
     def single_table(self, key: str, name: str, alert_key: str | None = None) -> tuple[Any, int, int]:
         ws = self.sheet(key)
-        first, end = self.table(ws, 2, name, self.payload["tables"][name], title=False, alert_key=alert_key)
+        first, end = self.table(ws, 2, name, self.payload["tables"][name], title=False, alert_key=alert_key,
+                                filters=True)
         ws.freeze_panes(3, 0)
         self.widths(ws, name)
         return ws, first, end
@@ -199,30 +201,34 @@ class _Writer:
         ws.insert_chart(end + 1, 0, chart)
 
     def roadmaps(self) -> None:
+        """Directions table, its chart just below it, then the per-programme table."""
         ws = self.sheet("roadmaps")
         t = self.payload["tables"]
-        first, end = self.table(ws, 2, "roadmap_directions", t["roadmap_directions"])
-        _, after = self.table(ws, end + 1, "roadmap_programmes", t["roadmap_programmes"])
+        rows = t["roadmap_directions"]
+        first, end = self.table(ws, 2, "roadmap_directions", rows)
         self.widths(ws, "roadmap_directions")
-        if any(r.get("planned") for r in t["roadmap_directions"]):
+        if any(r.get("planned") for r in rows):
             name = self.sheets["roadmaps"]["name"]
             # every direction row is a category; directions without activities give no bar
             chart = self.wb.add_chart({"type": "bar"})
-            last = first + len(t["roadmap_directions"]) - 1
+            last = first + len(rows) - 1
             pct = self.col("roadmap_directions", "completion_percent")
             chart.add_series({"name": "Выполнение, %", "categories": [name, first, 0, last, 0],
                               "values": [name, first, pct, last, pct], "data_labels": {"value": True}})
             _style_chart(chart, self.layout["charts"]["roadmap"], "%", 0, 100, True)
             chart.set_legend({"none": True})
-            chart.set_size({"width": 760, "height": 60 + 30 * len(t["roadmap_directions"])})
-            ws.insert_chart(after + 1, 0, chart)
+            height = 60 + 30 * len(rows)
+            chart.set_size({"width": 760, "height": height})
+            ws.insert_chart(end, 0, chart)
+            end += height // 20 + 2  # default row height is 20 px
+        self.table(ws, end, "roadmap_programmes", t["roadmap_programmes"], filters=True)
 
     def rubric(self) -> None:
         ws = self.sheet("rubric")
         t = self.payload["tables"]
         first, end = self.table(ws, 2, "rubric_levels", t["rubric_levels"])
         _, end = self.table(ws, end + 1, "rubric_indicators", t["rubric_indicators"])
-        self.table(ws, end + 1, "rubric_programmes", t["rubric_programmes"])
+        self.table(ws, end + 1, "rubric_programmes", t["rubric_programmes"], filters=True)
         ws.set_column(0, 0, 22)
         ws.set_column(1, 1, 36)
         ws.set_column(2, 2, 60)
@@ -244,7 +250,7 @@ class _Writer:
         ws = self.sheet("files")
         t = self.payload["tables"]
         first, end = self.table(ws, 2, "files", t["files"])
-        self.table(ws, end + 1, "problems", t["problems"])
+        self.table(ws, end + 1, "problems", t["problems"], filters=True)  # filter by file to see what to fix
         self.widths(ws, "files")
         if t["files"]:
             ws.conditional_format(first, 1, first + len(t["files"]) - 1, 1, {
