@@ -23,6 +23,7 @@ not read raises :class:`xlflow.errors.ReadError` with a registered code.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
@@ -158,8 +159,10 @@ def precheck(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> FileKi
     that is not a workbook xlflow reads or that exceeds ``limits``."""
     file = os.fspath(path)
     try:
-        with open(file, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+        with open(file, "rb") as raw:
+            size = os.fstat(raw.fileno()).st_size
+            # ordinary workbooks are read once into memory: no seek/read per member
+            fh: BinaryIO = io.BytesIO(raw.read()) if size <= _IN_MEMORY else raw
             head = fh.read(4096)
             return _check_open_file(fh, file, size, head, limits)
     except ReadError:
@@ -310,6 +313,7 @@ def _cfb_fat(fh: BinaryIO, header: bytes, sector: int, n_sectors: int) -> list[i
 
 
 # ---------------------------------------------------------------- zip container
+_IN_MEMORY = 8 * MiB
 _EOCD = b"PK\x05\x06"
 _LOCAL = b"PK\x03\x04"
 _CHUNK = 256 * 1024
@@ -614,62 +618,67 @@ class _PartScanner:
         self.ods = _OdsBounds(self) if ods else None
 
     def feed(self, data: bytes) -> None:
-        buf = self.carry + data
+        buf = self.carry + data if self.carry else data
         _scan_entities(buf, self.file, self.part)
         if not self.started:
             self.started = True
             _check_declared_encoding(buf[:256], self.file, self.part)
+        # a tag split between two chunks is carried over and seen whole
         cut = buf.rfind(b"<")
         if cut <= 0 or len(buf) - cut > _OUT_CHUNK:
             cut = max(len(buf) - _TAIL, 0)
-        piece, self.carry = buf[:cut], buf[cut:]
-        self._process(piece)
+        self._process(buf, cut)
+        self.carry = buf[cut:]
 
     def close(self) -> None:
-        self._process(self.carry)
+        self._process(self.carry, len(self.carry))
         self.carry = b""
         if self.ods is not None:
             self.ods.close()
 
-    def _process(self, piece: bytes) -> None:
-        if not piece:
+    def _process(self, buf: bytes, end: int) -> None:
+        """Scan ``buf[:end]`` (searched in place, without copying)."""
+        if end <= 0:
             return
         if self.ods is not None:
-            self.ods.feed(piece)
+            self.ods.feed(buf[:end])
             return
         if not self.is_sheet:
-            if b"sheetData" not in piece:
+            at = buf.find(b"sheetData", 0, end)
+            if at < 0:
                 return
             self.is_sheet = True
-            m = _DIMENSION.search(piece)
+            m = _DIMENSION.search(buf, 0, end)
             if m:
                 self._check_extent(*_ref_extent(m.group(1)), declared=True)
-        if self._is_plain(piece):
+        if self._is_plain(buf, end):
             # every ref has one letter and fewer digits than max_rows: narrow and short
             self.col_bound = max(self.col_bound, 26)
             self.row_bound = max(self.row_bound, 10 ** (len(str(self.limits.max_rows)) - 1) - 1)
         else:
-            self._exact_piece(piece)
+            self._exact_piece(buf, end)
         # a row or cell without r= takes the next position: bound it conservatively
         self._check_extent(self.row_bound + self.implicit_rows, self.col_bound + self.implicit_cells,
                            declared=False)
 
-    def _is_plain(self, piece: bytes) -> bool:
+    def _is_plain(self, buf: bytes, end: int) -> bool:
         if self.col_bound > 26:  # a wide sheet: exact all along
             return False
-        return not (_fast_refs(len(str(self.limits.max_rows))).search(piece)
-                    or _ODD_CELL.search(piece) or _ODD_ROW.search(piece)
-                    or _PREFIXED.search(piece) or _SPACED_EQ.search(piece))
+        for pattern in (_fast_refs(len(str(self.limits.max_rows))), _ODD_CELL, _ODD_ROW, _PREFIXED, _SPACED_EQ):
+            if pattern.search(buf, 0, end):
+                return False
+        return True
 
-    def _exact_piece(self, piece: bytes) -> None:
-        refs = _ANY_REF.findall(piece)
+    def _exact_piece(self, buf: bytes, end: int) -> None:
+        refs = _ANY_REF.findall(buf, 0, end)
         if refs:
             letters = {r[0] for r in refs if r[0]}
             if letters:
                 self.col_bound = max(self.col_bound, max(map(col_number, letters)))
             self.row_bound = max(self.row_bound, max(int(r[1]) for r in refs))
-        rows, cells = len(_ROW_TAG.findall(piece)), len(_CELL_TAG.findall(piece))
-        rows_r, cells_r = len(_ROW_WITH_R.findall(piece)), len(_CELL_WITH_R.findall(piece))
+        rows, cells = len(_ROW_TAG.findall(buf, 0, end)), len(_CELL_TAG.findall(buf, 0, end))
+        rows_r = len(_ROW_WITH_R.findall(buf, 0, end))
+        cells_r = len(_CELL_WITH_R.findall(buf, 0, end))
         self.implicit_rows += max(rows - rows_r, 0)
         self.implicit_cells += max(cells - cells_r, 0)
 
