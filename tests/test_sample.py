@@ -434,3 +434,14 @@ def test_a_failed_write_in_a_worker_is_raised(tmp_path):
         with StreamWriter(2, batch=1) as writer:
             for task in (tasks[0], bad, tasks[2]):
                 writer.add(task)
+
+
+def test_records_can_be_dropped_once_written(tmp_path):
+    from xlflow.reading.programme import read_programme
+
+    kept = generate_school(3, n_copies=10)
+    result = write_samples(tmp_path, 10, seed=3, jobs=2, keep_records=False)
+    assert all(c.records == {} for c in result.school.copies)
+    assert [c.name for c in result.school.copies] == [c.name for c in kept.copies]
+    parsed = read_programme(result.copy_paths[-1])
+    assert _comparable(parsed.data) == _comparable(kept.copies[-1].records)

@@ -54,10 +54,11 @@ def command(count: int, out: Path, seed: int, errors: str, schools: int, jobs: i
         rate = parse_rate(errors)
         _check(count, schools)
         if schools == 1:
-            result = write_samples(out, count, seed=seed, error_rate=rate, jobs=jobs)
+            result = write_samples(out, count, seed=seed, error_rate=rate, jobs=jobs, keep_records=False)
             results, seconds, n_files, used = [result], result.seconds, len(result.files), result.jobs
         else:
-            many = write_municipality_samples(out, schools, count, seed, error_rate=rate, jobs=jobs)
+            many = write_municipality_samples(out, schools, count, seed, error_rate=rate, jobs=jobs,
+                                              keep_records=False)
             results, seconds, n_files, used = many.schools, many.seconds, len(many.files), many.jobs
     except XlflowError as exc:
         raise Failure(exc.message) from exc

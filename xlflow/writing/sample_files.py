@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import random
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ from xlflow.writing.sample_school import SampleSchool, generate_school
 
 # Below this many workbooks per worker a pool costs more than it saves.
 MIN_FILES_PER_JOB = 8
-# Workbooks sent to a worker at a time.
+# Workbooks sent to a worker at a time, and batches queued per worker.
 BATCH = 8
+PENDING_PER_JOB = 3
 REGISTRY_STEM = "Книга школы"
 
 
@@ -124,7 +126,8 @@ class StreamWriter:
         self.jobs = jobs
         self.batch_size = batch
         self.batch: list[WriteTask] = []
-        self.futures: list = []
+        self.futures: deque = deque()
+        self.max_pending = PENDING_PER_JOB * jobs  # generation waits rather than queue everything
         self.pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
 
     def add(self, task: WriteTask) -> None:
@@ -137,6 +140,8 @@ class StreamWriter:
 
     def flush(self) -> None:
         if self.batch and self.pool is not None:
+            while len(self.futures) >= self.max_pending:
+                self.futures.popleft().result()
             self.futures.append(self.pool.submit(_write_batch, self.batch))
             self.batch = []
 
@@ -151,8 +156,8 @@ class StreamWriter:
             return
         self.flush()
         try:
-            for future in self.futures:
-                future.result()
+            while self.futures:
+                self.futures.popleft().result()
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -162,9 +167,10 @@ class SchoolWriter:
     (the callback of :func:`generate_school`); each copy is the one ``xlflow
     split`` plans for its pair row (same options and file name)."""
 
-    def __init__(self, writer: "StreamWriter | _TaskList", out_dir: Path) -> None:
+    def __init__(self, writer: "StreamWriter | _TaskList", out_dir: Path, keep_records: bool = True) -> None:
         self.writer = writer
         self.out_dir = out_dir
+        self.keep_records = keep_records
         self.plans: dict | None = None
         self.registry_path: Path | None = None
         self.paths: list[Path] = []
@@ -177,6 +183,8 @@ class SchoolWriter:
         path = self.out_dir / plan.file_name
         self.writer.add(WriteTask(str(path), plan.options, c.records, True))
         self.paths.append(path)
+        if not self.keep_records:
+            c.records = {}  # written (or queued): large samples need not stay in memory
 
     def _start(self, school: SampleSchool) -> None:
         from xlflow.writing.split import plan_copies
@@ -198,9 +206,11 @@ def _check_out_dir(out_dir: Path) -> None:
 def write_samples(out_dir: str | os.PathLike, count: int, *, seed: int = 0, error_rate: float = 0.0,
                   jobs: int | None = None, school_code: str | None = None, school_name: str | None = None,
                   municipality: str | None = None, academic_year: str = "2025/2026",
-                  as_of: dt.date | None = None) -> SampleResult:
+                  as_of: dt.date | None = None, keep_records: bool = True) -> SampleResult:
     """Write the registry of a generated school and ``count`` filled copies into
-    ``out_dir``; files are written while the rest is generated."""
+    ``out_dir``; files are written while the rest is generated. With
+    ``keep_records=False`` the copies' records are dropped once written (their
+    ``records`` are empty in the result), so memory stays flat for large counts."""
     if count < 1:
         raise XlflowError("Число копий (--count) должно быть не меньше 1.", code="bad-count")
     out = Path(out_dir)
@@ -208,7 +218,7 @@ def write_samples(out_dir: str | os.PathLike, count: int, *, seed: int = 0, erro
     n_jobs = choose_jobs(jobs, count + 1)
     start = time.perf_counter()
     with StreamWriter(n_jobs) as writer:
-        files = SchoolWriter(writer, out)
+        files = SchoolWriter(writer, out, keep_records)
         school = _generate(seed, count, school_code, school_name, municipality, academic_year, error_rate,
                            as_of, files)
     assert files.registry_path is not None
@@ -218,7 +228,7 @@ def write_samples(out_dir: str | os.PathLike, count: int, *, seed: int = 0, erro
 def write_municipality_samples(out_dir: str | os.PathLike, n_schools: int, copies_per_school: int,
                                seed: int = 0, *, error_rate: float = 0.0, jobs: int | None = None,
                                municipality: str | None = None, academic_year: str = "2025/2026",
-                               as_of: dt.date | None = None) -> MunicipalitySample:
+                               as_of: dt.date | None = None, keep_records: bool = True) -> MunicipalitySample:
     """Several schools of one municipality, each in its own subfolder named by
     its code (ОО-001, ОО-002, ...), with distinct codes and names."""
     if n_schools < 1 or copies_per_school < 1:
@@ -235,7 +245,7 @@ def write_municipality_samples(out_dir: str | os.PathLike, n_schools: int, copie
         for i in range(n_schools):
             code = f"ОО-{i + 1:03d}"
             name = rng.choice(fakedata.SCHOOL_KINDS).format(n=numbers[i])
-            files = SchoolWriter(writer, out / code)
+            files = SchoolWriter(writer, out / code, keep_records)
             school = _generate(seed * 1000 + i + 1, copies_per_school, code, name, municipality,
                                academic_year, error_rate, as_of, files)
             done.append((school, files))
