@@ -30,11 +30,27 @@ class CellLocator:
     def __init__(self, cells: Mapping[Path, tuple[str, str]], layout: Layout) -> None:
         self.cells = cells
         self.layout = layout
-        self._row_of: dict[tuple[str, int], tuple[str, int]] = {}
-        self._col_of: dict[tuple[str, str], str] = {}
-        self._index(cells)
+        self._indexed: tuple[dict, dict] | None = None
 
-    def _index(self, cells: Mapping[Path, tuple[str, str]]) -> None:
+    @property
+    def _row_of(self) -> dict[tuple[str, int], tuple[str, int]]:
+        return self._index()[0]
+
+    @property
+    def _col_of(self) -> dict[tuple[str, str], str]:
+        return self._index()[1]
+
+    def _index(self) -> tuple[dict, dict]:
+        """Row and column indexes, built on first need: a clean file never asks
+        for the cell of a missing value, so it never pays for them."""
+        if self._indexed is None:
+            self._indexed = self._build_index(self.cells)
+        return self._indexed
+
+    @staticmethod
+    def _build_index(cells: Mapping[Path, tuple[str, str]]) -> tuple[dict, dict]:
+        row_of: dict[tuple[str, int], tuple[str, int]] = {}
+        col_of: dict[tuple[str, str], str] = {}
         for path, where in cells.items():
             if not isinstance(path, tuple) or len(path) < 2 or not isinstance(path[1], int):
                 continue
@@ -42,9 +58,10 @@ class CellLocator:
             if parts is None:
                 continue
             letters, row = parts
-            self._row_of.setdefault((path[0], path[1]), (where[0], row))
+            row_of.setdefault((path[0], path[1]), (where[0], row))
             if len(path) == 3 and isinstance(path[2], str):
-                self._col_of.setdefault((path[0], path[2]), letters)
+                col_of.setdefault((path[0], path[2]), letters)
+        return row_of, col_of
 
     def sheet_name(self, top_key: str) -> str | None:
         if top_key == "meta":
