@@ -5,6 +5,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from click.testing import CliRunner
 
@@ -445,3 +447,24 @@ def test_records_can_be_dropped_once_written(tmp_path):
     assert [c.name for c in result.school.copies] == [c.name for c in kept.copies]
     parsed = read_programme(result.copy_paths[-1])
     assert _comparable(parsed.data) == _comparable(kept.copies[-1].records)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 12), rate=st.floats(0, 1),
+       as_of_day=st.integers(0, 211))
+def test_any_seed_gives_valid_clean_copies_and_the_promised_mistakes(seed, n, rate, as_of_day):
+    from xlflow.validation.locate import layout_cells
+    from xlflow.validation.validate import validate_records
+
+    as_of = dt.date(2026, 2, 1) + dt.timedelta(days=as_of_day)  # 01.02.2026 .. 31.08.2026
+    school = generate_school(seed, n_copies=n, error_rate=rate, as_of=as_of)
+    assert len(school.copies) == n
+    assert len(school.faulty_copies) == round(rate * n)
+    assert schema_errors(school.registry) == []
+    for c in school.copies:
+        if c.mistakes:
+            assert 1 <= len(c.mistakes) <= 3
+            continue
+        assert schema_errors(c.records) == []
+        problems = validate_records(c.records, layout_cells(c.records, LAYOUT), today=as_of)
+        assert [p.code for p in problems if p.is_error] == []
