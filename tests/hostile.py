@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import struct
 import zipfile
 import zlib
@@ -336,6 +337,25 @@ def implicit_columns(src, dst, n: int = 5000) -> Path:
     return replace_in_sheet(src, dst, b"</sheetData>", b"<row>" + b"<c><v>1</v></c>" * n + b"</row></sheetData>")
 
 
+def overflow_row(src, dst) -> Path:
+    """A row number of 20 digits: a parser's 32-bit counter wraps around."""
+    return replace_in_sheet(src, dst, b'<c r="A2"', b'<c r="A99999999999999999999"')
+
+
+def long_column(src, dst) -> Path:
+    """Five column letters: past XFD, past any real sheet."""
+    return replace_in_sheet(src, dst, b'<c r="A2"', b'<c r="ABCDE2"')
+
+
+def huge_shared_strings_count(src, dst) -> Path:
+    """python-calamine reserves uniqueCount strings up front and aborts."""
+    def change(name: str, data: bytes) -> bytes:
+        if name == "xl/sharedStrings.xml":
+            return re.sub(rb'uniqueCount="\d+"', b'uniqueCount="99999999999"', data, count=1)
+        return data
+    return rewrite_zip(src, dst, change)
+
+
 def ods_repeated(path, rows: int = 1_000_000, cols: int = 16384) -> Path:
     """An .ods whose one non-empty cell is repeated over a huge area."""
     content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
@@ -389,6 +409,9 @@ def build_all(folder: str | os.PathLike) -> dict[str, tuple[Path, str]]:
         "wide_sparse": (wide_sparse(base, d / "wide.xlsx"), "sheet-too-large"),
         "implicit_columns": (implicit_columns(base, d / "implicit.xlsx"), "sheet-too-large"),
         "ods_repeated": (ods_repeated(d / "repeated.ods"), "sheet-too-large"),
+        "overflow_row": (overflow_row(base, d / "overflow.xlsx"), "sheet-too-large"),
+        "long_column": (long_column(base, d / "long_column.xlsx"), "sheet-too-large"),
+        "shared_strings_count": (huge_shared_strings_count(base, d / "sst_count.xlsx"), "not-a-workbook"),
     }
     base.unlink()
     return cases

@@ -37,7 +37,8 @@ CASE_NAMES = [
     "empty", "random", "csv", "html", "docx", "word_ole", "foreign_zip", "truncated", "xls", "encrypted",
     "xlsb", "billion_laughs", "xxe", "xxe_utf16", "unknown_encoding", "zip_bomb", "zip_bomb_lying",
     "overlapping_bomb", "lying_compressed_size", "many_entries", "dotdot", "absolute", "far_cell",
-    "huge_dimension", "wide_sparse", "implicit_columns", "ods_repeated",
+    "huge_dimension", "wide_sparse", "implicit_columns", "ods_repeated", "overflow_row", "long_column",
+    "shared_strings_count",
 ]
 
 
@@ -248,3 +249,30 @@ def test_sheet_too_large_names_the_sheet(cases):
             precheck(cases[case][0])
         assert info.value.params["sheet"] == "Лист1"
         assert info.value.message.startswith("Лист «Лист1» слишком большой")
+
+
+def test_reversed_dimension_is_read_both_ways(tmp_path):
+    base = hostile.valid_xlsx(tmp_path / "base.xlsx")
+    with zipfile_member(base) as data:
+        start = data.index(b'<dimension ref="')
+    path = hostile.replace_in_sheet(base, tmp_path / "reversed.xlsx", data[start:data.index(b"/>", start) + 2],
+                                    b'<dimension ref="XFD1048576:A1"/>')
+    with pytest.raises(ReadError) as info:
+        precheck(path)
+    assert info.value.code == "sheet-too-large"
+
+
+class zipfile_member:
+    """``with zipfile_member(path) as data``: bytes of the first worksheet."""
+
+    def __init__(self, path, member: str = hostile.SHEET1) -> None:
+        self.path, self.member = path, member
+
+    def __enter__(self) -> bytes:
+        import zipfile
+
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.read(self.member)
+
+    def __exit__(self, *exc) -> None:
+        return None

@@ -574,11 +574,13 @@ _ODD_ROW = re.compile(rb'<row(?! r=")[\s/>]')
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
 _SPACED_EQ = re.compile(rb"r\s+=")
 _REF = rb"""\sr\s*=\s*["']\$?"""
-_ANY_REF = re.compile(_REF + rb"""([A-Za-z]{0,4})\$?0*([0-9]{1,12})["']""")
+_ANY_REF = re.compile(_REF + rb"""([A-Za-z]*)\$?0*([0-9]+)["']""")
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s/>]")
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
 _ROW_WITH_R = re.compile(rb"""<(?:[\w.-]+:)?row(?=\s)[^<>]*?\sr\s*=""")
 _CELL_WITH_R = re.compile(rb"""<(?:[\w.-]+:)?c(?=\s)[^<>]*?\sr\s*=""")
+_SST_TAG = re.compile(rb"<(?:[\w.-]+:)?sst[\s>][^>]*>")
+_UNIQUE_COUNT = re.compile(rb"""uniqueCount\s*=\s*["']\s*\+?0*([0-9]+)""")
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"']{1,64})["']""")
 
 
@@ -615,6 +617,7 @@ class _PartScanner:
         self.col_bound = 0  # upper bound of the last column
         self.implicit_rows = self.implicit_cells = 0
         self.started = False
+        self.sst_count: int | None = None  # uniqueCount of a shared-strings part
         self.ods = _OdsBounds(self) if ods else None
 
     def feed(self, data: bytes) -> None:
@@ -633,6 +636,7 @@ class _PartScanner:
     def close(self) -> None:
         self._process(self.carry, len(self.carry))
         self.carry = b""
+
         if self.ods is not None:
             self.ods.close()
 
@@ -644,6 +648,8 @@ class _PartScanner:
             self.ods.feed(buf[:end])
             return
         if not self.is_sheet:
+            if self.sst_count is None and buf.find(b"sst", 0, end) >= 0:
+                self._check_shared_strings(buf, end)
             at = buf.find(b"sheetData", 0, end)
             if at < 0:
                 return
@@ -660,6 +666,21 @@ class _PartScanner:
         # a row or cell without r= takes the next position: bound it conservatively
         self._check_extent(self.row_bound + self.implicit_rows, self.col_bound + self.implicit_cells,
                            declared=False)
+
+    def _check_shared_strings(self, buf: bytes, end: int) -> None:
+        """python-calamine reserves ``uniqueCount`` strings up front: a huge
+        declared count aborts the interpreter."""
+        m = _SST_TAG.search(buf, 0, end)
+        if not m:
+            return
+        count = _UNIQUE_COUNT.search(m.group(0))
+        self.sst_count = int(count.group(1)) if count else 0
+        self._check_sst_count()
+
+    def _check_sst_count(self) -> None:
+        if self.sst_count and self.sst_count > self.limits.max_cells:
+            raise ReadError(NOT_A_WORKBOOK, file=self.file,
+                            reason=f"список строк книги объявляет {self.sst_count} записей, файл повреждён")
 
     def _is_plain(self, buf: bytes, end: int) -> bool:
         if self.col_bound > 26:  # a wide sheet: exact all along
@@ -692,11 +713,14 @@ class _PartScanner:
 
 
 def _ref_extent(ref: bytes) -> tuple[int, int]:
-    last = ref.split(b":")[-1].replace(b"$", b"")
-    m = re.fullmatch(rb"([A-Za-z]{0,4})([0-9]{0,10})", last)
-    if not m:
-        return (0, 0)
-    return (int(m.group(2) or 0), col_number(m.group(1)))
+    """Largest row and column named in a range like ``A1:XFD1048576``."""
+    rows = cols = 0
+    for part in ref.replace(b"$", b"").split(b":"):
+        m = re.fullmatch(rb"\s*([A-Za-z]*)0*([0-9]*)\s*", part)
+        if m:
+            rows = max(rows, int(m.group(2) or 0))
+            cols = max(cols, col_number(m.group(1)))
+    return (rows, cols)
 
 
 class _OdsBounds:
