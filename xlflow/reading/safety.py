@@ -173,7 +173,8 @@ def precheck(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> FileKi
         raise ReadError(UNREADABLE, file=file) from exc
     except IsADirectoryError as exc:
         raise ReadError(NOT_A_WORKBOOK, file=file, reason="это папка, а не файл") from exc
-    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, OSError,
+            NotImplementedError, RuntimeError, OverflowError) as exc:  # zipfile's ways of saying "broken"
         raise ReadError(NOT_A_WORKBOOK, file=file, reason=DAMAGED) from exc
 
 
