@@ -191,3 +191,47 @@ def _spawn_target(path: str) -> str:
     if path.endswith("protected.xlsx"):
         precheck(path)
     return read_or_abort(path)
+
+
+def test_workers_die_with_their_parent(tmp_path):
+    """A run killed from outside (closed terminal) leaves no worker behind."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    pids = tmp_path / "pids.txt"
+    script.write_text(
+        "import os, sys, time\n"
+        "sys.path.insert(0, sys.argv[2])\n"
+        "from xlflow.reading.isolate import read_isolated\n"
+        "import test_hostile_folder as t\n"
+        "for _ in read_isolated(['a', 'b'], t._sleep_and_report, jobs=2, timeout_s=60):\n"
+        "    pass\n", encoding="utf-8")
+    env = {**os.environ, "XLFLOW_TEST_PIDS": str(pids)}
+    proc = subprocess.Popen([sys.executable, str(script), "x", str(Path(__file__).parent)], env=env)
+    deadline = time.time() + 30
+    while time.time() < deadline and (not pids.exists() or len(pids.read_text().split()) < 2):
+        time.sleep(0.1)
+    workers = [int(p) for p in pids.read_text().split()]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    time.sleep(1.0)
+    assert [pid for pid in workers if _alive(pid)] == []
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper does not count)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            state = next(line for line in fh if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "Z" not in state.split()[1]
+
+
+def _sleep_and_report(path: str) -> str:
+    with open(os.environ["XLFLOW_TEST_PIDS"], "a", encoding="ascii") as fh:
+        fh.write(f"{os.getpid()}\n")
+    time.sleep(60)
+    return path

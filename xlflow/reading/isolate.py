@@ -166,8 +166,22 @@ def limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills the worker when the parent dies (closed terminal)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl+C
+    _die_with_parent()
     if faulthandler.is_enabled():  # a crash is reported by the parent, without a stack dump
         faulthandler.disable()
     limit_memory(memory_mb)
