@@ -24,7 +24,7 @@ from xlflow.writing.sample_school import SampleSchool, generate_school
 # Below this many workbooks per worker a pool costs more than it saves.
 MIN_FILES_PER_JOB = 8
 # Workbooks sent to a worker at a time, and batches queued per worker.
-BATCH = 8
+BATCH = 4
 PENDING_PER_JOB = 3
 REGISTRY_STEM = "Книга школы"
 
