@@ -16,7 +16,7 @@ from typing import Sequence
 from xlflow.consolidate import export
 from xlflow.consolidate.municipal_stats import NAMES_NONE, NAMES_PSEUDONYMS, municipal_layout, ru_timestamp
 from xlflow.fileio import atomic_output, write_text_atomic
-from xlflow.writing.xlsx import new_workbook
+from xlflow.writing.xlsx import new_workbook, print_report_sheets
 
 TITLE_ROW = 0
 HEADER_ROW = 2
@@ -388,4 +388,5 @@ def _write_workbook(doc: dict, path: Path) -> None:
     _files(wb, fmts, doc)
     _meta(wb, doc)
     wb.set_properties({"title": municipal_layout()["titles"]["overview"], "author": "xlflow"})
+    print_report_sheets(wb)
     wb.close()

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from xlflow.consolidate.export import summary_layout, write_payload_sheet
 from xlflow.fileio import atomic_output
-from xlflow.writing.xlsx import new_workbook
+from xlflow.writing.xlsx import new_workbook, print_report_sheets
 
 HEADER_BG = "#DDEBF7"
 OVER_LIMIT_BG = "#F8CBAD"
@@ -316,5 +316,6 @@ def write_school_summary(path: str | os.PathLike, payload: Mapping[str, Any],
     with atomic_output(path) as tmp:
         wb = new_workbook(tmp)
         _Writer(wb, payload, lay).write_all()
+        print_report_sheets(wb)
         wb.close()
     return Path(path)

@@ -23,3 +23,20 @@ def new_workbook(path: str | os.PathLike, **options: object) -> xlsxwriter.Workb
     opts = dict(SAFE_OPTIONS)
     opts.update(options)
     return xlsxwriter.Workbook(str(path), opts)
+
+
+def print_report_sheets(wb: xlsxwriter.Workbook) -> None:
+    """Print setup for report workbooks (school and municipal summaries).
+
+    Every visible sheet prints on A4 landscape, one page wide (as many pages
+    tall as needed), with narrow margins and centred horizontally, so a head
+    of school printing the summary never finds the figures on a separate page
+    from their labels. Call just before ``wb.close()``."""
+    for ws in wb.worksheets():
+        if ws.hidden:
+            continue
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        ws.center_horizontally()
