@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import sys
 import time
@@ -29,10 +30,12 @@ SEED = 7
 PLAN = {True: (100, 100, 3), False: (1000, 300, 3)}
 
 _CELLS: list[dict] = []  # filled before forking the baseline's workers
+# Private to this process, so two runs at once do not delete each other's files.
+OUT = WORK / f"write-{os.getpid()}"
 
 
 def _write_range(bounds: tuple[int, int]) -> int:
-    out = WORK / "write" / "baseline"
+    out = OUT / "baseline"
     for i in range(*bounds):
         baselines.xlsxwriter_alone(out / f"{i}.xlsx", _CELLS[i])
     return bounds[1] - bounds[0]
@@ -42,7 +45,7 @@ def baseline_seconds(cells: list[dict], jobs: int) -> float:
     """Wall seconds for plain xlsxwriter to write ``cells`` (one dict per workbook)."""
     global _CELLS
     _CELLS = cells
-    out = WORK / "write" / "baseline"
+    out = OUT / "baseline"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     n = len(cells)
@@ -87,8 +90,14 @@ def compare(sec: Section, what: str, n_books: int, cmd_for_jobs, cells: list[dic
 
 
 def run(quick: bool) -> list[Section]:
+    try:
+        return [measure(quick, OUT)]
+    finally:
+        shutil.rmtree(OUT, ignore_errors=True)
+
+
+def measure(quick: bool, work: Path) -> Section:
     n_sample, n_split, repeat = PLAN[quick]
-    work = WORK / "write"
     sec = start_section(f"Writing: `xlflow sample --count {n_sample}` and `xlflow split` of a school "
                         f"with {n_split} copies, against xlsxwriter alone (median of {repeat})")
     # xlflow sample: the baseline writes the cells of the files sample wrote.
@@ -110,7 +119,7 @@ def run(quick: bool) -> list[Section]:
     compare(sec, f"`xlflow split` ({pairs} pairs/groups, {len(copies)} copies)", len(copies),
             lambda j: split_cmd(school, split_out, j), cells, repeat)
     sec.add("Target: xlflow at most 1.2× xlsxwriter alone, and `--jobs 2` close to 2× `--jobs 1`.\n")
-    return [sec]
+    return sec
 
 
 def main() -> None:
