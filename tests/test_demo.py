@@ -82,3 +82,10 @@ def test_demo_out_must_not_be_a_file(tmp_path):
     target.write_text("x", encoding="utf-8")
     with pytest.raises(XlflowError):
         prepare_out(target)
+
+
+def test_demo_folders_look_like_real_ones_and_collect_sees_it(demo):
+    out, res = demo
+    assert "не вернулась к куратору" in res.output and "прислана дважды" in res.output
+    assert "копий не сдано: 1" in res.output
+    assert "повторов 1" in res.output and "пропущено 1" in res.output

@@ -34,6 +34,9 @@ SPLIT_DIR = "3 Копии для раздачи"
 CHECK_DIR = "4 Проверка"
 SUMMARY_DIR = "5 Сводки школ"
 MUNICIPAL_DIR = "6 Муниципалитет"
+FILE_STATUSES = (("accepted", "принято"), ("accepted_with_problems", "с замечаниями"),
+                 ("duplicate", "повторов"), ("superseded", "заменено"), ("rejected", "отклонено"),
+                 ("skipped", "пропущено"))
 STEP_DIRS = (NEW_DIR, SCHOOLS_DIR, SPLIT_DIR, CHECK_DIR, SUMMARY_DIR, MUNICIPAL_DIR)
 MARKER = ".xlflow-demo"
 
@@ -111,8 +114,29 @@ def step_sample(out: Path, jobs: int | None) -> tuple[DemoStep, DemoStep, object
         "с отметками, рубрику, рефлексию. Часть копий — с типичными ошибками заполнения.",
         command, [s.out_dir for s in sample.schools],
         [f"{s.school.school_code} {s.school.school_name}: копий {len(s.school.copies)}, с ошибками "
-         f"{len(s.school.faulty_copies)}" for s in sample.schools])
+         f"{len(s.school.faulty_copies)}" for s in sample.schools] + like_real_folders(sample))
     return registries, filled, sample
+
+
+def like_real_folders(sample) -> list[str]:
+    """Make the folders look like what curators really get back: one copy of the
+    second school never came back; the third school has a copy sent twice and a
+    stray letter. Returns Russian lines saying so."""
+    lines = []
+    if len(sample.schools) > 1:
+        second = sample.schools[1]
+        lost = second.copy_paths[-1]
+        lost.unlink()
+        lines.append(f"{second.school.school_code}: копия «{lost.name}» не вернулась к куратору")
+    if len(sample.schools) > 2:
+        third = sample.schools[2]
+        original = third.copy_paths[0]
+        again = original.with_name(f"{original.stem} (отправлено повторно).xlsx")
+        shutil.copyfile(original, again)
+        write_text_atomic(third.out_dir / "Письмо куратору.txt", "Добрый день! Высылаю заполненную копию.\n")
+        lines.append(f"{third.school.school_code}: копия «{original.name}» прислана дважды, "
+                     "в папке ещё и письмо (.txt)")
+    return lines
 
 
 def step_split(out: Path, registry: Path) -> DemoStep:
@@ -195,9 +219,9 @@ def step_collect(out: Path, sample, as_of: dt.date, jobs: int | None) -> tuple[D
         files = figs["files"]
         lines.append(f"{s.school.school_code}: наставников {figs['mentors']}, наставляемых {figs['mentees']}, "
                      f"пар {figs['pairs']}, групп {figs['groups']}; выполнено мероприятий "
-                     f"{_percent(figs['roadmap'].get('completion_percent'))}; файлов принято "
-                     f"{files.get('accepted', 0)}, с замечаниями {files.get('accepted_with_problems', 0)}, "
-                     f"отклонено {files.get('rejected', 0)}")
+                     f"{_percent(figs['roadmap'].get('completion_percent'))}")
+        lines.append("  файлов: " + ", ".join(f"{label} {files[key]}" for key, label in FILE_STATUSES
+                                               if files.get(key)) + f"; копий не сдано: {figs['copies_missing']}")
     first = sample.schools[0]
     step = DemoStep(
         "collect — сводка по каждой школе: статистика для форм, нагрузка, дефициты, дорожные карты, "
