@@ -18,9 +18,14 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlflow.errors import XlflowError
 from xlflow.fileio import write_text_atomic
+
+if TYPE_CHECKING:
+    from xlflow.problems import Problem
+    from xlflow.writing.sample import MunicipalitySample, SampleResult, SampleSchool
 
 DEFAULT_OUT = "xlflow-demo"
 SEED = 2025
@@ -82,7 +87,7 @@ def _q(path: Path | str) -> str:
 
 # ---------------------------------------------------------------------- steps
 
-def step_new(out: Path, school) -> DemoStep:
+def step_new(out: Path, school: SampleSchool) -> DemoStep:
     from xlflow.writing.programme import WorkbookOptions, write_programme_workbook
 
     path = out / NEW_DIR / "Новая книга школы.xlsx"
@@ -95,7 +100,7 @@ def step_new(out: Path, school) -> DemoStep:
                     command, [path])
 
 
-def step_sample(out: Path, jobs: int | None) -> tuple[DemoStep, DemoStep, object]:
+def step_sample(out: Path, jobs: int | None) -> tuple[DemoStep, DemoStep, MunicipalitySample]:
     """The curators' filled registries and the teachers' filled copies (two steps of the story)."""
     from xlflow.writing.sample import write_municipality_samples
 
@@ -118,7 +123,7 @@ def step_sample(out: Path, jobs: int | None) -> tuple[DemoStep, DemoStep, object
     return registries, filled, sample
 
 
-def like_real_folders(sample) -> list[str]:
+def like_real_folders(sample: MunicipalitySample) -> list[str]:
     """Make the folders look like what curators really get back: one copy of the
     second school never came back; the third school has a copy sent twice and a
     stray letter. Returns Russian lines saying so."""
@@ -150,7 +155,7 @@ def step_split(out: Path, registry: Path) -> DemoStep:
         f"xlflow split {_q(registry)} {_q(target)} --force", [target], [f"копий: {len(made)}"])
 
 
-def step_dump(out: Path, school_result) -> DemoStep:
+def step_dump(out: Path, school_result: SampleResult) -> DemoStep:
     import json
 
     from xlflow.reading.programme import read_programme
@@ -170,7 +175,7 @@ def step_dump(out: Path, school_result) -> DemoStep:
         f"xlflow dump {_q(copy)} > {_q(target)}", [target], lines)
 
 
-def step_validate(out: Path, school_result) -> DemoStep:
+def step_validate(out: Path, school_result: SampleResult) -> DemoStep:
     from xlflow.validation.annotate import annotate_workbook, annotation_targets
     from xlflow.validation.validate import validate_files_detailed
 
@@ -198,7 +203,7 @@ def step_validate(out: Path, school_result) -> DemoStep:
         command, paths, lines)
 
 
-def _place(problem) -> str:
+def _place(problem: Problem) -> str:
     parts = []
     if problem.sheet:
         parts.append(f"лист «{problem.sheet}»")
@@ -207,7 +212,8 @@ def _place(problem) -> str:
     return ", ".join(parts) or "файл в целом"
 
 
-def step_collect(out: Path, sample, as_of: dt.date, jobs: int | None) -> tuple[DemoStep, list[Path]]:
+def step_collect(out: Path, sample: MunicipalitySample, as_of: dt.date,
+                 jobs: int | None) -> tuple[DemoStep, list[Path]]:
     from xlflow.consolidate.collect import collect
 
     summaries, lines = [], []
@@ -231,7 +237,7 @@ def step_collect(out: Path, sample, as_of: dt.date, jobs: int | None) -> tuple[D
     return step, summaries
 
 
-def _percent(value) -> str:
+def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} %".replace(".", ",")
 
 

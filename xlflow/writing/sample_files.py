@@ -19,7 +19,7 @@ from pathlib import Path
 from xlflow.errors import XlflowError
 from xlflow.writing import fakedata
 from xlflow.writing.programme import WorkbookOptions, normalize_academic_year, write_programme_workbook
-from xlflow.writing.sample_school import SampleSchool, generate_school
+from xlflow.writing.sample_school import CopyCallback, SampleCopy, SampleSchool, generate_school
 
 # Below this many workbooks per worker a pool costs more than it saves.
 MIN_FILES_PER_JOB = 8
@@ -148,7 +148,7 @@ class StreamWriter:
     def __enter__(self) -> "StreamWriter":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if self.pool is None:
             return
         if exc_type is not None:
@@ -175,7 +175,7 @@ class SchoolWriter:
         self.registry_path: Path | None = None
         self.paths: list[Path] = []
 
-    def __call__(self, school: SampleSchool, c) -> None:
+    def __call__(self, school: SampleSchool, c: SampleCopy) -> None:
         if self.plans is None:
             self._start(school)
         assert self.plans is not None
@@ -255,8 +255,9 @@ def write_municipality_samples(out_dir: str | os.PathLike, n_schools: int, copie
     return MunicipalitySample(out, results, seconds, n_jobs)
 
 
-def _generate(seed, count, school_code, school_name, municipality, academic_year, error_rate, as_of,
-              on_copy=None):
+def _generate(seed: int, count: int, school_code: str | None, school_name: str | None,
+              municipality: str | None, academic_year: str, error_rate: float, as_of: dt.date | None,
+              on_copy: CopyCallback | None = None) -> SampleSchool:
     academic_year = normalize_academic_year(academic_year)
     try:
         return generate_school(seed, n_copies=count, school_code=school_code, school_name=school_name,
