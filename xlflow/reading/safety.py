@@ -557,23 +557,24 @@ _XML_DECL_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\
 
 
 def _check_declared_encoding(head: bytes, file: str, part: str) -> None:
+    if b'encoding="UTF-8"' in head or b"encoding" not in head:  # what everybody writes
+        return
     m = _XML_DECL_ENCODING.match(head)
     if m and m.group(1).decode("ascii", "replace").strip().lower() not in _XML_ENCODINGS:
         raise ReadError(NOT_A_WORKBOOK, file=file,
                         reason=f"часть «{part[:100]}» записана в неизвестной кодировке, файл повреждён")
 
 
-# Fast path: Excel, LibreOffice and xlsxwriter write ``<row r="7"`` and
-# ``<c r="B7"``. The fast patterns start with a literal (``r=``, ``<c``...)
-# so the regex engine skips to it at C speed, and in an ordinary narrow sheet
-# they find nothing. Refs past the limits, columns from AA on, and unusual
-# syntax (namespace prefixes, tags without r=, spaces around =, $, lower case,
-# single quotes) send the piece to the exact (slower) path.
+# Fast path. Parsers place a cell by its own r= (the row's r= only matters
+# for cells without one), so a sheet is "plain" when every cell tag is exactly
+# ``<c r="B7"`` with one letter and fewer digits than max_rows: then no cell
+# lies past column Z or row 99,999. One search finds any other cell tag: no
+# r=, r= not first, spaces, quotes, ``$``, lower case, two or more letters, a
+# long row number. It starts with the literal ``<c`` so the engine skips to it
+# at C speed. Namespace prefixes (``<x:c``) are found by a second search.
+# Anything found sends the piece to the exact (slower) path.
 _FAST_CACHE: dict[int, re.Pattern] = {}
-_ODD_CELL = re.compile(rb'<c(?! r=")[\s/>]')
-_ODD_ROW = re.compile(rb'<row(?! r=")[\s/>]')
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
-_SPACED_EQ = re.compile(rb"r\s+=")
 _REF = rb"""\sr\s*=\s*["']\$?"""
 _ANY_REF = re.compile(_REF + rb"""([A-Za-z]*)\$?0*([0-9]+)["']""")
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s/>]")
@@ -585,15 +586,12 @@ _UNIQUE_COUNT = re.compile(rb"""uniqueCount\s*=\s*["']\s*\+?0*([0-9]+)""")
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"']{1,64})["']""")
 
 
-def _fast_refs(digits: int) -> re.Pattern:
-    """One search for any ref that needs the exact path: a row number of at
-    least ``digits`` digits, a column of two or more letters, ``$``, lower
-    case, single quotes or a space after ``=``."""
+def _odd_cells(digits: int) -> re.Pattern:
+    """Cell tags that are not a plain ``<c r="B7"`` with fewer than ``digits``
+    digits (see above)."""
     pat = _FAST_CACHE.get(digits)
     if pat is None:
-        pat = re.compile(
-            rb'r=(?:"(?:[A-Z]{2}|[A-Z]?+[0-9]{%d}|\$|[A-Z]\$|[a-z]++[0-9$])|\'|\s)'
-            % digits)
+        pat = re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}")[\s/>]' % (digits - 1))
         _FAST_CACHE[digits] = pat
     return pat
 
@@ -618,6 +616,7 @@ class _PartScanner:
         self.col_bound = 0  # upper bound of the last column
         self.implicit_rows = self.implicit_cells = 0
         self.started = False
+        self.odd_cells = _odd_cells(len(str(limits.max_rows)))
         self.sst_count: int | None = None  # uniqueCount of a shared-strings part
         self.ods = _OdsBounds(self) if ods else None
 
@@ -635,7 +634,8 @@ class _PartScanner:
         self.carry = buf[cut:]
 
     def close(self) -> None:
-        self._process(self.carry, len(self.carry))
+        if self.ods is not None or b"<" in self.carry[1:] or not self.carry.startswith(b"</"):
+            self._process(self.carry, len(self.carry))  # not just a closing tag like </worksheet>
         self.carry = b""
 
         if self.ods is not None:
@@ -686,10 +686,7 @@ class _PartScanner:
     def _is_plain(self, buf: bytes, end: int) -> bool:
         if self.col_bound > 26:  # a wide sheet: exact all along
             return False
-        for pattern in (_fast_refs(len(str(self.limits.max_rows))), _ODD_CELL, _ODD_ROW, _PREFIXED, _SPACED_EQ):
-            if pattern.search(buf, 0, end):
-                return False
-        return True
+        return not (self.odd_cells.search(buf, 0, end) or _PREFIXED.search(buf, 0, end))
 
     def _exact_piece(self, buf: bytes, end: int) -> None:
         refs = _ANY_REF.findall(buf, 0, end)
@@ -713,11 +710,14 @@ class _PartScanner:
                             max_rows=lim.max_rows, max_cols=lim.max_cols)
 
 
+_EXTENT_PART = re.compile(rb"\s*([A-Za-z]*)0*([0-9]*)\s*")
+
+
 def _ref_extent(ref: bytes) -> tuple[int, int]:
     """Largest row and column named in a range like ``A1:XFD1048576``."""
     rows = cols = 0
     for part in ref.replace(b"$", b"").split(b":"):
-        m = re.fullmatch(rb"\s*([A-Za-z]*)0*([0-9]*)\s*", part)
+        m = _EXTENT_PART.fullmatch(part)
         if m:
             rows = max(rows, int(m.group(2) or 0))
             cols = max(cols, col_number(m.group(1)))
