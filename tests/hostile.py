@@ -347,6 +347,11 @@ def long_column(src, dst) -> Path:
     return replace_in_sheet(src, dst, b'<c r="A2"', b'<c r="ABCDE2"')
 
 
+def duplicate_ref(src, dst) -> Path:
+    """A second r attribute: python-calamine takes the last one."""
+    return replace_in_sheet(src, dst, b'<c r="A2"', b'<c r="A2" r="XFD1048576"')
+
+
 def huge_shared_strings_count(src, dst) -> Path:
     """python-calamine reserves uniqueCount strings up front and aborts."""
     def change(name: str, data: bytes) -> bytes:
@@ -411,6 +416,7 @@ def build_all(folder: str | os.PathLike) -> dict[str, tuple[Path, str]]:
         "ods_repeated": (ods_repeated(d / "repeated.ods"), "sheet-too-large"),
         "overflow_row": (overflow_row(base, d / "overflow.xlsx"), "sheet-too-large"),
         "long_column": (long_column(base, d / "long_column.xlsx"), "sheet-too-large"),
+        "duplicate_ref": (duplicate_ref(base, d / "duplicate_ref.xlsx"), "sheet-too-large"),
         "shared_strings_count": (huge_shared_strings_count(base, d / "sst_count.xlsx"), "not-a-workbook"),
     }
     base.unlink()

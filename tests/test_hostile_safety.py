@@ -37,7 +37,7 @@ CASE_NAMES = [
     "xlsb", "billion_laughs", "xxe", "xxe_utf16", "unknown_encoding", "zip_bomb", "zip_bomb_lying",
     "overlapping_bomb", "lying_compressed_size", "many_entries", "dotdot", "absolute", "far_cell",
     "huge_dimension", "wide_sparse", "implicit_columns", "ods_repeated", "overflow_row", "long_column",
-    "shared_strings_count",
+    "duplicate_ref", "shared_strings_count",
 ]
 
 

@@ -570,7 +570,8 @@ def _check_declared_encoding(head: bytes, file: str, part: str) -> None:
 # ``<c r="B7"`` with one letter and fewer digits than max_rows: then no cell
 # lies past column Z or row 99,999. One search finds any other cell tag: no
 # r=, r= not first, spaces, quotes, ``$``, lower case, two or more letters, a
-# long row number. It starts with the literal ``<c`` so the engine skips to it
+# long row number, or a second r attribute (python-calamine takes the last)
+# — the rest of a plain tag holds no "r" at all. It starts with the literal ``<c`` so the engine skips to it
 # at C speed. Namespace prefixes (``<x:c``) are found by a second search.
 # Anything found sends the piece to the exact (slower) path.
 _FAST_CACHE: dict[int, re.Pattern] = {}
@@ -587,11 +588,11 @@ _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"'
 
 
 def _odd_cells(digits: int) -> re.Pattern:
-    """Cell tags that are not a plain ``<c r="B7"`` with fewer than ``digits``
-    digits (see above)."""
+    """Cell tags that are not a plain ``<c r="B7" s="1" t="s">`` with fewer
+    than ``digits`` digits (see above)."""
     pat = _FAST_CACHE.get(digits)
     if pat is None:
-        pat = re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}")[\s/>]' % (digits - 1))
+        pat = re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+>)[\s/>]' % (digits - 1))
         _FAST_CACHE[digits] = pat
     return pat
 
