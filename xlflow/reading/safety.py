@@ -511,19 +511,21 @@ def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Bud
             budget.add(info.filename, pos - start, pos - start, len(data))
             yield data
         return
-    yield from _inflate_deflate(fh, info.filename, start, size, budget)
+    yield from _inflate_deflate(fh, info.filename, start, size, budget, info.compress_size)
 
 
-def _inflate_deflate(fh: BinaryIO, name: str, start: int, size: int, budget: _Budget):
+def _inflate_deflate(fh: BinaryIO, name: str, start: int, size: int, budget: _Budget, declared: int):
     d = zlib.decompressobj(-15)
     pos, out_total, consumed = start, 0, 0
     pending = b""
+    want = max(declared, 64)  # the declared compressed size first; more if the stream goes on
     while not d.eof:
         if not pending:
             if pos >= size:
                 break  # truncated stream: parsers fail on it; nothing more to inflate
             fh.seek(pos)
-            pending = fh.read(min(_CHUNK, size - pos))
+            pending = fh.read(min(want, _CHUNK, size - pos))
+            want = _CHUNK
             pos += len(pending)
         out = d.decompress(pending, _OUT_CHUNK)
         consumed += len(pending) - len(d.unconsumed_tail) - len(d.unused_data)
@@ -570,8 +572,7 @@ def _check_declared_encoding(head: bytes, file: str, part: str) -> None:
 # ``<c r="B7"`` with one letter and fewer digits than max_rows: then no cell
 # lies past column Z or row 99,999. One search finds any other cell tag: no
 # r=, r= not first, spaces, quotes, ``$``, lower case, two or more letters, a
-# long row number, or a second r attribute (python-calamine takes the last)
-# — the rest of a plain tag holds no "r" at all. It starts with the literal ``<c`` so the engine skips to it
+# long row number, or a second r attribute (python-calamine takes the last). It starts with the literal ``<c`` so the engine skips to it
 # at C speed. Namespace prefixes (``<x:c``) are found by a second search.
 # Anything found sends the piece to the exact (slower) path.
 _FAST_CACHE: dict[int, re.Pattern] = {}
@@ -592,7 +593,9 @@ def _odd_cells(digits: int) -> re.Pattern:
     than ``digits`` digits (see above)."""
     pat = _FAST_CACHE.get(digits)
     if pat is None:
-        pat = re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+>)[\s/>]' % (digits - 1))
+        # after the ref, an "r" may only appear inside a word (t="str"), never
+        # as an attribute name (r= or r =)
+        pat = re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+(?:r(?![\s=])[^>r]*+)*+>)[\s/>]' % (digits - 1))
         _FAST_CACHE[digits] = pat
     return pat
 
