@@ -395,7 +395,8 @@ def _read_openpyxl(path: str, wanted: Any) -> tuple[list[str], dict[str, SheetGr
             ws.reset_dimensions()
             rows, capped = _norm_rows(ws.iter_rows(values_only=True), MAX_ROWS)
             grids[name] = SheetGrid(name, rows, [], capped)
-    except (KeyError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+    except (KeyError, IndexError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+        # IndexError: a cell pointing past the shared-strings table (fuzz finding)
         raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
     finally:
         book.close()
