@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baselines  # noqa: E402
 from common import Section, compare_per_file, ensure_samples, fmt, start_section  # noqa: E402
 
-SIZES = {True: (30, 3), False: (100, 7)}  # quick -> (files, repeats)
+SIZES = {True: (30, 3), False: (100, 5)}  # quick -> (files, repeats)
 
 
 def readers() -> dict[str, tuple[str, Callable[[Path], object]]]:
