@@ -322,10 +322,11 @@ def run_header(mode: str) -> str:
             f"- Load average at start: {load_average()}\n")
 
 
-def append_results(mode: str, sections: Sequence[Section], path: Path = RESULTS) -> None:
-    """Append one run (header with date and machine, then its sections) to RESULTS.md."""
+def append_results(header: str, sections: Sequence[Section], path: Path = RESULTS) -> None:
+    """Append one run (``header`` from :func:`run_header` at its start, then its
+    sections) to RESULTS.md."""
     head = "# Benchmark results\n\nAppended by `python bench/run_all.py`; newest run last.\n\n"
-    body = run_header(mode) + "\n" + "\n".join(s.markdown() for s in sections)
+    body = header + "\n" + "\n".join(s.markdown() for s in sections)
     old = path.read_text(encoding="utf-8") if path.exists() else head
     path.write_text(old.rstrip() + "\n\n" + body, encoding="utf-8")
 

@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown benchmark(s): {', '.join(unknown)}")
     mode = "quick" if args.quick else "full"
-    print(run_header(mode), flush=True)
+    if args.only != ",".join(BENCHES):
+        mode += f", only {args.only}"
+    header = run_header(mode)
+    print(header, flush=True)
     sections: list[Section] = []
     t0 = time.perf_counter()
     for name in chosen:
@@ -52,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_save:
         tail = Section("Run")
         tail.text.append(f"Took {took / 60:.1f} min; load average at the end: {load_average()}.\n")
-        append_results(mode + (f", only {args.only}" if args.only != ",".join(BENCHES) else ""),
-                       sections + [tail])
+        append_results(header, sections + [tail])
         print(f"Appended to {RESULTS}")
     return 0
 
