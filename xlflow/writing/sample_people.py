@@ -8,7 +8,9 @@ group has 2–4 mentees, a young specialist has 0–3 years of experience.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,15 +46,17 @@ def pick(rng: random.Random, layout: Layout, list_name: str, weights: dict | Non
     if not weights:
         return rng.choice(layout.lists[list_name])
     keys = tuple(weights)
-    _check_values(list_name, tuple(layout.lists[list_name]), keys)
-    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+    cumulative = _cumulative(list_name, tuple(layout.lists[list_name]), keys, tuple(weights.values()))
+    # what rng.choices(keys, weights)[0] does, without rebuilding the sums every call
+    return keys[bisect.bisect(cumulative, rng.random() * cumulative[-1], 0, len(keys) - 1)]
 
 
 @lru_cache(maxsize=None)
-def _check_values(list_name: str, values: tuple, keys: tuple) -> None:
+def _cumulative(list_name: str, values: tuple, keys: tuple, weights: tuple) -> tuple:
     unknown = [v for v in keys if v not in values]
     if unknown:
         raise ValueError(f"values not in layout list {list_name!r}: {unknown}")
+    return tuple(float(w) for w in itertools.accumulate(weights))
 
 
 def id_width(n: int) -> int:
@@ -197,11 +201,13 @@ def choose_mentees(rng: random.Random, layout: Layout, people: People, year0: in
     programme (never twice with the same mentor, never over 2 programmes)."""
     chosen: list[str] = []
     for _ in range(size):
-        reusable = [pid for pid, load in people.mentee_load.items()
-                    if 0 < load < MENTEE_MAX and pid not in chosen
-                    and mentor_id not in taken_with.get(pid, ())]
-        if reusable and rng.random() < 0.1:
-            pid = rng.choice(reusable)
+        def fits(pid: str) -> bool:
+            load = people.mentee_load[pid]
+            return 0 < load < MENTEE_MAX and pid not in chosen and mentor_id not in taken_with.get(pid, ())
+
+        # the full list is built only in the one case in ten it is drawn from
+        if any(fits(pid) for pid in people.mentee_load) and rng.random() < 0.1:
+            pid = rng.choice([pid for pid in people.mentee_load if fits(pid)])
         else:
             pid = new_mentee(rng, layout, people, year0, direction if size > 1 or rng.random() < 0.7 else None)
         people.mentee_load[pid] += 1

@@ -13,7 +13,6 @@ entry points are re-exported by :mod:`xlflow.writing.sample`.
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import random
 from dataclasses import dataclass, field
@@ -148,19 +147,23 @@ def _fill_copy(rng: random.Random, layout: Layout, prog: Programme, people: Peop
     items = content.roadmap(rng, layout, prog, diag, as_of, rng.choice(CO_EXECUTORS))
     if common:
         keep = max(0, 25 - len(common))
-        items = sorted(copy.deepcopy(common) + items[:keep], key=lambda it: it["due_date"])
-    group_mentees = [people.mentee(pid) for pid in prog.mentee_ids]
+        items = sorted(_copied(common) + items[:keep], key=lambda it: it["due_date"])
     records = {
         "passport": content.passport(rng, prog, diag, identity, terms),
-        "mentors": [copy.deepcopy(people.mentor(prog.mentor_id))],
-        "mentees": copy.deepcopy(group_mentees),
-        "pairs": copy.deepcopy(prog.rows),
+        "mentors": _copied([people.mentor(prog.mentor_id)]),
+        "mentees": _copied([people.mentee(pid) for pid in prog.mentee_ids]),
+        "pairs": _copied(prog.rows),
         "diagnostics": diagnostics,
         "roadmap": items,
         "rubric": content.rubric(rng, prog.status) if content.rubric_filled(rng, prog.status) else [],
         "reflection": content.reflection(rng, diag, finals) if with_final else [],
     }
     return records
+
+
+def _copied(rows: list[dict]) -> list[dict]:
+    """Own copies of flat rows (their values are str, int, float or bool)."""
+    return [dict(row) for row in rows]
 
 
 def _group_common(rng: random.Random, layout: Layout, prog: Programme, as_of: dt.date) -> list[dict]:
