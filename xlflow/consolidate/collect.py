@@ -42,6 +42,7 @@ import hashlib
 import importlib
 import json
 import os
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,20 +149,35 @@ _PASSPORT_KEYS = ("school_name", "school_code", "municipality", "academic_year",
 _KEEP = {
     "mentors": ("id", "full_name"),
     "mentees": ("id", "full_name", "category"),
-    "diagnostics": ("stage", "aspect", "direction", "level"),
-    "roadmap": ("direction", "due_date", "completion", "done_date"),
-    "rubric": ("indicator", "score"),
 }
 
 
-def compact_record(data: dict) -> dict:
-    """The part of the records consolidation uses (pairs whole, others trimmed)."""
+def compact_record(data: dict, as_of: dt.date | None = None) -> dict:
+    """The part of the records consolidation uses: passport fields, pairs
+    whole, people trimmed, and the diagnostics, roadmap and rubric reduced to
+    the counts the figures need (:func:`school_stats.reduce_record`)."""
     passport = data.get("passport") or {}
     out = {"passport": {k: passport[k] for k in _PASSPORT_KEYS if k in passport},
-           "pairs": [dict(r) for r in data.get("pairs") or [] if isinstance(r, dict)]}
+           "pairs": [dict(r) for r in data.get("pairs") or [] if isinstance(r, dict)],
+           "reduced": stats.reduce_record(data, as_of)}
     for table, keys in _KEEP.items():
         out[table] = [{k: r[k] for k in keys if k in r} for r in data.get(table) or [] if isinstance(r, dict)]
     return out
+
+
+def _interned(value: Any) -> Any:
+    """``value`` with every string interned: copies repeat the same directions,
+    marks, dates and keys thousands of times, and each unpickled result would
+    otherwise carry its own copies (about half of the parent's memory)."""
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, dict):
+        return {_interned(k): _interned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interned(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_interned(v) for v in value)
+    return value
 
 
 def fingerprint(data: dict) -> str:
@@ -202,7 +218,7 @@ def read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
     if any(p.code in REJECTING_CODES for p in facts.problems):
         facts.status = REJECTED
         return facts
-    facts.record = compact_record(data)
+    facts.record = compact_record(data, as_of)
     facts.fingerprint = fingerprint(data)
     facts.pair_cells = _pair_cells(result.parsed)
     return facts
@@ -263,14 +279,13 @@ class Consolidation:
 
 def _latest_entered(record: dict | None) -> str:
     rec = record or {}
-    dates = [i.get("done_date") for i in rec.get("roadmap") or []]
-    dates.append((rec.get("passport") or {}).get("actual_end_date"))
+    dates = [stats.reduced(rec)["latest_done"], (rec.get("passport") or {}).get("actual_end_date")]
     return max((d for d in dates if stats.parse_date(d)), default="")
 
 
 def rank(f: FileFacts) -> tuple:
     """Higher wins: done activities, latest date entered, modification time, path."""
-    done = sum(1 for i in (f.record or {}).get("roadmap") or [] if i.get("completion") == "выполнено")
+    done = stats.reduced(f.record)["roadmap_done"] if f.record is not None else 0
     return (done, _latest_entered(f.record), f.mtime, f.name)
 
 
@@ -654,7 +669,11 @@ def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
     by_path: dict[str, FileFacts] = {}
     worker = functools.partial(read_path, as_of=as_of)
     for f, (_path, got) in zip(todo, read_isolated([f.path for f in todo], worker, jobs=jobs)):
-        by_path[f.path] = _named(got, f)
+        facts = _named(got, f)
+        facts.meta = _interned(facts.meta)
+        facts.record = _interned(facts.record)
+        facts.pair_cells = _interned(facts.pair_cells)
+        by_path[f.path] = facts
         if progress:
             progress(by_path[f.path])
     return [by_path.get(f.path, f) for f in files]

@@ -277,73 +277,134 @@ def load_table(data: SchoolData, mentor_limit: int = MENTOR_LIMIT, mentee_limit:
 
 # ---------------------------------------------------------------- deficits, roadmap, rubric
 
+def reduce_record(record: Mapping[str, Any] | None, as_of: dt.date | None = None) -> dict:
+    """The per-copy facts the figures need, instead of the copy's rows.
+
+    Collect's workers call this (with ``as_of``) so that the parent keeps a
+    few hundred bytes per copy rather than every diagnostics, roadmap and
+    rubric row: memory stays nearly flat as the number of copies grows. The
+    figures below accept a record in either form (:func:`reduced`).
+
+    * ``diag_directions``: directions met in the diagnostics, in order;
+    * ``deficits``: {(stage, direction): (sum, count, count of 3)} of sound
+      deficit intensities;
+    * ``roadmap``: {direction as typed (None if empty): counts in the order
+      of ROADMAP_COUNTS}, overdue judged on ``as_of``;
+    * ``roadmap_done``: activities marked exactly «выполнено»;
+    * ``latest_done``: the latest sound «Дата выполнения» (ISO) or "";
+    * ``rubric``: {indicator: score} of sound scores."""
+    rec = record or {}
+    directions: dict[str, None] = {}
+    deficits: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for item in rec.get("diagnostics") or []:
+        d = _text(item.get("direction"))
+        if d:
+            directions.setdefault(d, None)
+        level = _int_in(item.get("level"), range(4))
+        stage = item.get("stage")
+        if item.get("aspect") == "deficit" and stage in ("entry", "final") and d and level is not None:
+            total, n, high = deficits.get((stage, d), (0, 0, 0))
+            deficits[(stage, d)] = (total + level, n + 1, high + (level == 3))
+    roadmap: dict[str | None, list[int]] = {}
+    done = 0
+    latest = ""
+    for item in rec.get("roadmap") or []:
+        if not isinstance(item, dict):
+            continue
+        counts = roadmap.setdefault(_text(item.get("direction")), [0] * len(ROADMAP_COUNTS))
+        _count_item(counts, item, as_of)
+        done += item.get("completion") == "выполнено"
+        day = item.get("done_date")
+        if parse_date(day) and day > latest:
+            latest = day
+    return {"diag_directions": tuple(directions), "deficits": deficits,
+            "roadmap": {d: tuple(c) for d, c in roadmap.items()}, "roadmap_done": done,
+            "latest_done": latest, "rubric": _rubric_scores_of(rec)}
+
+
+def reduced(record: Mapping[str, Any] | None, as_of: dt.date | None = None) -> dict:
+    """``record["reduced"]`` when a worker already reduced it, else reduce now."""
+    if record is not None and "reduced" in record:
+        return record["reduced"]
+    return reduce_record(record, as_of)
+
+
 def table_directions(data: SchoolData) -> list[str]:
     """The school's directions, then any other diagnostics column met in the copies."""
     out = list(data.directions)
     seen = set(out)
     for p in data.programmes:
-        for item in (p.record or {}).get("diagnostics") or []:
-            d = _text(item.get("direction"))
-            if d and d not in seen:
+        for d in reduced(p.record)["diag_directions"]:
+            if d not in seen:
                 seen.add(d)
                 out.append(d)
     return out
 
 
 def deficit_table(data: SchoolData) -> list[dict]:
-    levels: dict[tuple[str, str], list[int]] = defaultdict(list)
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for p in data.programmes:
-        for item in (p.record or {}).get("diagnostics") or []:
-            level = _int_in(item.get("level"), range(4))
-            d = _text(item.get("direction"))
-            if item.get("aspect") == "deficit" and item.get("stage") in ("entry", "final") and d and level is not None:
-                levels[(item["stage"], d)].append(level)
+        for key, part in reduced(p.record)["deficits"].items():
+            acc = sums[key]
+            for i, v in enumerate(part):
+                acc[i] += v
     rows = []
     for d in table_directions(data):
-        entry, final = levels.get(("entry", d), []), levels.get(("final", d), [])
-        em, fm = _mean(entry), _mean(final)
+        e_sum, e_n, e_high = sums.get(("entry", d), (0, 0, 0))
+        f_sum, f_n, f_high = sums.get(("final", d), (0, 0, 0))
+        em = e_sum / e_n if e_n else None
+        fm = f_sum / f_n if f_n else None
         rows.append({
             "direction": d, "entry_mean": _r2(em), "final_mean": _r2(fm),
             "change": _r2(fm - em) if em is not None and fm is not None else None,
-            "entry_n": len(entry), "final_n": len(final),
-            "entry_high": entry.count(3), "final_high": final.count(3),
-            "entry_sum": sum(entry), "final_sum": sum(final),
+            "entry_n": e_n, "final_n": f_n,
+            "entry_high": e_high, "final_high": f_high,
+            "entry_sum": e_sum, "final_sum": f_sum,
         })
     return rows
 
 
-def _roadmap_counts(items: Iterable[dict], as_of: dt.date) -> dict:
-    c = dict.fromkeys(ROADMAP_COUNTS, 0)
-    for item in items:
-        c["planned"] += 1
-        mark = COMPLETION.get(_text(item.get("completion")) or "")
-        if mark:
-            c[mark] += 1
-        due = parse_date(item.get("due_date"))
-        if mark != "done" and due is not None and due < as_of:
-            c["overdue"] += 1
+def _count_item(counts: list[int], item: Mapping[str, Any], as_of: dt.date | None) -> None:
+    """Add one roadmap activity to ``counts`` (ordered as ROADMAP_COUNTS)."""
+    counts[0] += 1
+    mark = COMPLETION.get(_text(item.get("completion")) or "")
+    if mark:
+        counts[ROADMAP_COUNTS.index(mark)] += 1
+    due = parse_date(item.get("due_date"))
+    if as_of is not None and mark != "done" and due is not None and due < as_of:
+        counts[5] += 1
+
+
+def _counts_dict(counts: Sequence[int]) -> dict:
+    c = dict(zip(ROADMAP_COUNTS, counts))
     c["completion_percent"] = _pct(c["done"], c["planned"])
     return c
 
 
+def _add(acc: list[int], counts: Sequence[int]) -> None:
+    for i, v in enumerate(counts):
+        acc[i] += v
+
+
 def roadmap_tables(data: SchoolData, as_of: dt.date) -> tuple[list[dict], list[dict], dict]:
     """(by direction, by programme, school totals)."""
-    by_direction: dict[str, list[dict]] = defaultdict(list)
-    per_programme, everything = [], []
+    width = len(ROADMAP_COUNTS)
+    by_direction: dict[str, list[int]] = defaultdict(lambda: [0] * width)
+    per_programme, everything = [], [0] * width
     known = set(table_directions(data))
     for p in data.programmes:
         if p.record is None:
             continue
-        items = [i for i in p.record.get("roadmap") or [] if isinstance(i, dict)]
-        everything.extend(items)
-        for item in items:
-            d = _text(item.get("direction"))
-            by_direction[d if d in known else NO_DIRECTION].append(item)
+        mine = [0] * width
+        for d, counts in reduced(p.record, as_of)["roadmap"].items():
+            _add(by_direction[d if d in known else NO_DIRECTION], counts)
+            _add(mine, counts)
+        _add(everything, mine)
         per_programme.append({"programme_id": p.programme_id, "mentee_id": p.mentee_id,
-                              "mentor_id": p.mentor_id, **_roadmap_counts(items, as_of)})
+                              "mentor_id": p.mentor_id, **_counts_dict(mine)})
     directions = table_directions(data) + ([NO_DIRECTION] if NO_DIRECTION in by_direction else [])
-    rows = [{"direction": d, **_roadmap_counts(by_direction.get(d, []), as_of)} for d in directions]
-    return rows, per_programme, _roadmap_counts(everything, as_of)
+    rows = [{"direction": d, **_counts_dict(by_direction.get(d, [0] * width))} for d in directions]
+    return rows, per_programme, _counts_dict(everything)
 
 
 def _rubric_spec() -> RubricSpec:
@@ -353,6 +414,10 @@ def _rubric_spec() -> RubricSpec:
 
 
 def rubric_scores(record: Mapping[str, Any] | None) -> dict[int, int]:
+    return reduced(record)["rubric"]
+
+
+def _rubric_scores_of(record: Mapping[str, Any]) -> dict[int, int]:
     out: dict[int, int] = {}
     for item in (record or {}).get("rubric") or []:
         ind = _int_in(item.get("indicator"), range(1, 10))

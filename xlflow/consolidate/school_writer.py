@@ -310,11 +310,17 @@ def _ru_date(iso: str) -> str:
 
 
 def write_school_summary(path: str | os.PathLike, payload: Mapping[str, Any],
-                         layout: Mapping[str, Any] | None = None) -> Path:
-    """Write the summary workbook for ``payload`` to ``path`` atomically."""
+                         layout: Mapping[str, Any] | None = None, *,
+                         constant_memory: bool = True) -> Path:
+    """Write the summary workbook for ``payload`` to ``path`` atomically.
+
+    ``constant_memory`` streams each sheet's rows to disk as they are written
+    (xlsxwriter keeps only the current row), so a summary of 10,000 copies
+    does not hold ~100 MB of cells; every sheet writes its rows top-down, as
+    that mode needs (a test compares every cell with the in-memory mode)."""
     lay = layout if layout is not None else summary_layout()
     with atomic_output(path) as tmp:
-        wb = new_workbook(tmp)
+        wb = new_workbook(tmp, constant_memory=constant_memory)
         _Writer(wb, payload, lay).write_all()
         print_report_sheets(wb)
         wb.close()
