@@ -50,8 +50,32 @@ def test_group_length_reported_once():
         row["planned_end_date"] = "2025-10-01"
     found = [p for p in check(data) if p.code == "programme-length-unusual"]
     assert [(p.sheet, p.cell) for p in found] == [("Пары и группы", "J5")]
-    assert found[0].severity == "warning"  # the registry cannot record a term change
+    assert found[0].severity == "warning"  # the curator may not have marked it yet
     assert "01.09.2025 – 01.10.2025" in found[0].message
+    assert "«Изменение срока»" in found[0].message
+
+
+def test_registry_row_marked_shortened_or_extended_is_accepted():
+    data = school_record()
+    for row in data["pairs"][1:]:
+        row["planned_end_date"] = "2025-10-01"
+        row["term_change"] = "сокращена"
+    data["pairs"][0]["planned_end_date"] = "2026-11-30"
+    assert [p.code for p in check(data)] == ["programme-length-unusual"]
+    data["pairs"][0]["term_change"] = "продлена"
+    assert check(data) == []
+    data["pairs"][0]["term_change"] = "сокращена"  # marked, but the wrong way round
+    assert [p.cell for p in check(data)] == ["J4"]
+
+
+def test_copy_extended_in_its_pair_row_needs_no_passport_mark():
+    data = programme_record()
+    data["pairs"][0]["planned_end_date"] = "2026-12-31"
+    data["roadmap"][0]["due_date"] = "2025-10-15"
+    data["passport"]["term_change"] = "нет"
+    assert [p.code for p in check(data)] == ["programme-too-long"]
+    data["pairs"][0]["term_change"] = "продлена"
+    assert check(data) == []
 
 
 def test_end_before_start():

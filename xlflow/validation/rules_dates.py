@@ -30,16 +30,16 @@ DATES_ORDER = register(
     "planned end not after start")
 TOO_SHORT = register(
     "programme-too-short", ERROR,
-    "Программа длится меньше 3 месяцев ({start} – {end}), а срок программы — от 3 месяцев до 1 года. Исправьте даты или, если срок сокращён по согласию, выберите «сокращена» в поле «Изменение срока» паспорта программы.",
+    "Программа длится меньше 3 месяцев ({start} – {end}), а срок программы — от 3 месяцев до 1 года. Исправьте даты или, если срок сокращён по согласию, выберите «сокращена» в поле «Изменение срока» (в паспорте программы или в строке пары).",
     "programme shorter than 3 months")
 TOO_LONG = register(
     "programme-too-long", ERROR,
-    "Программа длится больше 1 года ({start} – {end}), а срок программы — от 3 месяцев до 1 года. Исправьте даты или, если срок продлён по согласию, выберите «продлена» в поле «Изменение срока» паспорта программы.",
+    "Программа длится больше 1 года ({start} – {end}), а срок программы — от 3 месяцев до 1 года. Исправьте даты или, если срок продлён по согласию, выберите «продлена» в поле «Изменение срока» (в паспорте программы или в строке пары).",
     "programme longer than 1 year")
 LENGTH_UNUSUAL = register(
     "programme-length-unusual", WARNING,
-    "Срок программы {start} – {end} выходит за пределы от 3 месяцев до 1 года. Если срок изменён по согласию, это должно быть отмечено в паспорте копии программы (поле «Изменение срока»); иначе исправьте даты.",
-    "registry row with a length outside 3-12 months (the registry cannot record a term change)")
+    "Срок программы {start} – {end} выходит за пределы от 3 месяцев до 1 года. Если срок изменён по обоюдному согласию, выберите «продлена» или «сокращена» в столбце «Изменение срока»; иначе исправьте даты.",
+    "registry row with a length outside 3-12 months and no term change marked")
 END_BEFORE_START = register(
     "end-before-start", ERROR,
     "Фактическая дата завершения ({end}) раньше даты начала программы ({start}). Исправьте дату.",
@@ -77,9 +77,13 @@ def length_problem(start: dt.date, end: dt.date) -> str | None:
     return None
 
 
-def _term_change(ctx: RuleContext) -> str | None:
-    value = ctx.passport.get("term_change")
-    return value if value in (EXTENDED, SHORTENED) else None
+def _term_change(ctx: RuleContext, row: dict | None = None) -> str | None:
+    """«продлена»/«сокращена» marked in the pair's row of «Пары и группы»
+    (where the curator records it) or in the copy's passport."""
+    for value in ((row or {}).get("term_change"), ctx.passport.get("term_change")):
+        if value in (EXTENDED, SHORTENED):
+            return value
+    return None
 
 
 def _allowed(code: str | None, change: str | None) -> bool:
@@ -113,7 +117,6 @@ def programme_period(ctx: RuleContext) -> tuple[dt.date, dt.date] | None:
 @rule
 def pair_dates(ctx: RuleContext) -> Iterator[Problem]:
     seen: set[tuple] = set()
-    change = _term_change(ctx)
     for i, row in ctx.rows("pairs"):
         start, end = ctx.date(row, "start_date"), ctx.date(row, "planned_end_date")
         if start is None or end is None:
@@ -127,9 +130,11 @@ def pair_dates(ctx: RuleContext) -> Iterator[Problem]:
             yield ctx.problem(DATES_ORDER, ("pairs", i, "planned_end_date"), **shown)
             continue
         code = length_problem(start, end)
-        if code is not None and ctx.kind == "school":
+        if _allowed(code, _term_change(ctx, row)):
+            continue
+        if ctx.kind == "school":
             yield ctx.problem(LENGTH_UNUSUAL, ("pairs", i, "planned_end_date"), **shown)
-        elif not _allowed(code, change):
+        else:
             yield ctx.problem(code, ("pairs", i, "planned_end_date"), **shown)
 
 
@@ -148,7 +153,7 @@ def actual_end(ctx: RuleContext) -> Iterator[Problem]:
     code = length_problem(start, actual)
     if code == TOO_SHORT and ctx.passport.get("status") != FINISHED:
         return  # stopped early or still running: a short span is not a mistake
-    if not _allowed(code, _term_change(ctx)):
+    if not _allowed(code, _term_change(ctx, rows[0])):
         yield ctx.problem(code, path, **shown)
 
 

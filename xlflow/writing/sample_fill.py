@@ -156,6 +156,8 @@ def pair_rows(rng: random.Random, layout: Layout, prog: Programme, people, order
         }
         if interaction:
             row["interaction_form"] = interaction
+        if prog.term_change != "нет":
+            row["term_change"] = prog.term_change  # the curator marks it in the registry too
         prog.rows.append(row)
 
 

@@ -175,6 +175,7 @@ def _too_long(rng, records, t, touched):
     for row in pairs:
         start = dt.date.fromisoformat(row["start_date"])
         row["planned_end_date"] = add_months(start, 14).isoformat()
+        row.pop("term_change", None)
     records["passport"]["term_change"] = "нет"
     touched.update({("pairs", i) for i in range(len(pairs))})
     touched.add(("passport", "term_change"))
