@@ -27,6 +27,10 @@ RESULTS = BENCH_DIR / "RESULTS.md"
 SAMPLE_SEED = 20250901
 ERROR_RATE = 0.05
 
+# Measure the checkout these scripts belong to, whatever ``pip install -e`` points at.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
 PACKAGES = ("openpyxl", "xlsxwriter", "python-calamine", "pandas", "jsonschema", "click")
 
 
@@ -225,7 +229,8 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     at fork time). ``tree_rss_mb`` is the peak of the summed RSS of the whole
     tree, sampled, so worker processes running at the same time are added up."""
     cmd = [str(c) for c in cmd]
-    full_env = {**os.environ, **(env or {})}
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
