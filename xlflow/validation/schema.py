@@ -15,13 +15,11 @@ validity (tested on clean and faulty sample records).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import datetime as dt
 
 import fastjsonschema
-import jsonschema
-from jsonschema import Draft202012Validator, FormatChecker
 
 from xlflow.layout import Layout, load_layout
 from xlflow.problems import ERROR, Problem, register
@@ -30,6 +28,10 @@ from xlflow.validation.locate import CellLocator
 from xlflow.validation.messages import (
     field_label, format_value, list_choices, quote_list,
 )
+
+if TYPE_CHECKING:  # jsonschema is imported only when a record fails the fast check
+    import jsonschema
+    from jsonschema import Draft202012Validator
 
 SCHEMA_FILE = "programme.schema.json"
 
@@ -93,6 +95,8 @@ _DETAIL = {
 @lru_cache(maxsize=None)
 def programme_validator() -> Draft202012Validator:
     """The compiled validator of ``programme.schema.json`` (built once per process)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     schema = load_schema(SCHEMA_FILE)
     return Draft202012Validator(schema, format_checker=FormatChecker(formats=("date",)))
 
