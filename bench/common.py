@@ -345,10 +345,12 @@ def sample_dir(count: int, seed: int = SAMPLE_SEED) -> Path:
 def ensure_sample_folder(count: int, seed: int = SAMPLE_SEED, jobs: int | None = None) -> Path:
     """A folder with a school's registry and ``count`` filled copies made by
     ``xlflow sample`` (library ``write_samples``, 5% of copies with mistakes),
-    generated once into ``bench/_work/`` and reused by later runs."""
+    generated once into ``bench/_work/`` and reused by later runs while the
+    template stays the same."""
     out = sample_dir(count, seed)
     marker = out / ".complete"
-    if not marker.exists():
+    stamp = f"{count}\n{template_stamp()}\n"
+    if not marker.exists() or marker.read_text(encoding="utf-8") != stamp:
         from xlflow.writing.sample import write_samples
 
         if out.exists():
@@ -357,8 +359,19 @@ def ensure_sample_folder(count: int, seed: int = SAMPLE_SEED, jobs: int | None =
         res = write_samples(out, count, seed=seed, error_rate=ERROR_RATE, jobs=jobs or cores())
         print(f"(generated {count} sample copies in {res.seconds:.1f} s, "
               f"{res.ms_per_workbook:.0f} ms per workbook with {res.jobs} jobs, into {out})", flush=True)
-        marker.write_text(f"{count}\n", encoding="utf-8")
+        marker.write_text(stamp, encoding="utf-8")
     return out
+
+
+def template_stamp() -> str:
+    """Hash of the workbook layout and record schema: samples made for another
+    version of the template are generated again."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in (REPO / "workbook_templates" / "programme.json", REPO / "schemas" / "programme.schema.json"):
+        h.update(part.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def ensure_samples(count: int, seed: int = SAMPLE_SEED, jobs: int | None = None) -> list[Path]:
