@@ -35,7 +35,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterator, Iterable, Mapping, Sequence
 
 from xlflow.errors import ReadError
 from xlflow.fileio import atomic_output
@@ -92,24 +92,33 @@ def _utf16_len(ch: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
-def split_chunks(text: str, limit: int | None = None) -> list[str]:
-    """Split ``text`` into pieces whose UTF-16 length is at most ``limit``
-    (default :data:`CHUNK_UTF16`; Excel counts cell length in UTF-16 units)."""
+def iter_chunks(text: str, limit: int | None = None) -> Iterator[str]:
+    """Pieces of ``text`` whose UTF-16 length is at most ``limit`` (default
+    :data:`CHUNK_UTF16`; Excel counts cell length in UTF-16 units), one at a
+    time: a summary of thousands of copies never holds all pieces at once."""
     limit = CHUNK_UTF16 if limit is None else limit
     if limit < 2:
         raise ValueError("limit must be at least 2")
-    if text.isascii() or len(text.encode("utf-16-le")) == 2 * len(text):  # no surrogate pairs
-        return [text[i:i + limit] for i in range(0, len(text), limit)] or [""]
-    chunks, current, size = [], [], 0
+    if not text:
+        yield ""
+        return
+    if max(text) <= "\uffff":  # no surrogate pairs: one UTF-16 unit per character
+        for i in range(0, len(text), limit):
+            yield text[i:i + limit]
+        return
+    current, size = [], 0
     for ch in text:
         n = _utf16_len(ch)
         if size + n > limit:
-            chunks.append("".join(current))
+            yield "".join(current)
             current, size = [], 0
         current.append(ch)
         size += n
-    chunks.append("".join(current))
-    return chunks
+    yield "".join(current)
+
+
+def split_chunks(text: str, limit: int | None = None) -> list[str]:
+    return list(iter_chunks(text, limit))
 
 
 # ---------------------------------------------------------------- _xlflow sheet
@@ -123,14 +132,19 @@ def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping
     All values are written as strings (never formulas)."""
     ws = workbook.add_worksheet(sheet_name)
     text = payload_text(payload)
-    chunks = split_chunks(text)
+    digest, count = hashlib.sha256(), 0
+    for chunk in iter_chunks(text):  # the UTF-8 of the pieces is the UTF-8 of the whole
+        digest.update(chunk.encode("utf-8"))
+        count += 1
     rows: list[tuple[str, str]] = [(str(k), "" if v is None else str(v)) for k, v in meta.items()]
-    rows.append(("payload_sha256", sha256_text(text)))
-    rows.append(("payload_chunks", str(len(chunks))))
-    rows.extend((PAYLOAD_KEY, c) for c in chunks)
+    rows.append(("payload_sha256", digest.hexdigest()))
+    rows.append(("payload_chunks", str(count)))
     for r, (key, value) in enumerate(rows):
         ws.write_string(r, 0, key)
         ws.write_string(r, 1, value)
+    for r, chunk in enumerate(iter_chunks(text), start=len(rows)):
+        ws.write_string(r, 0, PAYLOAD_KEY)
+        ws.write_string(r, 1, chunk)
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 60)
     ws.hide()
@@ -184,8 +198,11 @@ def machine_paths(xlsx_path: str | os.PathLike, tables: Iterable[str]) -> list[P
 
 
 def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
+    """Stream the JSON into the file (no whole-document string: a summary of
+    10,000 copies would otherwise hold it twice, as text and as bytes)."""
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(payload, fh, ensure_ascii=False, indent=1)
     return Path(path)
 
 
@@ -206,19 +223,24 @@ def csv_value(value: Any) -> str:
     return text
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+def _write_csv_rows(fh: Any, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([csv_value(row.get(c)) for c in columns])
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    _write_csv_rows(buf, columns, rows)
     return buf.getvalue()
 
 
 def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
-    text = csv_text(columns, rows)
+    """UTF-8 with BOM (Excel then opens Cyrillic right), streamed row by row."""
     with atomic_output(path) as tmp:
-        tmp.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            _write_csv_rows(fh, columns, rows)
     return Path(path)
 
 
