@@ -15,13 +15,12 @@ pandas+openpyxl loop and within about 2× of python-calamine's raw read;
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, median,  # noqa: E402
+from common import (script_main, WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, median,  # noqa: E402
                     python_cmd, run_child, start_section, xlflow_cmd)
 
 BASELINES = Path(__file__).resolve().parent / "baselines.py"
@@ -117,11 +116,5 @@ def run(quick: bool) -> list[Section]:
     return [throughput(quick), scaling(quick)]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
-
-
 if __name__ == "__main__":
-    main()
+    script_main(__doc__, run)

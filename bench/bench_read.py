@@ -10,7 +10,6 @@ validation, and gives the share of the hardening on the fast path.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Callable
@@ -18,7 +17,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines  # noqa: E402
-from common import Section, compare_per_file, ensure_samples, fmt, start_section  # noqa: E402
+from common import script_main, Section, compare_per_file, ensure_samples, fmt, start_section  # noqa: E402
 
 SIZES = {True: (30, 3), False: (100, 5)}  # quick -> (files, repeats)
 
@@ -83,11 +82,5 @@ def run(quick: bool) -> list[Section]:
     return [sec]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
-
-
 if __name__ == "__main__":
-    main()
+    script_main(__doc__, run)

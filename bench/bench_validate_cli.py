@@ -9,13 +9,12 @@ pandas or openpyxl got imported.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (Section, ensure_samples, fmt, median, python_cmd, run_child,  # noqa: E402
+from common import (script_main, Section, ensure_samples, fmt, median, python_cmd, run_child,  # noqa: E402
                     start_section, xlflow_cmd)
 
 TARGET_S = 0.5
@@ -90,11 +89,5 @@ def run(quick: bool) -> list[Section]:
     return [sec]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
-
-
 if __name__ == "__main__":
-    main()
+    script_main(__doc__, run)

@@ -11,7 +11,6 @@ Target (issue 6): at most 1.2× the baseline, and both cores used.
 """
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines  # noqa: E402
-from common import (WORK, Section, copy_files, ensure_sample_folder, fmt, is_registry,  # noqa: E402
+from common import (script_main, WORK, Section, copy_files, ensure_sample_folder, fmt, is_registry,  # noqa: E402
                     median, run_child, start_section, xlflow_cmd)
 
 SEED = 7
@@ -122,11 +121,5 @@ def measure(quick: bool, work: Path) -> Section:
     return sec
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    run(ap.parse_args().quick)
-
-
 if __name__ == "__main__":
-    main()
+    script_main(__doc__, run)

@@ -8,6 +8,7 @@ run as the baseline it is compared with.
 from __future__ import annotations
 
 import datetime as _dt
+import argparse
 import os
 import platform
 import statistics
@@ -389,3 +390,10 @@ def copy_files(folder: Path) -> list[Path]:
     """Filled programme copies in ``folder`` (no registry, no temporary files)."""
     return sorted(p for p in folder.glob("*.xlsx")
                   if not p.name.startswith((".", "~$")) and not is_registry(p))
+
+
+def script_main(doc: str, run: Callable[[bool], object]) -> None:
+    """Command line of a single benchmark script: ``--quick`` for small sizes."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    run(ap.parse_args().quick)
