@@ -37,7 +37,7 @@ def stages() -> dict[str, tuple[str, Callable[[Path], object]]]:
     """xlflow's fast path split into stages (each measured on its own)."""
     import datetime as dt
 
-    from xlflow.consolidate.collect import read_facts
+    from xlflow.consolidate.facts import read_facts
     from xlflow.reading import safety
     from xlflow.reading.programme import read_programme
     from xlflow.validation.validate import validate_records

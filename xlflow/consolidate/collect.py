@@ -37,16 +37,11 @@ warning that says which one counts and why.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
-import importlib
-import json
 import os
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from xlflow import __version__
 from xlflow.consolidate import school_stats as stats
@@ -54,12 +49,10 @@ from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summar
 from xlflow.errors import XlflowError
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import ERROR, WARNING, Problem, register
-
-ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
-    "accepted", "accepted_with_problems", "duplicate", "superseded", "rejected", "skipped")
-FILE_STATUSES = (ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED)
-OWN_TEMPLATES = ("xlflow-school-summary", "xlflow-municipal-summary")
-REJECTING_CODES = frozenset({"template-unknown", "template-version-mismatch"})
+from xlflow.consolidate.facts import (  # noqa: F401 - re-exported for callers and tests
+    ACCEPTED, DUPLICATE, FILE_STATUSES, OWN_TEMPLATES, PAIR_KEYS_COMPARED, REJECTED, REJECTING_CODES,
+    SKIPPED, SUPERSEDED, WITH_PROBLEMS, FileFacts, compact_record, fingerprint, read_facts)
+from xlflow.consolidate.intake import ProgressFn, read_all, scan_folder  # noqa: F401
 
 OTHER_SCHOOL = register(
     "collect-other-school", ERROR,
@@ -116,154 +109,6 @@ NO_REGISTRY = register(
     "В папке нет книги куратора (книги школы с банками и списком пар). Сводка построена только по "
     "копиям программ; несданные копии найти нельзя. Положите книгу школы в папку.",
     "no school workbook in the folder")
-PAIR_KEYS_COMPARED = ("mentor_id", "start_date", "planned_end_date")
-OWN_OUTPUT_REASON = "Это результат работы xlflow (сводка), а не входной файл: пропущен."
-
-
-# ---------------------------------------------------------------- facts per file
-
-@dataclass
-class FileFacts:
-    """What the parent needs of one input file (small, picklable)."""
-
-    path: str
-    name: str
-    mtime: float = 0.0
-    status: str | None = None  # preset for skipped/rejected files
-    reason: str | None = None
-    kind: str | None = None
-    meta: dict = field(default_factory=dict)
-    record: dict | None = None
-    fingerprint: str | None = None
-    pair_cells: dict = field(default_factory=dict)  # (row index, key) -> (sheet, A1)
-    problems: list = field(default_factory=list)
-
-    @property
-    def school_code(self) -> str | None:
-        code = self.meta.get("school_code") or ((self.record or {}).get("passport") or {}).get("school_code")
-        return str(code).strip() or None if code is not None else None
-
-
-_PASSPORT_KEYS = ("school_name", "school_code", "municipality", "academic_year", "programme_id",
-                  "main_direction", "status", "term_change", "actual_end_date", "ending_reason")
-_KEEP = {
-    "mentors": ("id", "full_name"),
-    "mentees": ("id", "full_name", "category"),
-}
-
-
-def compact_record(data: dict, as_of: dt.date | None = None) -> dict:
-    """The part of the records consolidation uses: passport fields, pairs
-    whole, people trimmed, and the diagnostics, roadmap and rubric reduced to
-    the counts the figures need (:func:`school_stats.reduce_record`)."""
-    passport = data.get("passport") or {}
-    out = {"passport": {k: passport[k] for k in _PASSPORT_KEYS if k in passport},
-           "pairs": [dict(r) for r in data.get("pairs") or [] if isinstance(r, dict)],
-           "reduced": stats.reduce_record(data, as_of)}
-    for table, keys in _KEEP.items():
-        out[table] = [{k: r[k] for k in keys if k in r} for r in data.get(table) or [] if isinstance(r, dict)]
-    return out
-
-
-def _interned(value: Any) -> Any:
-    """``value`` with every string interned: copies repeat the same directions,
-    marks, dates and keys thousands of times, and each unpickled result would
-    otherwise carry its own copies (about half of the parent's memory)."""
-    if isinstance(value, str):
-        return sys.intern(value)
-    if isinstance(value, dict):
-        return {_interned(k): _interned(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interned(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_interned(v) for v in value)
-    return value
-
-
-def fingerprint(data: dict) -> str:
-    """sha256 of the records, ignoring creation stamps and recomputed values."""
-    meta = {k: v for k, v in (data.get("meta") or {}).items() if k not in ("created", "xlflow_version")}
-    body = {k: v for k, v in data.items() if k not in ("meta", "computed")}
-    text = json.dumps({"meta": meta, **body}, ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _pair_cells(parsed: Any) -> dict:
-    out = {}
-    for i, _row in enumerate(parsed.data.get("pairs") or []):
-        for key in ("group_id", "mentee_id") + PAIR_KEYS_COMPARED:
-            hit = parsed.cell_of(("pairs", i, key))
-            if hit:
-                out[(i, key)] = hit
-    return out
-
-
-def read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
-    """Read + validate one candidate file (runs in a worker process)."""
-    from xlflow.validation.validate import validate_file
-
-    facts = FileFacts(path=path, name=name, mtime=_mtime(path))
-    result = validate_file(path, today=as_of)
-    facts.problems = [_renamed(p, name) for p in result.problems]
-    if result.parsed is None:
-        facts.status = REJECTED
-        return facts
-    data = result.parsed.data
-    facts.meta = {k: v for k, v in (data.get("meta") or {}).items() if k != "directions"}
-    facts.meta["directions"] = list((data.get("meta") or {}).get("directions") or [])
-    if facts.meta.get("template_id") in OWN_TEMPLATES:
-        facts.status, facts.reason, facts.problems = SKIPPED, OWN_OUTPUT_REASON, []
-        return facts
-    facts.kind = facts.meta.get("workbook_kind")
-    if any(p.code in REJECTING_CODES for p in facts.problems):
-        facts.status = REJECTED
-        return facts
-    facts.record = compact_record(data, as_of)
-    facts.fingerprint = fingerprint(data)
-    facts.pair_cells = _pair_cells(result.parsed)
-    return facts
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
-
-
-def _renamed(p: Problem, name: str) -> Problem:
-    return Problem(p.code, file=name, sheet=p.sheet, cell=p.cell, params=dict(p.params), severity=p.severity)
-
-
-# ---------------------------------------------------------------- scanning
-
-def _facts_of_entry(e: Any) -> FileFacts:
-    """FileFacts of one :class:`xlflow.scan.ScanEntry`."""
-    from xlflow import scan
-
-    facts = FileFacts(path=e.path, name=e.name, mtime=_mtime(e.path))
-    if e.status == scan.CANDIDATE:
-        return facts
-    problem = e.problem()
-    if e.status == scan.UNREADABLE:
-        facts.status = REJECTED
-        facts.problems = [problem] if problem else []
-    elif e.code == scan.SKIP_DUPLICATE:
-        facts.status = DUPLICATE
-        facts.problems = [Problem(DUPLICATE_COPY, file=e.name, params={"other": e.duplicate_of})]
-    else:
-        facts.status, facts.reason = SKIPPED, problem.message if problem else None
-    return facts
-
-
-def scan_folder(root: str | os.PathLike, outputs: Iterable[str | os.PathLike] = ()) -> list[FileFacts]:
-    """Every file under ``root`` in name order (:func:`xlflow.scan.scan_inputs`):
-    candidates have no status yet; skipped files carry the reason, unreadable
-    ones are rejected, byte-identical copies are duplicates of the first."""
-    from xlflow.scan import scan_inputs
-
-    result = scan_inputs([root], purpose="collect", output_paths=list(outputs))
-    return [_facts_of_entry(e) for e in result.entries]
 
 
 # ---------------------------------------------------------------- consolidation
@@ -614,7 +459,6 @@ def exit_code(result: Consolidation) -> int:
 
 # ---------------------------------------------------------------- the whole call
 
-ProgressFn = Callable[[FileFacts], None]
 
 
 @dataclass
@@ -637,46 +481,6 @@ def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
             continue
     raise XlflowError(f"Не удалось прочитать дату «{text}». Укажите дату в формате ДД.ММ.ГГГГ, "
                       "например 31.05.2026.", code="bad-as-of")
-
-
-def read_path(path: str, as_of: dt.date) -> FileFacts:
-    """Worker entry point for :func:`xlflow.reading.isolate.read_isolated`
-    (the parent sets the display name afterwards)."""
-    return read_facts(path, path, as_of)
-
-
-def _named(got: Any, f: FileFacts) -> FileFacts:
-    """Facts of ``f`` from what a worker returned (facts or an isolate Failure)."""
-    if not isinstance(got, FileFacts):
-        return FileFacts(path=f.path, name=f.name, mtime=f.mtime, status=REJECTED,
-                         problems=[got.to_problem(file=f.name)])
-    got.name = f.name
-    for p in got.problems:
-        p.file = f.name
-    return got
-
-
-def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
-             progress: ProgressFn | None = None) -> list[FileFacts]:
-    """Facts of every file: candidates are read and validated in ``jobs``
-    isolated worker processes (memory and time limits; a dead worker becomes a
-    problem of its file), the others are kept as they are."""
-    from xlflow.reading.isolate import read_isolated
-
-    importlib.import_module("xlflow.validation.validate")  # imported once, inherited by forked workers
-
-    todo = [f for f in files if f.status is None]
-    by_path: dict[str, FileFacts] = {}
-    worker = functools.partial(read_path, as_of=as_of)
-    for f, (_path, got) in zip(todo, read_isolated([f.path for f in todo], worker, jobs=jobs)):
-        facts = _named(got, f)
-        facts.meta = _interned(facts.meta)
-        facts.record = _interned(facts.record)
-        facts.pair_cells = _interned(facts.pair_cells)
-        by_path[f.path] = facts
-        if progress:
-            progress(by_path[f.path])
-    return [by_path.get(f.path, f) for f in files]
 
 
 def _is_own_summary(path: Path) -> bool:

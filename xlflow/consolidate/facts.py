@@ -1,0 +1,139 @@
+"""What collect keeps of one input file (:class:`FileFacts`) and the worker
+side that produces it (:func:`read_facts`: read + validate + compact).
+
+Runs in worker processes; the parent (:mod:`xlflow.consolidate.collect`)
+only sees the small, picklable facts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlflow.consolidate import school_stats as stats
+from xlflow.problems import Problem
+
+ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
+    "accepted", "accepted_with_problems", "duplicate", "superseded", "rejected", "skipped")
+FILE_STATUSES = (ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED)
+OWN_TEMPLATES = ("xlflow-school-summary", "xlflow-municipal-summary")
+REJECTING_CODES = frozenset({"template-unknown", "template-version-mismatch"})
+PAIR_KEYS_COMPARED = ("mentor_id", "start_date", "planned_end_date")
+OWN_OUTPUT_REASON = "Это результат работы xlflow (сводка), а не входной файл: пропущен."
+
+
+@dataclass
+class FileFacts:
+    """What the parent needs of one input file (small, picklable)."""
+
+    path: str
+    name: str
+    mtime: float = 0.0
+    status: str | None = None  # preset for skipped/rejected files
+    reason: str | None = None
+    kind: str | None = None
+    meta: dict = field(default_factory=dict)
+    record: dict | None = None
+    fingerprint: str | None = None
+    pair_cells: dict = field(default_factory=dict)  # (row index, key) -> (sheet, A1)
+    problems: list = field(default_factory=list)
+
+    @property
+    def school_code(self) -> str | None:
+        code = self.meta.get("school_code") or ((self.record or {}).get("passport") or {}).get("school_code")
+        return str(code).strip() or None if code is not None else None
+
+
+_PASSPORT_KEYS = ("school_name", "school_code", "municipality", "academic_year", "programme_id",
+                  "main_direction", "status", "term_change", "actual_end_date", "ending_reason")
+_KEEP = {
+    "mentors": ("id", "full_name"),
+    "mentees": ("id", "full_name", "category"),
+}
+
+
+def compact_record(data: dict, as_of: dt.date | None = None) -> dict:
+    """The part of the records consolidation uses: passport fields, pairs
+    whole, people trimmed, and the diagnostics, roadmap and rubric reduced to
+    the counts the figures need (:func:`school_stats.reduce_record`)."""
+    passport = data.get("passport") or {}
+    out = {"passport": {k: passport[k] for k in _PASSPORT_KEYS if k in passport},
+           "pairs": [dict(r) for r in data.get("pairs") or [] if isinstance(r, dict)],
+           "reduced": stats.reduce_record(data, as_of)}
+    for table, keys in _KEEP.items():
+        out[table] = [{k: r[k] for k in keys if k in r} for r in data.get(table) or [] if isinstance(r, dict)]
+    return out
+
+
+def _interned(value: Any) -> Any:
+    """``value`` with every string interned: copies repeat the same directions,
+    marks, dates and keys thousands of times, and each unpickled result would
+    otherwise carry its own copies (about half of the parent's memory)."""
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, dict):
+        return {_interned(k): _interned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interned(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_interned(v) for v in value)
+    return value
+
+
+def fingerprint(data: dict) -> str:
+    """sha256 of the records, ignoring creation stamps and recomputed values."""
+    meta = {k: v for k, v in (data.get("meta") or {}).items() if k not in ("created", "xlflow_version")}
+    body = {k: v for k, v in data.items() if k not in ("meta", "computed")}
+    text = json.dumps({"meta": meta, **body}, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _pair_cells(parsed: Any) -> dict:
+    out = {}
+    for i, _row in enumerate(parsed.data.get("pairs") or []):
+        for key in ("group_id", "mentee_id") + PAIR_KEYS_COMPARED:
+            hit = parsed.cell_of(("pairs", i, key))
+            if hit:
+                out[(i, key)] = hit
+    return out
+
+
+def read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
+    """Read + validate one candidate file (runs in a worker process)."""
+    from xlflow.validation.validate import validate_file
+
+    facts = FileFacts(path=path, name=name, mtime=_mtime(path))
+    result = validate_file(path, today=as_of)
+    facts.problems = [_renamed(p, name) for p in result.problems]
+    if result.parsed is None:
+        facts.status = REJECTED
+        return facts
+    data = result.parsed.data
+    facts.meta = {k: v for k, v in (data.get("meta") or {}).items() if k != "directions"}
+    facts.meta["directions"] = list((data.get("meta") or {}).get("directions") or [])
+    if facts.meta.get("template_id") in OWN_TEMPLATES:
+        facts.status, facts.reason, facts.problems = SKIPPED, OWN_OUTPUT_REASON, []
+        return facts
+    facts.kind = facts.meta.get("workbook_kind")
+    if any(p.code in REJECTING_CODES for p in facts.problems):
+        facts.status = REJECTED
+        return facts
+    facts.record = compact_record(data, as_of)
+    facts.fingerprint = fingerprint(data)
+    facts.pair_cells = _pair_cells(result.parsed)
+    return facts
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _renamed(p: Problem, name: str) -> Problem:
+    return Problem(p.code, file=name, sheet=p.sheet, cell=p.cell, params=dict(p.params), severity=p.severity)
