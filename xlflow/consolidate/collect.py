@@ -52,7 +52,7 @@ from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.consolidate.facts import (  # noqa: F401 - re-exported for callers and tests
     ACCEPTED, DUPLICATE, FILE_STATUSES, OWN_TEMPLATES, PAIR_KEYS_COMPARED, REJECTED, REJECTING_CODES,
     SKIPPED, SUPERSEDED, WITH_PROBLEMS, FileFacts, compact_record, fingerprint, read_facts)
-from xlflow.consolidate.intake import ProgressFn, read_all, scan_folder  # noqa: F401
+from xlflow.consolidate.intake import ProgressFn, iter_facts, read_all, scan_folder  # noqa: F401
 
 OTHER_SCHOOL = register(
     "collect-other-school", ERROR,
@@ -526,10 +526,7 @@ def collect(folder: str | os.PathLike, out: str | os.PathLike, *, as_of: dt.date
     folder, out = Path(folder), Path(out)
     outputs = check_call(folder, out)
     as_of = as_of or dt.date.today()
-    files = scan_folder(folder, outputs)
-    if on_scan:
-        on_scan(sum(1 for f in files if f.status is None))
-    result = consolidate(read_all(files, as_of, jobs, progress))
+    result = consolidate(list(iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan)))
     payload = build_payload(result, as_of)
     written = [write_school_summary(out, payload)] + write_machine_copy(out, payload)
     return CollectOutcome(payload, result, written, exit_code(result))

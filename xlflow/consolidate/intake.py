@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import importlib
 import os
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from xlflow.consolidate.facts import (DUPLICATE, REJECTED, SKIPPED, FileFacts, _interned, _mtime,
                                       read_facts)
@@ -44,8 +44,8 @@ def scan_folder(root: str | os.PathLike, outputs: Iterable[str | os.PathLike] = 
     return [_facts_of_entry(e) for e in result.entries]
 
 
-
 ProgressFn = Callable[[FileFacts], None]
+
 
 def read_path(path: str, as_of: dt.date) -> FileFacts:
     """Worker entry point for :func:`xlflow.reading.isolate.read_isolated`
@@ -85,3 +85,16 @@ def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
         if progress:
             progress(by_path[f.path])
     return [by_path.get(f.path, f) for f in files]
+
+
+def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], as_of: dt.date, *,
+               jobs: int | None = None, progress: ProgressFn | None = None,
+               on_scan: Callable[[int], None] | None = None) -> Iterator[FileFacts]:
+    """The facts of every file under ``folder``, each exactly once, in name
+    order (skipped and rejected files included), as soon as they are known.
+    ``on_scan`` gets the number of files to read before the first one is read;
+    ``progress`` is called once for each file read."""
+    files = scan_folder(folder, outputs)
+    if on_scan:
+        on_scan(sum(1 for f in files if f.status is None))
+    yield from read_all(files, as_of, jobs, progress)
