@@ -15,21 +15,26 @@ sheet, and trailing empty rows are dropped.
 Merged ranges and formula errors come from one scan of the sheet XML (.xlsx)
 or of ``content.xml`` (.ods), because python-calamine reads error cells as
 empty; so they are the same for both engines. Every file passes the safety
-pre-checks (:func:`xlflow.reading.safety.precheck`) before any parser opens it.
+pre-checks (:func:`xlflow.reading.safety.precheck`) before any parser opens it;
+the parser then reads the very bytes that were checked, and the scan for
+merged ranges and errors reuses the parts the pre-check inflated.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import html
+import io
 import os
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
 
 from xlflow.errors import ReadError
 from xlflow.problems import ERROR, Problem, code_info, register
-from xlflow.reading.safety import ENCRYPTED, kind_problems, precheck
+from xlflow.reading.safety import ENCRYPTED, Checked, check, kind_problems
 
 MAX_ROWS = 100_000
 ENGINES = ("calamine", "openpyxl")
@@ -163,23 +168,27 @@ _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 
 def _attrs(text: bytes) -> dict[str, str]:
     out = {}
-    for m in _ATTR.finditer(text):
-        value = m.group(2) if m.group(2) is not None else m.group(3)
-        out[m.group(1).decode("utf-8", "replace")] = html.unescape(value.decode("utf-8", "replace"))
+    for key, double, single in _ATTR.findall(text):  # an unmatched group is b"" here
+        out[key.decode("utf-8", "replace")] = html.unescape((double or single).decode("utf-8", "replace"))
     return out
 
 
-def _xlsx_sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> path of its XML part inside the zip.
+_WORKBOOK = "xl/workbook.xml"
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+
+
+@lru_cache(maxsize=32)
+def _xlsx_sheet_paths(rels: bytes, book: bytes) -> Mapping[str, str]:
+    """Sheet name -> path of its XML part inside the zip, from the workbook
+    part and its relationships (cached: copies of one template share them).
 
     Regular expressions over bytes the safety pre-check already cleared of
     DOCTYPE/ENTITY declarations (an XML parser here cost more than the read)."""
     targets = {}
-    for m in _TAG_REL.finditer(zf.read("xl/_rels/workbook.xml.rels")):
+    for m in _TAG_REL.finditer(rels):
         a = _attrs(m.group(1))
         targets[a.get("Id")] = a.get("Target", "")
     out = {}
-    book = zf.read("xl/workbook.xml")
     end = book.find(b"sheets>", book.find(b"sheet "))  # the <sheets> list comes before defined names
     for m in _TAG_SHEET.finditer(book, 0, end + 7 if end != -1 else len(book)):
         a = _attrs(m.group(1))
@@ -189,7 +198,7 @@ def _xlsx_sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
             continue
         path = target.lstrip("/") if target.startswith("/") else "xl/" + target
         out[a.get("name", "")] = _clean_zip_path(path)
-    return out
+    return MappingProxyType(out)
 
 
 def _clean_zip_path(path: str) -> str:
@@ -224,9 +233,17 @@ def _scan_sheet_xml(data: bytes) -> tuple[dict[tuple[int, int], str], list[tuple
     return errors, merged
 
 
-def _xlsx_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
-    with zipfile.ZipFile(path) as zf:
-        paths = _xlsx_sheet_paths(zf)
+def _xlsx_extras(path: str, names: list[str], checked: Checked) -> dict[str, tuple[dict, list]]:
+    """Error cells and merged ranges of the sheets ``names``, from the parts the
+    pre-check kept (the zip is opened again only for parts it did not keep)."""
+    parts = checked.parts
+    if _WORKBOOK in parts and _WORKBOOK_RELS in parts:
+        paths = _xlsx_sheet_paths(parts[_WORKBOOK_RELS], parts[_WORKBOOK])
+        wanted = [(n, paths.get(n)) for n in names]
+        if all(p is None or p in parts or p not in checked.members for _, p in wanted):
+            return {n: _scan_sheet_xml(parts[p]) for n, p in wanted if p is not None and p in parts}
+    with zipfile.ZipFile(_source(path, checked)) as zf:
+        paths = _xlsx_sheet_paths(zf.read(_WORKBOOK_RELS), zf.read(_WORKBOOK))
         out = {}
         for name in names:
             part = paths.get(name)
@@ -234,6 +251,11 @@ def _xlsx_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
                 continue
             out[name] = _scan_sheet_xml(zf.read(part))
     return out
+
+
+def _source(path: str, checked: Checked) -> Any:
+    """The checked bytes as a file object, or the path for a file too large to keep."""
+    return io.BytesIO(checked.data) if checked.data is not None else path
 
 
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -310,7 +332,7 @@ class _OdsScan:
             self.text.append(data)
 
 
-def _ods_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
+def _ods_extras(path: str, names: list[str], checked: Checked) -> dict[str, tuple[dict, list]]:
     from xml.parsers import expat
 
     scan = _OdsScan(set(names))
@@ -318,11 +340,14 @@ def _ods_extras(path: str, names: list[str]) -> dict[str, tuple[dict, list]]:
     parser.StartElementHandler = scan.start
     parser.EndElementHandler = scan.end
     parser.CharacterDataHandler = scan.chars
-    with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
-        try:
-            parser.ParseFile(fh)
-        except expat.ExpatError as exc:
-            raise ValueError(f"content.xml: {exc}") from exc
+    try:
+        if "content.xml" in checked.parts:
+            parser.Parse(checked.parts["content.xml"], True)
+        else:
+            with zipfile.ZipFile(_source(path, checked)) as zf, zf.open("content.xml") as fh:
+                parser.ParseFile(fh)
+    except expat.ExpatError as exc:
+        raise ValueError(f"content.xml: {exc}") from exc
     return scan.out
 
 
@@ -351,11 +376,12 @@ def _selected(names: list[str], wanted: Any) -> list[str]:
     return [n for n in dict.fromkeys(chosen) if n in names]
 
 
-def _read_calamine(path: str, wanted: Any) -> tuple[list[str], dict[str, SheetGrid]]:
+def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str], dict[str, SheetGrid]]:
     import python_calamine as pc
 
     try:
-        book = pc.CalamineWorkbook.from_path(path)
+        book = pc.CalamineWorkbook.from_path(path) if data is None else \
+            pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
         raise ReadError(ENCRYPTED, path) from exc
     except (pc.CalamineError, ValueError, OSError) as exc:
@@ -375,10 +401,11 @@ def _read_calamine(path: str, wanted: Any) -> tuple[list[str], dict[str, SheetGr
     return names, grids
 
 
-def _read_openpyxl(path: str, wanted: Any) -> tuple[list[str], dict[str, SheetGrid]]:
+def _read_openpyxl(path: str, wanted: Any, data: bytes | None) -> tuple[list[str], dict[str, SheetGrid]]:
     import openpyxl
 
-    fh = open(path, "rb")  # a file object: openpyxl would refuse unusual extensions
+    # a file object: openpyxl would refuse unusual extensions
+    fh = open(path, "rb") if data is None else io.BytesIO(data)
     try:
         book = openpyxl.load_workbook(fh, read_only=True, data_only=True, keep_links=False)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError) as exc:
@@ -413,15 +440,18 @@ def check_readable(path: str | os.PathLike, engine: str = "calamine") -> str:
     """Raise :class:`ReadError` unless ``path`` is a workbook the engine may read.
 
     Runs the safety pre-checks; returns the file kind (xlsx, xlsm, ods)."""
+    return _checked(os.fspath(path), engine).kind
+
+
+def _checked(name: str, engine: str) -> Checked:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
-    name = os.fspath(path)
     if not os.path.isfile(name):
         raise ReadError(FILE_NOT_FOUND, name)
-    kind = precheck(name)
-    if kind == "ods" and engine == "openpyxl":
+    checked = check(name)
+    if checked.kind == "ods" and engine == "openpyxl":
         raise ReadError(ENGINE_UNSUPPORTED, name)
-    return kind
+    return checked
 
 
 def load_book(path: str | os.PathLike,
@@ -432,14 +462,15 @@ def load_book(path: str | os.PathLike,
     ``sheet_names`` may also be a function that receives the workbook's sheet
     names and returns the ones to read."""
     name = os.fspath(path)
-    kind = check_readable(name, engine)
+    checked = _checked(name, engine)
+    kind = checked.kind
     reader = _read_calamine if engine == "calamine" else _read_openpyxl
-    names, grids = reader(name, sheet_names)
+    names, grids = reader(name, sheet_names, checked.data)
     if not names:
         raise ReadError(WORKBOOK_CORRUPT, name, detail="в книге нет ни одного листа")
     if grids:
         try:
-            extras = (_ods_extras if kind == "ods" else _xlsx_extras)(name, list(grids))
+            extras = (_ods_extras if kind == "ods" else _xlsx_extras)(name, list(grids), checked)
         except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
             raise ReadError(WORKBOOK_CORRUPT, name, detail=_short(exc)) from exc
         for sheet, grid in grids.items():

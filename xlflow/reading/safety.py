@@ -29,11 +29,15 @@ import re
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, fields
-from typing import BinaryIO, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, BinaryIO, Literal, Mapping
 
 from xlflow.errors import ReadError
 from xlflow.problems import ERROR, WARNING, Problem, register
+from xlflow.reading.foreign import OLE_MAGIC, cfb_stream_names, sniff_foreign
+
+__all__ = ["Checked", "Limits", "DEFAULT_LIMITS", "check", "precheck", "cfb_stream_names",
+           "sniff_foreign", "col_number", "kind_problems", "problem_from_error"]
 
 MiB = 1024 * 1024
 
@@ -152,17 +156,39 @@ DEFAULT_LIMITS = Limits.from_env()
 
 
 # ---------------------------------------------------------------- entry point
+@dataclass(frozen=True)
+class Checked:
+    """What the pre-check saw, for the reader that follows it.
+
+    ``data`` holds the file's bytes as checked (None for a file too large to
+    read into memory) so that the parser reads exactly those bytes; ``parts``
+    the inflated XML parts a reader scans again (worksheets, the workbook and
+    its relationships, ODS ``content.xml``), within a small budget; ``members``
+    every member name of the zip."""
+
+    kind: FileKind
+    data: bytes | None = None
+    parts: Mapping[str, bytes] = field(default_factory=dict)
+    members: frozenset[str] = frozenset()
+
+
 def precheck(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> FileKind:
     """Check ``path`` before any parser opens it; return its kind.
 
     Raises :class:`ReadError` (registered code, ``file`` = path) for a file
     that is not a workbook xlflow reads or that exceeds ``limits``."""
+    return check(path, limits).kind
+
+
+def check(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Checked:
+    """:func:`precheck`, returning what the reader needs besides the kind."""
     file = os.fspath(path)
     try:
         with open(file, "rb") as raw:
             size = os.fstat(raw.fileno()).st_size
             # ordinary workbooks are read once into memory: no seek/read per member
-            fh: BinaryIO = io.BytesIO(raw.read()) if size <= _IN_MEMORY else raw
+            data = raw.read() if size <= _IN_MEMORY else None
+            fh: BinaryIO = io.BytesIO(data) if data is not None else raw
             head = fh.read(4096)
             return _check_open_file(fh, file, size, head, limits)
     except ReadError:
@@ -193,7 +219,7 @@ def kind_problems(kind: FileKind, file: str | None = None) -> list[Problem]:
     return []
 
 
-def _check_open_file(fh: BinaryIO, file: str, size: int, head: bytes, limits: Limits) -> FileKind:
+def _check_open_file(fh: BinaryIO, file: str, size: int, head: bytes, limits: Limits) -> Checked:
     if size == 0:
         raise ReadError(NOT_A_WORKBOOK, file=file, reason="файл пустой")
     if size > limits.max_file_bytes:
@@ -209,45 +235,7 @@ def _mb(n: int) -> str:
     return f"{n / MiB:.1f}".replace(".", ",")
 
 
-# ---------------------------------------------------------------- foreign content
-def sniff_foreign(head: bytes) -> str:
-    """Russian description of a file that is neither a zip nor OLE2."""
-    h = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    low = h[:2048].lower()
-    if h.startswith(b"%PDF"):
-        return "это документ PDF"
-    if h.startswith(b"{\\rtf"):
-        return "это документ RTF (Word)"
-    if h.startswith((b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b")):
-        return "это архив другого формата (RAR, 7z или gzip)"
-    if h.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
-        return "это изображение"
-    if b"urn:schemas-microsoft-com:office:spreadsheet" in low:
-        return "это таблица «XML Excel 2003»"
-    if low.startswith((b"<!doctype html", b"<html")) or b"<table" in low:
-        return "это веб-страница (HTML), сохранённая с расширением таблицы"
-    if _looks_like_text(head):
-        return "это текстовый файл (например, CSV), а не книга"
-    return "содержимое файла не распознано"
-
-
-def _looks_like_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    for enc in ("utf-8", "cp1251"):
-        try:
-            head.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return True
-    return False
-
-
 # ---------------------------------------------------------------- OLE2 / CFB
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENDOFCHAIN = 0xFFFFFFFE
-
-
 def _raise_for_ole(fh: BinaryIO, file: str, size: int) -> None:
     names = {n.lower() for n in cfb_stream_names(fh, size)}
     if {"encryptioninfo", "encryptedpackage"} & names:
@@ -261,58 +249,6 @@ def _raise_for_ole(fh: BinaryIO, file: str, size: int) -> None:
     raise ReadError(NOT_A_WORKBOOK, file=file, reason="это документ Microsoft Office другого типа")
 
 
-def cfb_stream_names(fh: BinaryIO, size: int) -> list[str]:
-    """Names in the directory of an OLE2 compound file (bounded, loop-safe)."""
-    fh.seek(0)
-    header = fh.read(512)
-    if len(header) < 512:
-        raise ValueError("short CFB header")
-    shift = struct.unpack_from("<H", header, 0x1E)[0]
-    if shift not in (9, 12):
-        raise ValueError("bad sector shift")
-    sector = 1 << shift
-    n_sectors = max(0, (size - 512) // sector + 1)
-    fat = _cfb_fat(fh, header, sector, n_sectors)
-    names: list[str] = []
-    current = struct.unpack_from("<I", header, 0x30)[0]
-    seen: set[int] = set()
-    while current < n_sectors and current not in seen:
-        seen.add(current)
-        fh.seek(512 + current * sector)
-        data = fh.read(sector)
-        for off in range(0, len(data) - 127, 128):
-            names.append(_cfb_entry_name(data[off:off + 128]))
-        current = fat[current] if current < len(fat) else _ENDOFCHAIN
-    return [n for n in names if n]
-
-
-def _cfb_entry_name(entry: bytes) -> str:
-    length = struct.unpack_from("<H", entry, 0x40)[0]
-    if length < 2 or length > 64 or entry[0x42] not in (1, 2, 5):
-        return ""
-    return entry[: length - 2].decode("utf-16-le", "replace")
-
-
-def _cfb_fat(fh: BinaryIO, header: bytes, sector: int, n_sectors: int) -> list[int]:
-    fat_sectors = [s for s in struct.unpack_from("<109I", header, 0x4C) if s < n_sectors]
-    difat = struct.unpack_from("<I", header, 0x44)[0]
-    per = sector // 4
-    seen: set[int] = set()
-    while difat < n_sectors and difat not in seen and len(fat_sectors) < n_sectors:
-        seen.add(difat)
-        fh.seek(512 + difat * sector)
-        ids = struct.unpack(f"<{per}I", fh.read(sector).ljust(sector, b"\xff"))
-        fat_sectors.extend(s for s in ids[:-1] if s < n_sectors)
-        difat = ids[-1]
-    fat: list[int] = []
-    for s in fat_sectors[:n_sectors]:
-        fh.seek(512 + s * sector)
-        fat.extend(struct.unpack(f"<{per}I", fh.read(sector).ljust(sector, b"\xff")))
-        if len(fat) >= n_sectors:
-            break
-    return fat
-
-
 # ---------------------------------------------------------------- zip container
 _IN_MEMORY = 8 * MiB
 _EOCD = b"PK\x05\x06"
@@ -321,7 +257,7 @@ _CHUNK = 256 * 1024
 _OUT_CHUNK = 1024 * 1024
 
 
-def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> FileKind:
+def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> Checked:
     _check_declared_entry_count(fh, file, size, limits)
     fh.seek(0)
     with zipfile.ZipFile(fh) as zf:
@@ -333,15 +269,17 @@ def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> FileKind:
         _check_member_name(info.filename, file)
     kind = _zip_kind(fh, file, infos, names)
     _check_declared_sizes(infos, file, limits)
+    data = fh.getvalue() if isinstance(fh, io.BytesIO) else None
+    kept = _Kept() if data is not None else None
     try:
-        _inflate_all(fh, file, size, infos, limits, ods=(kind == "ods"))
+        _inflate_all(fh, file, size, infos, limits, ods=(kind == "ods"), kept=kept)
     except ReadError as err:
         if err.code == SHEET_TOO_LARGE and kind != "ods":
             name = _sheet_name_of_part(fh, infos, str(err.params["sheet"]))
             if name:
                 raise ReadError(SHEET_TOO_LARGE, file=file, **{**err.params, "sheet": name}) from err
         raise
-    return kind
+    return Checked(kind, data, kept.parts if kept is not None else {}, frozenset(names))
 
 
 def _sheet_name_of_part(fh: BinaryIO, infos: list[zipfile.ZipInfo], part: str) -> str | None:
@@ -481,16 +419,50 @@ class _Budget:
                             detail=f"часть «{name[:100]}» сжата в {member_out // max(member_in, 1)} раз")
 
 
+# Parts kept for the reader (it scans them for merged ranges, error cells and
+# sheet paths): small ones only, so a hostile file cannot make us hold much.
+_KEEP_NAMES = frozenset({"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "content.xml"})
+_KEEP_MEMBER = 4 * MiB
+_KEEP_TOTAL = 16 * MiB
+
+
+class _Kept:
+    """Inflated parts a reader needs, within :data:`_KEEP_TOTAL`."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, bytes] = {}
+        self.total = 0
+
+    def add(self, name: str, pieces: list[bytes], size: int) -> None:
+        if self.total + size > _KEEP_TOTAL:
+            self.parts.pop(name, None)  # a duplicate name must not leave an older copy
+            return
+        self.total += size
+        self.parts[name] = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 def _inflate_all(fh: BinaryIO, file: str, size: int, infos: list[zipfile.ZipInfo],
-                 limits: Limits, ods: bool) -> None:
+                 limits: Limits, ods: bool, kept: _Kept | None = None) -> None:
     budget = _Budget(file, limits)
     for info in infos:
         if info.is_dir():
             continue
         scanner = _PartScanner(file, info.filename, limits, ods=ods and info.filename == "content.xml")
+        pieces: list[bytes] | None = [] if kept is not None else None
+        got = 0
         for piece in _inflate_member(fh, info, size, budget):
             scanner.feed(piece)
+            if pieces is not None:
+                got += len(piece)
+                pieces = pieces if got <= _KEEP_MEMBER else None
+                if pieces is not None:
+                    pieces.append(piece)
         scanner.close()
+        if kept is not None:
+            if pieces is not None and (scanner.is_sheet or info.filename in _KEEP_NAMES):
+                kept.add(info.filename, pieces or [b""], got)
+            else:
+                kept.parts.pop(info.filename, None)
 
 
 def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Budget):
@@ -622,7 +594,7 @@ class _PartScanner:
         self.started = False
         self.odd_cells = _odd_cells(len(str(limits.max_rows)))
         self.sst_count: int | None = None  # uniqueCount of a shared-strings part
-        self.ods = _OdsBounds(self) if ods else None
+        self.ods = _ods_bounds(self) if ods else None
 
     def feed(self, data: bytes) -> None:
         buf = self.carry + data if self.carry else data
@@ -728,80 +700,7 @@ def _ref_extent(ref: bytes) -> tuple[int, int]:
     return (rows, cols)
 
 
-class _OdsBounds:
-    """Bounds of an ODS ``content.xml``: rows and columns repeated by
-    ``number-rows-repeated``/``number-columns-repeated`` count only when the
-    repeated cell holds something (LibreOffice writes huge empty repeats)."""
+def _ods_bounds(scanner: _PartScanner) -> Any:
+    from xlflow.reading.odsbounds import OdsBounds  # ODS is rare: its XML parser is loaded on demand
 
-    def __init__(self, owner: _PartScanner) -> None:
-        import xml.etree.ElementTree as ET  # entities are refused before any byte is fed
-
-        self.owner = owner
-        self.parser = ET.XMLPullParser(events=("start", "end"))
-        self.row = 0  # rows before the current one
-        self.row_rep = 1
-        self.col = 0
-        self.max_row = self.max_col = 0
-        self.table: str | None = None
-
-    def feed(self, piece: bytes) -> None:
-        try:
-            self.parser.feed(piece)
-            self._drain()
-        except ReadError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - malformed XML: parsers reject it too
-            raise ReadError(NOT_A_WORKBOOK, file=self.owner.file, reason="файл повреждён") from exc
-
-    def close(self) -> None:
-        try:
-            self.parser.close()
-            self._drain()
-        except ReadError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise ReadError(NOT_A_WORKBOOK, file=self.owner.file, reason="файл повреждён") from exc
-
-    def _drain(self) -> None:
-        for event, elem in self.parser.read_events():
-            tag = elem.tag.rsplit("}", 1)[-1]
-            if event == "start":
-                self._start(tag, elem)
-            elif tag in ("table-row", "table-cell", "covered-table-cell", "table"):
-                self._end(tag, elem)
-                elem.clear()
-
-    def _start(self, tag: str, elem) -> None:
-        if tag == "table":
-            self.row = 0
-            self.table = next((v for k, v in elem.attrib.items() if k.endswith("}name")), None)
-        elif tag == "table-row":
-            self.row_rep = _ods_repeat(elem, "number-rows-repeated")
-            self.col = 0
-
-    def _end(self, tag: str, elem) -> None:
-        if tag == "table-row":
-            self.row += self.row_rep
-        elif tag in ("table-cell", "covered-table-cell"):
-            rep = _ods_repeat(elem, "number-columns-repeated")
-            if _ods_cell_has_value(elem):
-                last_row = self.row + self.row_rep
-                last_col = self.col + rep
-                self.owner._check_extent(last_row, last_col, declared=False, sheet=self.table)
-            self.col += rep
-
-
-def _ods_repeat(elem, name: str) -> int:
-    for key, value in elem.attrib.items():
-        if key.endswith("}" + name):
-            try:
-                return max(int(value), 1)
-            except ValueError:
-                return 1
-    return 1
-
-
-def _ods_cell_has_value(elem) -> bool:
-    if len(elem):
-        return True
-    return any(k.endswith("}value-type") or k.endswith("}formula") for k in elem.attrib)
+    return OdsBounds(scanner)

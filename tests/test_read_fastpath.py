@@ -1,0 +1,106 @@
+"""The reading fast path: one pass over the zip, the checked bytes parsed.
+
+The safety pre-check keeps the inflated parts the reader scans again (sheets,
+workbook, relationships) and the file's bytes; whatever it keeps or drops,
+the reader's records, cells and problems stay the same.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from test_reader import Formula, put, sheet_name, skeleton, write_inline
+from xlflow.reading import grid, safety
+from xlflow.reading.programme import read_programme
+
+ENGINES = ("calamine", "openpyxl")
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory) -> Path:
+    """A workbook with values, a formula error and merged cells over inputs."""
+    cells = skeleton()
+    put(cells, "mentors", "A4", "Н-1")
+    put(cells, "mentors", "B4", "Орлова Анна Петровна")
+    put(cells, "mentors", "E4", Formula("=1/0", "#DIV/0!"))
+    put(cells, "roadmap", "A5", "ИКТ-компетенции")
+    put(cells, "roadmap", "E5", "#Н/Д")
+    path = tmp_path_factory.mktemp("fastpath") / "faulty.xlsx"
+    return write_inline(path, cells, {sheet_name("mentees"): ["B5:C6"], sheet_name("passport"): ["B9:B10"]})
+
+
+def outcome(path: Path, engine: str) -> tuple:
+    parsed = read_programme(path, engine=engine)
+    return parsed.data, parsed.cells, [(p.code, p.sheet, p.cell, p.params) for p in parsed.problems]
+
+
+def test_check_keeps_the_parts_the_reader_scans(faulty):
+    checked = safety.check(faulty)
+    with zipfile.ZipFile(faulty) as zf:
+        names = set(zf.namelist())
+        sheets = {n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")}
+        assert checked.parts[grid._WORKBOOK] == zf.read(grid._WORKBOOK)
+        for part in sheets:
+            assert checked.parts[part] == zf.read(part)
+    assert checked.kind == "xlsx"
+    assert checked.data == faulty.read_bytes()
+    assert checked.members == frozenset(names)
+    assert set(checked.parts) == sheets | {grid._WORKBOOK, grid._WORKBOOK_RELS}  # not styles, strings...
+    assert safety.precheck(faulty) == "xlsx"
+
+
+def test_problems_found_from_kept_parts(faulty):
+    problems = outcome(faulty, "calamine")[2]
+    assert sorted((code, sheet, cell) for code, sheet, cell, _ in problems if code != "column-missing") == sorted([
+        ("formula-error", sheet_name("mentors"), "E4"), ("formula-error", sheet_name("roadmap"), "E5"),
+        ("merged-cells", sheet_name("mentees"), "B5"), ("merged-cells", sheet_name("passport"), "B9")])
+
+
+@pytest.mark.parametrize("limit", ["_KEEP_MEMBER", "_KEEP_TOTAL"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_parts_not_kept_are_read_from_the_zip(faulty, monkeypatch, limit, engine):
+    expected = outcome(faulty, engine)
+    monkeypatch.setattr(safety, limit, 1500)  # some sheets kept, the larger ones not
+    checked = safety.check(faulty)
+    assert any(n.startswith("xl/worksheets/") for n in checked.parts)
+    assert any(n.startswith("xl/worksheets/") and n not in checked.parts for n in checked.members)
+    assert outcome(faulty, engine) == expected
+
+
+def test_one_sheet_not_kept_is_read_from_the_zip(faulty):
+    checked = safety.check(faulty)
+    names = [sheet_name(k) for k in ("passport", "mentors", "mentees", "roadmap")]
+    expected = grid._xlsx_extras(str(faulty), names, checked)
+    assert [bool(errors or merged) for errors, merged in expected.values()] == [True, True, True, False]
+    paths = grid._xlsx_sheet_paths(checked.parts[grid._WORKBOOK_RELS], checked.parts[grid._WORKBOOK])
+    dropped = {n: b for n, b in checked.parts.items() if n != paths[sheet_name("mentors")]}
+    assert grid._xlsx_extras(str(faulty), names, safety.Checked("xlsx", checked.data, dropped,
+                                                                checked.members)) == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_large_file_is_read_from_disk(faulty, monkeypatch, engine):
+    expected = outcome(faulty, engine)
+    monkeypatch.setattr(safety, "_IN_MEMORY", 100)
+    checked = safety.check(faulty)
+    assert checked.data is None and not checked.parts
+    assert outcome(faulty, engine) == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_parser_reads_the_bytes_that_were_checked(faulty, tmp_path, monkeypatch, engine):
+    """A file replaced between the check and the parse: the checked bytes are read."""
+    copy = tmp_path / "copy.xlsx"
+    copy.write_bytes(faulty.read_bytes())
+    expected = outcome(copy, engine)
+    real_check = grid.check
+
+    def check_then_replace(path, *args):
+        checked = real_check(path, *args)
+        Path(path).write_bytes(b"PK\x03\x04 not what was checked")
+        return checked
+
+    monkeypatch.setattr(grid, "check", check_then_replace)
+    assert outcome(copy, engine) == expected
