@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from xlflow.layout import Layout, load_layout
 from xlflow.problems import Problem
@@ -36,25 +36,43 @@ def as_number(value: Any) -> float | None:
 
 @dataclass
 class RuleContext:
+    """One file's records for the rules. Tables, sections and parsed dates are
+    computed once per context and shared by every rule (rules only read them)."""
+
     data: Mapping
     locator: CellLocator
     file: str | None = None
     today: dt.date = field(default_factory=dt.date.today)
     layout: Layout = field(default_factory=load_layout)
+    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _days: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _shared: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._is_mapping = isinstance(self.data, Mapping)
 
     # ---- records -------------------------------------------------------
     def section(self, key: str) -> dict:
-        value = self.data.get(key) if isinstance(self.data, Mapping) else None
+        value = self.data.get(key) if self._is_mapping else None
         return value if isinstance(value, dict) else {}
 
-    def rows(self, table: str) -> Iterator[tuple[int, dict]]:
+    def rows(self, table: str) -> list[tuple[int, dict]]:
         """(index, row) for every dict row of ``table``; anything else is skipped."""
-        value = self.data.get(table) if isinstance(self.data, Mapping) else None
-        if not isinstance(value, list):
-            return
-        for i, row in enumerate(value):
-            if isinstance(row, dict):
-                yield i, row
+        found = self._tables.get(table)
+        if found is None:
+            value = self.data.get(table) if self._is_mapping else None
+            found = [(i, row) for i, row in enumerate(value) if isinstance(row, dict)] \
+                if isinstance(value, list) else []
+            self._tables[table] = found
+        return found
+
+    def shared(self, compute: Callable[[RuleContext], Any]) -> Any:
+        """``compute(self)``, computed once per context: an index several rules read."""
+        try:
+            return self._shared[compute]
+        except KeyError:
+            value = self._shared[compute] = compute(self)
+            return value
 
     @property
     def kind(self) -> str:
@@ -69,9 +87,19 @@ class RuleContext:
     def directions(self) -> list[str]:
         return directions_of(self.layout, self.data)
 
-    @staticmethod
-    def date(row: Mapping, key: str) -> dt.date | None:
-        return iso_date(row.get(key))
+    def date(self, row: Mapping, key: str) -> dt.date | None:
+        """The date of ``row[key]`` (None unless an ISO date); each value is parsed once."""
+        return self.day(row.get(key))
+
+    def day(self, value: Any) -> dt.date | None:
+        """:func:`iso_date` of ``value``, remembered per value."""
+        try:
+            return self._days[value]
+        except KeyError:
+            day = self._days[value] = iso_date(value)
+            return day
+        except TypeError:  # unhashable: a list or dict is no date
+            return None
 
     @staticmethod
     def text(row: Mapping, key: str) -> str | None:

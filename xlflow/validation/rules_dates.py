@@ -103,7 +103,7 @@ def _programme_rows(ctx: RuleContext) -> list[tuple[int, dict]]:
 def programme_period(ctx: RuleContext) -> tuple[dt.date, dt.date] | None:
     """[earliest start, latest of planned and actual end] of this copy's programme."""
     starts, ends = [], []
-    for _, row in _programme_rows(ctx):
+    for _, row in ctx.shared(_programme_rows):
         start, end = ctx.date(row, "start_date"), ctx.date(row, "planned_end_date")
         if start and end and start < end:
             starts.append(start)
@@ -141,7 +141,7 @@ def pair_dates(ctx: RuleContext) -> Iterator[Problem]:
 @rule
 def actual_end(ctx: RuleContext) -> Iterator[Problem]:
     actual = ctx.date(ctx.passport, "actual_end_date")
-    rows = [r for _, r in _programme_rows(ctx) if ctx.date(r, "start_date")]
+    rows = [r for _, r in ctx.shared(_programme_rows) if ctx.date(r, "start_date")]
     if actual is None or not rows:
         return
     start = min(ctx.date(r, "start_date") for r in rows)
@@ -190,14 +190,15 @@ def roadmap_inside_programme(ctx: RuleContext) -> Iterator[Problem]:
 
 
 def _all_dates(ctx: RuleContext) -> Iterator[tuple[tuple, dt.date]]:
-    for key in ctx.passport:
-        day = ctx.date(ctx.passport, key)
+    """Every ISO date value of the passport and the dated tables, in record order."""
+    for key, value in ctx.passport.items():
+        day = ctx.day(value) if isinstance(value, str) and len(value) == 10 else None
         if day:
             yield ("passport", key), day
     for table in ("mentors", "mentees", "pairs", "roadmap"):
         for i, row in ctx.rows(table):
-            for key in row:
-                day = ctx.date(row, key)
+            for key, value in row.items():
+                day = ctx.day(value) if isinstance(value, str) and len(value) == 10 else None
                 if day:
                     yield (table, i, key), day
 

@@ -82,6 +82,11 @@ def _bank(ctx: RuleContext, table: str) -> dict[str, dict]:
     return found
 
 
+def _banks(ctx: RuleContext) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(mentors, mentees) by normalised id, first row of each id (shared by the pair rules)."""
+    return _bank(ctx, "mentors"), _bank(ctx, "mentees")
+
+
 @rule
 def duplicate_ids(ctx: RuleContext) -> Iterator[Problem]:
     for table in BANKS:
@@ -125,7 +130,7 @@ def experience_plausible(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule
 def pair_people_exist(ctx: RuleContext) -> Iterator[Problem]:
-    mentors, mentees = _bank(ctx, "mentors"), _bank(ctx, "mentees")
+    mentors, mentees = ctx.shared(_banks)
     for i, row in ctx.rows("pairs"):
         mentor_key, mentee_key = norm_key(row.get("mentor_id")), norm_key(row.get("mentee_id"))
         if mentor_key and mentor_key not in mentors:
@@ -136,7 +141,7 @@ def pair_people_exist(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule
 def pair_people_differ(ctx: RuleContext) -> Iterator[Problem]:
-    mentors, mentees = _bank(ctx, "mentors"), _bank(ctx, "mentees")
+    mentors, mentees = ctx.shared(_banks)
     for i, row in ctx.rows("pairs"):
         mentor_key, mentee_key = norm_key(row.get("mentor_id")), norm_key(row.get("mentee_id"))
         if not mentor_key or not mentee_key:
@@ -159,7 +164,7 @@ def _groups(ctx: RuleContext) -> dict[str, list[tuple[int, dict]]]:
 
 @rule
 def group_composition(ctx: RuleContext) -> Iterator[Problem]:
-    for members in _groups(ctx).values():
+    for members in ctx.shared(_groups).values():
         first_index, first = members[0]
         kind = first.get("group_type")
         group = format_value(first["group_id"])
@@ -172,7 +177,7 @@ def group_composition(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule
 def group_rows_consistent(ctx: RuleContext) -> Iterator[Problem]:
-    for members in _groups(ctx).values():
+    for members in ctx.shared(_groups).values():
         first_index, first = members[0]
         for i, row in members[1:]:
             for key in GROUP_FIELDS:
@@ -184,7 +189,7 @@ def group_rows_consistent(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule
 def mentee_once_per_group(ctx: RuleContext) -> Iterator[Problem]:
-    for members in _groups(ctx).values():
+    for members in ctx.shared(_groups).values():
         seen: dict[str, int] = {}
         for i, row in members:
             key = norm_key(row.get("mentee_id"))
@@ -200,7 +205,7 @@ def mentee_once_per_group(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule
 def participants_consent(ctx: RuleContext) -> Iterator[Problem]:
-    for members in _groups(ctx).values():
+    for members in ctx.shared(_groups).values():
         for i, row in members:
             if row.get("participants_consent") is False:
                 yield ctx.problem(PARTICIPANTS_CONSENT, ("pairs", i, "participants_consent"),

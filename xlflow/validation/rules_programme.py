@@ -108,9 +108,10 @@ def _direction_paths(ctx: RuleContext) -> Iterator[tuple[tuple, object]]:
 @rule
 def directions_known(ctx: RuleContext) -> Iterator[Problem]:
     allowed = ctx.directions
+    exact = set(allowed)
     known = {norm_key(d) for d in allowed}
     for path, value in _direction_paths(ctx):
-        if isinstance(value, str) and norm_key(value) not in known:
+        if isinstance(value, str) and value not in exact and norm_key(value) not in known:
             yield ctx.problem(UNKNOWN_DIRECTION, path, value=format_value(value), choices=quote_list(allowed))
 
 
@@ -124,7 +125,8 @@ def programme_has_pair(ctx: RuleContext) -> Iterator[Problem]:
 def rubric_complete(ctx: RuleContext) -> Iterator[Problem]:
     if ctx.passport.get("status") != "завершена":
         return
-    scored = {row.get("indicator") for _, row in ctx.rows("rubric") if isinstance(row.get("score"), int)}
+    scored = {row.get("indicator") for _, row in ctx.rows("rubric")
+              if isinstance(row.get("score"), int) and isinstance(row.get("indicator"), (int, float))}
     count = len(_indicators(ctx))
     missing = [n for n in range(1, count + 1) if n not in scored]
     if missing:
