@@ -178,10 +178,10 @@ def test_file_vanishing_while_scanning(folder, monkeypatch):
 
     real = scan._classify_candidate
 
-    def vanish_then_classify(entry, purpose, outputs):
+    def vanish_then_classify(entry, *args):
         if entry.name == "Программа Орлова.xlsx":
             os.unlink(entry.path)
-        return real(entry, purpose, outputs)
+        return real(entry, *args)
 
     monkeypatch.setattr(scan, "_classify_candidate", vanish_then_classify)
     result = by_name(scan_inputs([folder], purpose="collect"))

@@ -154,8 +154,13 @@ class ScanResult:
 
 
 def scan_inputs(paths: Iterable[str | os.PathLike], *, purpose: Purpose = "collect",
-                output_paths: Iterable[str | os.PathLike] = ()) -> ScanResult:
-    """Classify every file under ``paths`` (files or folders, recursively)."""
+                output_paths: Iterable[str | os.PathLike] = (), templates: bool = True) -> ScanResult:
+    """Classify every file under ``paths`` (files or folders, recursively).
+
+    ``templates=False`` leaves out the one costly check (a few ms a file):
+    workbooks whose ``_xlflow`` sheet names one of the command's own outputs
+    stay candidates, so the caller must check them (:func:`own_output_problem`)
+    and treat a duplicate of such a file as one too."""
     if purpose not in CANDIDATE_SUFFIXES:
         raise ValueError(f"unknown purpose {purpose!r}")
     outputs = {_identity_key(p) for p in output_paths}
@@ -165,9 +170,18 @@ def scan_inputs(paths: Iterable[str | os.PathLike], *, purpose: Purpose = "colle
         entries.extend(_scan_one(os.fspath(given), purpose))
     for e in entries:
         if e.status == CANDIDATE:
-            _classify_candidate(e, purpose, outputs)
+            _classify_candidate(e, purpose, outputs, templates)
     _mark_duplicates(entries)
     return ScanResult(entries)
+
+
+def own_output_problem(path: str, name: str, purpose: Purpose = "collect") -> Problem | None:
+    """The ``skipped-own-output`` problem when ``path`` is a workbook the
+    command itself writes (by its ``_xlflow`` sheet), else None."""
+    template_id = read_template_id(path)
+    if template_id not in OWN_OUTPUT_TEMPLATES[purpose]:
+        return None
+    return Problem(SKIP_OWN_OUTPUT, file=name, params={"what": OUTPUT_KIND_RU.get(template_id, template_id)})
 
 
 # ---------------------------------------------------------------- walking
@@ -306,7 +320,7 @@ def _identity_key(path: str | os.PathLike) -> tuple | str | None:
 
 
 # ---------------------------------------------------------------- classification
-def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set) -> None:
+def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set, templates: bool = True) -> None:
     key = _identity_key(e.path)
     if key in outputs or os.path.normcase(os.path.abspath(e.path)) in outputs:
         e.skip(SKIP_OWN_OUTPUT, what="файл результата этой команды")
@@ -331,7 +345,7 @@ def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set) -> None:
     except OSError:
         e.skip(VANISHED)
         return
-    if head.startswith(b"PK\x03\x04"):
+    if templates and head.startswith(b"PK\x03\x04"):
         e.template_id = read_template_id(e.path)
         if e.template_id in OWN_OUTPUT_TEMPLATES[purpose]:
             e.skip(SKIP_OWN_OUTPUT, what=OUTPUT_KIND_RU.get(e.template_id, e.template_id))

@@ -1,6 +1,11 @@
 """Collect's intake: scan the folder (every file accounted for) and read the
 candidates in isolated worker processes, giving one :class:`FileFacts` per
-file in name order."""
+file in name order, as a stream.
+
+The parent does only cheap work per file (names, stat, the sha256 of files
+of equal size, a small message from the worker); the workers, which open
+each file anyway, also recognise xlflow's own summaries.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,9 +18,13 @@ from xlflow.consolidate.facts import (DUPLICATE, REJECTED, SKIPPED, FileFacts, _
                                       read_facts)
 from xlflow.problems import Problem
 
+ProgressFn = Callable[[FileFacts], None]
 
-def _facts_of_entry(e: Any) -> FileFacts:
-    """FileFacts of one :class:`xlflow.scan.ScanEntry`."""
+
+def _facts_of_entry(e: Any, own: dict[str, Problem] | None = None) -> FileFacts:
+    """FileFacts of one :class:`xlflow.scan.ScanEntry`; ``own`` maps the names
+    of files found to be xlflow's own outputs to their problem (a duplicate of
+    one is one too)."""
     from xlflow import scan
     from xlflow.consolidate.collect import DUPLICATE_COPY
 
@@ -26,6 +35,8 @@ def _facts_of_entry(e: Any) -> FileFacts:
     if e.status == scan.UNREADABLE:
         facts.status = REJECTED
         facts.problems = [problem] if problem else []
+    elif e.code == scan.SKIP_DUPLICATE and own and e.duplicate_of in own:
+        facts.status, facts.reason = SKIPPED, own[e.duplicate_of].message
     elif e.code == scan.SKIP_DUPLICATE:
         facts.status = DUPLICATE
         facts.problems = [Problem(DUPLICATE_COPY, file=e.name, params={"other": e.duplicate_of})]
@@ -34,56 +45,77 @@ def _facts_of_entry(e: Any) -> FileFacts:
     return facts
 
 
+def _scan(root: str | os.PathLike, outputs: Iterable[str | os.PathLike], templates: bool) -> list[Any]:
+    from xlflow.scan import scan_inputs
+
+    return scan_inputs([root], purpose="collect", output_paths=list(outputs), templates=templates).entries
+
+
 def scan_folder(root: str | os.PathLike, outputs: Iterable[str | os.PathLike] = ()) -> list[FileFacts]:
     """Every file under ``root`` in name order (:func:`xlflow.scan.scan_inputs`):
     candidates have no status yet; skipped files carry the reason, unreadable
     ones are rejected, byte-identical copies are duplicates of the first."""
-    from xlflow.scan import scan_inputs
-
-    result = scan_inputs([root], purpose="collect", output_paths=list(outputs))
-    return [_facts_of_entry(e) for e in result.entries]
+    return [_facts_of_entry(e) for e in _scan(root, outputs, templates=True)]
 
 
-ProgressFn = Callable[[FileFacts], None]
-
-
-def read_path(path: str, as_of: dt.date) -> FileFacts:
+def read_path(path: str, as_of: dt.date) -> FileFacts | Problem:
     """Worker entry point for :func:`xlflow.reading.isolate.read_isolated`
-    (the parent sets the display name afterwards)."""
-    return read_facts(path, path, as_of)
+    (the parent sets the display name afterwards): the facts, or the
+    ``skipped-own-output`` problem for one of xlflow's own summaries (looked
+    for only in files that are not accepted copies: it costs a few ms)."""
+    facts = read_facts(path, path, as_of)
+    if facts.status is not None:
+        from xlflow.scan import own_output_problem
+
+        return own_output_problem(path, path) or facts
+    return facts
 
 
-def _named(got: Any, f: FileFacts) -> FileFacts:
-    """Facts of ``f`` from what a worker returned (facts or an isolate Failure)."""
+def _named(got: Any, path: str, name: str) -> FileFacts | Problem:
+    """What a worker returned (facts, own-output problem or an isolate
+    Failure) for the file shown as ``name``."""
+    if isinstance(got, Problem):
+        got.file = name
+        return got
     if not isinstance(got, FileFacts):
-        return FileFacts(path=f.path, name=f.name, mtime=f.mtime, status=REJECTED,
-                         problems=[got.to_problem(file=f.name)])
-    got.name = f.name
+        from xlflow.scan import own_output_problem
+
+        return own_output_problem(path, name) or FileFacts(
+            path=path, name=name, mtime=_mtime(path), status=REJECTED, problems=[got.to_problem(file=name)])
+    got.name = name
     for p in got.problems:
-        p.file = f.name
+        p.file = name
     return got
+
+
+def _skipped_own(path: str, problem: Problem) -> FileFacts:
+    return FileFacts(path=path, name=problem.file or path, mtime=_mtime(path), status=SKIPPED,
+                     reason=problem.message)
+
+
+def _worker(as_of: dt.date) -> Callable[[str], Any]:
+    importlib.import_module("xlflow.validation.validate")  # imported once, inherited by forked workers
+    return functools.partial(read_path, as_of=as_of)
 
 
 def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
              progress: ProgressFn | None = None) -> list[FileFacts]:
-    """Facts of every file: candidates are read and validated in ``jobs``
-    isolated worker processes (memory and time limits; a dead worker becomes a
-    problem of its file), the others are kept as they are."""
+    """Facts of every file of :func:`scan_folder` (kept as a list, strings
+    interned): candidates are read and validated in ``jobs`` isolated worker
+    processes, the others are kept as they are."""
     from xlflow.reading.isolate import read_isolated
-
-    importlib.import_module("xlflow.validation.validate")  # imported once, inherited by forked workers
 
     todo = [f for f in files if f.status is None]
     by_path: dict[str, FileFacts] = {}
-    worker = functools.partial(read_path, as_of=as_of)
-    for f, (_path, got) in zip(todo, read_isolated([f.path for f in todo], worker, jobs=jobs)):
-        facts = _named(got, f)
+    for f, (_path, got) in zip(todo, read_isolated([f.path for f in todo], _worker(as_of), jobs=jobs)):
+        named = _named(got, f.path, f.name)
+        facts = _skipped_own(f.path, named) if isinstance(named, Problem) else named
         facts.meta = _interned(facts.meta)
         facts.record = _interned(facts.record)
         facts.pair_cells = _interned(facts.pair_cells)
         by_path[f.path] = facts
         if progress:
-            progress(by_path[f.path])
+            progress(facts)
     return [by_path.get(f.path, f) for f in files]
 
 
@@ -94,7 +126,26 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     order (skipped and rejected files included), as soon as they are known.
     ``on_scan`` gets the number of files to read before the first one is read;
     ``progress`` is called once for each file read."""
-    files = scan_folder(folder, outputs)
+    from xlflow.reading.isolate import read_isolated
+    from xlflow.scan import CANDIDATE
+
+    entries = _scan(folder, outputs, templates=False)
+    todo = [e.path for e in entries if e.status == CANDIDATE]
     if on_scan:
-        on_scan(sum(1 for f in files if f.status is None))
-    yield from read_all(files, as_of, jobs, progress)
+        on_scan(len(todo))
+    results = read_isolated(todo, _worker(as_of), jobs=jobs)
+    own: dict[str, Problem] = {}
+    try:
+        for e in entries:
+            if e.status != CANDIDATE:
+                yield _facts_of_entry(e, own)
+                continue
+            named = _named(next(results)[1], e.path, e.name)
+            if isinstance(named, Problem):
+                own[e.name] = named
+                named = _skipped_own(e.path, named)
+            if progress:
+                progress(named)
+            yield named
+    finally:
+        results.close()

@@ -12,8 +12,9 @@ and a C extension can crash. :func:`read_isolated` therefore calls
   longer is killed;
 * a worker that dies (abort, segfault, out of memory, killed) is reported as a
   failure of the file it was reading, a fresh worker takes its place and the
-  run goes on. Each worker reads one file at a time, so the file that killed a
-  worker is always known.
+  run goes on. Each worker reads its files one at a time, in the order it
+  got them, so the file that killed a worker is always known (its oldest
+  unanswered one); the files queued behind it go to a fresh worker.
 
 Results come back in the order of ``paths`` as ``(path, value)`` where value is
 what ``func`` returned or a :class:`Failure`. A :class:`~xlflow.errors.XlflowError`
@@ -24,12 +25,14 @@ exactly one pair.
 from __future__ import annotations
 
 import faulthandler
+import heapq
 import multiprocessing as mp
 import os
 import signal
 import sys
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
@@ -70,6 +73,7 @@ FILE_CHANGED = register(
 
 DEFAULT_MEMORY_MB = int(os.environ.get("XLFLOW_WORKER_MEMORY_MB", "1024"))
 DEFAULT_TIMEOUT_S = float(os.environ.get("XLFLOW_READ_TIMEOUT_S", "120"))
+IN_FLIGHT = 2  # tasks queued per worker: the next path is there when a file is done
 
 
 @dataclass(frozen=True)
@@ -195,17 +199,17 @@ def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -
         index, path = task
         before = file_stamp(path)
         try:
-            message: tuple = (index, True, func(path))
+            message: tuple = (index, func(path))
         except BaseException as exc:  # noqa: BLE001 - every failure becomes data
-            message = (index, False, failure_from_exception(path, exc))
+            message = (index, failure_from_exception(path, exc))
         if before is not None and file_stamp(path) not in (before, None):
-            message = (index, False, Failure(path, FILE_CHANGED, {}))
+            message = (index, Failure(path, FILE_CHANGED, {}))
         try:
             conn.send(message)
         except MemoryError:
-            conn.send((index, False, Failure(path, READ_OUT_OF_MEMORY, {"memory_mb": memory_mb})))
+            conn.send((index, Failure(path, READ_OUT_OF_MEMORY, {"memory_mb": memory_mb})))
         except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-            conn.send((index, False, failure_from_exception(path, exc)))
+            conn.send((index, failure_from_exception(path, exc)))
 
 
 # ---------------------------------------------------------------- parent side
@@ -222,18 +226,32 @@ def _context() -> mp.context.BaseContext:
 
 
 class _Worker:
+    """One worker process and the tasks sent to it, oldest first. The worker
+    reads its tasks in order, so the oldest is the one being read."""
+
     def __init__(self, ctx: mp.context.BaseContext, func: Callable[[str], Any], memory_mb: int) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, func, memory_mb), daemon=True)
         self.proc.start()
         child.close()
-        self.task: tuple[int, str] | None = None
-        self.started = 0.0
+        self.tasks: deque[tuple[int, str]] = deque()
+        self.started = 0.0  # when the oldest task started
 
-    def give(self, index: int, path: str) -> None:
-        self.task = (index, path)
+    def give(self, index: int, path: str) -> bool:
+        """Queue a task; False when the worker cannot take it (it is gone)."""
+        try:
+            self.conn.send((index, path))
+        except (OSError, ValueError):
+            return False
+        if not self.tasks:
+            self.started = time.monotonic()
+        self.tasks.append((index, path))
+        return True
+
+    def finished(self) -> tuple[int, str]:
+        """The oldest task is done; the next one starts now."""
         self.started = time.monotonic()
-        self.conn.send((index, path))
+        return self.tasks.popleft()
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -293,6 +311,7 @@ class _Run:
         self.workers: list[_Worker] = []
         self.done: dict[int, Any] = {}
         self.next_index = 0
+        self.retry: list[int] = []  # heap: tasks of a replaced worker, not read yet
 
     def results(self) -> Iterator[tuple[str, Any]]:
         emitted = 0
@@ -303,23 +322,32 @@ class _Run:
             if emitted < len(self.items):
                 self._step()
 
-    def _spawn(self) -> _Worker:
-        w = _Worker(self.ctx, self.func, self.memory_mb)
-        self.workers.append(w)
-        return w
+    def _has_work(self) -> bool:
+        return bool(self.retry) or self.next_index < len(self.items)
+
+    def _take(self) -> int:
+        if self.retry:
+            return heapq.heappop(self.retry)
+        self.next_index += 1
+        return self.next_index - 1
 
     def _feed(self) -> None:
-        for w in list(self.workers):
-            if w.task is None and self.next_index < len(self.items):
-                w.give(self.next_index, self.items[self.next_index])
-                self.next_index += 1
-        while len(self.workers) < self.jobs and self.next_index < len(self.items):
-            self._spawn().give(self.next_index, self.items[self.next_index])
-            self.next_index += 1
+        """Start missing workers and keep IN_FLIGHT tasks queued in each, so
+        that a worker never waits for the parent between two files."""
+        while len(self.workers) < self.jobs and self._has_work():
+            self.workers.append(_Worker(self.ctx, self.func, self.memory_mb))
+        for depth in range(1, IN_FLIGHT + 1):
+            for w in list(self.workers):
+                if len(w.tasks) < depth and self._has_work():
+                    index = self._take()
+                    if not w.give(index, self.items[index]):  # it died: _collect reports it
+                        heapq.heappush(self.retry, index)
+                        if not w.tasks:
+                            self._replace(w)
 
     def _step(self) -> None:
         self._feed()
-        busy = [w for w in self.workers if w.task is not None]
+        busy = [w for w in self.workers if w.tasks]
         if not busy:
             return
         deadline = min(w.started for w in busy) + self.timeout_s
@@ -329,43 +357,52 @@ class _Run:
             if w.conn in ready or w.proc.sentinel in ready:
                 self._collect(w)
         now = time.monotonic()
-        for w in [w for w in self.workers if w.task is not None and now - w.started > self.timeout_s]:
-            index, path = w.task
+        for w in [w for w in self.workers if w.tasks and now - w.started > self.timeout_s]:
+            index, path = w.tasks[0]
             self._replace(w)
             self.done[index] = Failure(path, READ_TIMEOUT, {"seconds": _fmt_seconds(self.timeout_s)})
 
     def _collect(self, w: _Worker) -> None:
-        assert w.task is not None
-        index, path = w.task
-        try:
-            if w.conn.poll():
-                got_index, ok, value = w.conn.recv()
-                w.task = None
-                self.done[got_index] = value
-                return
-        except (EOFError, OSError):
-            w.proc.join(5)  # the worker closed its end: it is dying
-        except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled
-            w.task = None
-            self.done[index] = failure_from_exception(path, exc)
-            return
+        """Take every result the worker has sent; a dead worker's oldest task
+        is the file that killed it."""
+        while w.tasks:
+            try:
+                if not w.conn.poll():
+                    break
+                got_index, value = w.conn.recv()
+            except (EOFError, OSError):
+                w.proc.join(5)  # the worker closed its end: it is dying
+                break
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled
+                index, path = w.finished()
+                self.done[index] = failure_from_exception(path, exc)
+                continue
+            w.finished()
+            self.done[got_index] = value
         if w.proc.is_alive():
             return
-        reason = _death_reason(w.proc.exitcode)
         exitcode = w.proc.exitcode
+        task = w.tasks[0] if w.tasks else None
         self._replace(w)
-        self.done[index] = Failure(path, WORKER_CRASHED, {"reason": reason}, detail=f"exit code {exitcode}")
+        if task is not None:
+            self.done[task[0]] = Failure(task[1], WORKER_CRASHED, {"reason": _death_reason(exitcode)},
+                                         detail=f"exit code {exitcode}")
 
     def _replace(self, w: _Worker) -> None:
+        """Kill the worker; the tasks it had not started go to the next ones
+        (the caller reports its oldest task)."""
         w.kill()
         self.workers.remove(w)
+        for index, _path in list(w.tasks)[1:]:
+            heapq.heappush(self.retry, index)
+        w.tasks.clear()
 
     def close(self) -> None:
         for w in self.workers:
-            if w.task is None:
-                w.stop()
-            else:
+            if w.tasks:
                 w.kill()
+            else:
+                w.stop()
         self.workers = []
 
 

@@ -1,0 +1,96 @@
+"""collect's intake as a stream (:func:`iter_facts`): the workers recognise
+xlflow's own summaries, the parent scans cheaply, and every file gets the
+same facts as with the scan-first path (:func:`scan_folder` + :func:`read_all`)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import hostile
+from test_scan import _summary
+from xlflow.consolidate import intake
+from xlflow.writing.sample import write_samples
+
+AS_OF = dt.date(2026, 5, 31)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("копии")
+    write_samples(root, 5, seed=3, error_rate=0.4, jobs=1)
+    copies = sorted(p for p in root.glob("*.xlsx"))
+    shutil.copy2(copies[1], root / (copies[1].stem + " (2).xlsx"))  # byte-identical copy
+    os.link(copies[2], root / "жёсткая ссылка.xlsx")
+    _summary(root / "Сводка.xlsx", "xlflow-school-summary")
+    shutil.copy2(root / "Сводка.xlsx", root / "Сводка (копия).xlsx")  # a duplicate of a summary
+    _summary(root / "Муниципалитет.xlsx", "xlflow-municipal-summary")
+    _summary(root / "Чужая сводка.xlsx", "xlflow-something-else")
+    hostile.random_bytes(root / "шум.xlsx")
+    hostile.empty(root / "пусто.xlsx")
+    (root / "~$Сводка.xlsx").write_bytes(b"lock")
+    (root / "заметки.txt").write_text("не книга", encoding="utf-8")
+    return root
+
+
+def _view(f) -> tuple:
+    problems = [(p.code, p.file, p.sheet, p.cell, p.params, p.severity) for p in f.problems]
+    return (f.path, f.name, f.mtime, f.status, f.reason, f.kind, f.meta, f.record, f.fingerprint,
+            f.pair_cells, problems)
+
+
+def test_stream_equals_the_scan_first_path(folder):
+    reference = intake.read_all(intake.scan_folder(folder, []), AS_OF, jobs=2)
+    streamed = list(intake.iter_facts(folder, [], AS_OF, jobs=2))
+    assert [_view(f) for f in streamed] == [_view(f) for f in reference]
+    by_name = {f.name: f for f in streamed}
+    assert by_name["Сводка.xlsx"].status == "skipped"
+    assert "сводка школы" in by_name["Сводка.xlsx"].reason
+    assert by_name["Сводка (копия).xlsx"].reason == by_name["Сводка.xlsx"].reason
+    assert "сводка муниципалитета" in by_name["Муниципалитет.xlsx"].reason
+    assert by_name["Чужая сводка.xlsx"].status == "rejected"
+    assert by_name["жёсткая ссылка.xlsx"].status == "duplicate"
+    assert sum(f.status == "duplicate" for f in streamed) == 2
+
+
+def test_each_file_is_yielded_as_soon_as_read(folder):
+    events = []
+    seen = []
+    for f in intake.iter_facts(folder, [], AS_OF, jobs=1, on_scan=lambda n: events.append(n),
+                               progress=lambda f: events.append(f.name)):
+        seen.append((f.name, len(events)))
+    to_read = events[0]
+    assert isinstance(to_read, int) and len(events) == 1 + to_read
+    read = events[1:]
+    # a file read is yielded right after its progress call, before the next file is read
+    assert [(name, at) for name, at in seen if name in read] == [(n, i + 2) for i, n in enumerate(read)]
+    names = [name for name, _at in seen]
+    assert len(names) == len(set(names)) == len([p for p in folder.rglob("*") if p.is_file()])
+
+
+intake_read_facts = intake.read_facts
+
+
+def test_a_crash_is_reported_for_its_file_and_a_crashing_summary_is_still_skipped(folder, monkeypatch):
+    target = folder.parent / "с крахом"
+    shutil.copytree(folder, target, symlinks=True)
+    crash = sorted(target.glob("*.xlsx"))[0]
+    crash.rename(crash.with_name("Авария на складе (крах).xlsx"))
+    monkeypatch.setattr(intake, "read_facts", _abort_on_summaries_or_crash)
+    by_name = {f.name: f for f in intake.iter_facts(target, [], AS_OF, jobs=2)}
+    crashed = by_name["Авария на складе (крах).xlsx"]
+    assert crashed.status == "rejected" and [p.code for p in crashed.problems] == ["worker-crashed"]
+    # the summaries that crash their worker are recognised by the parent; the duplicate follows the first
+    assert by_name["Сводка.xlsx"].status == "skipped" and "сводка школы" in by_name["Сводка.xlsx"].reason
+    assert by_name["Сводка (копия).xlsx"].reason == by_name["Сводка.xlsx"].reason
+    assert "сводка муниципалитета" in by_name["Муниципалитет.xlsx"].reason
+    assert sum(f.status is None for f in by_name.values()) >= 3
+
+
+def _abort_on_summaries_or_crash(path: str, name: str, as_of: dt.date):
+    if "(крах)" in path or "Сводка (копия)" in path or "Муниципалитет" in path:
+        os.abort()
+    return intake_read_facts(path, name, as_of)

@@ -1,0 +1,54 @@
+"""read_isolated keeps files queued in each worker: a crash or a timeout is
+still reported for the file being read, and the files queued behind it are
+read by a fresh worker, in input order, none lost."""
+from __future__ import annotations
+
+import os
+import time
+
+from xlflow.reading.isolate import IN_FLIGHT, Failure, _Run, read_isolated
+
+
+def _read_or_die(path: str) -> str:
+    name = os.path.basename(path)
+    if name.startswith("crash"):
+        os.abort()
+    if name.startswith("slow"):
+        time.sleep(60)
+    return name + f"@{os.getpid()}"
+
+
+def _names(got):
+    return [v.split("@")[0] if isinstance(v, str) else v.code for _p, v in got]
+
+
+def test_crash_with_files_queued_behind_it(tmp_path):
+    paths = [str(tmp_path / n) for n in ("a", "crash1", "b", "crash2", "crash3", "c", "d")]
+    got = list(read_isolated(paths, _read_or_die, jobs=1, timeout_s=30))
+    assert [p for p, _ in got] == paths
+    assert _names(got) == ["a", "worker-crashed", "b", "worker-crashed", "worker-crashed", "c", "d"]
+    assert all("SIGABRT" in v.message for _p, v in got if isinstance(v, Failure))
+    # a fresh worker took over after each crash
+    assert len({v.split("@")[1] for _p, v in got if isinstance(v, str)}) == 3
+
+
+def test_timeout_with_files_queued_behind_it(tmp_path):
+    paths = [str(tmp_path / n) for n in ("slow", "a", "b")]
+    start = time.perf_counter()
+    got = list(read_isolated(paths, _read_or_die, jobs=1, timeout_s=1))
+    assert time.perf_counter() - start < 20
+    assert _names(got) == ["read-timeout", "a", "b"]
+
+
+def test_every_worker_gets_the_next_file_before_it_is_done(tmp_path):
+    paths = [str(tmp_path / f"f{i}") for i in range(7)]
+    run = _Run(paths, _read_or_die, jobs=2, memory_mb=0, timeout_s=30)
+    try:
+        run._feed()
+        assert [len(w.tasks) for w in run.workers] == [IN_FLIGHT, IN_FLIGHT]
+        # round robin: the first files go to different workers
+        assert [w.tasks[0][0] for w in run.workers] == [0, 1]
+        got = list(run.results())
+    finally:
+        run.close()
+    assert _names(got) == [f"f{i}" for i in range(7)]
