@@ -497,25 +497,40 @@ def test_diagnostics_direction_matched_like_the_layout_dedupes(tmp_path):
     assert ws.cell(rows["final", "deficit", "level"], spec.first_direction_col + len(directions)).value == 1
 
 
-def test_cached_formula_worksheets_write_the_same_xml(tmp_path, monkeypatch):
+def _parts(path):
     import zipfile
 
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+class _FrozenDatetime(dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 1, 2, 3, 4, 5, tzinfo=tz)
+
+
+@pytest.mark.parametrize("lock_prefilled", [False, True])
+def test_fast_worksheets_and_shared_formats_write_the_same_bytes(tmp_path, monkeypatch, lock_prefilled):
+    """The writer's shortcuts (memoised formulas, one-string cells, formats copied from
+    per-process templates) give byte for byte what plain xlsxwriter gives."""
     from xlsxwriter.worksheet import Worksheet
 
     import xlflow.writing.programme as programme
+    import xlflow.writing.styles as styles
 
-    def sheets(path):
-        with zipfile.ZipFile(path) as z:
-            return {n: z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")}
-
+    monkeypatch.setattr(programme.dt, "datetime", _FrozenDatetime)
     fast, plain = tmp_path / "fast.xlsx", tmp_path / "plain.xlsx"
-    write_programme_workbook(fast, OPTIONS, RECORDS)
+    write_programme_workbook(tmp_path / "warm.xlsx", OPTIONS, RECORDS)  # caches already filled
+    write_programme_workbook(fast, OPTIONS, RECORDS, lock_prefilled=lock_prefilled)
     monkeypatch.setattr(programme, "WORKSHEET_CLASS", Worksheet)
-    write_programme_workbook(plain, OPTIONS, RECORDS)
-    got, expected = sheets(fast), sheets(plain)
-    meta = f"xl/worksheets/sheet{len(LAYOUT.sheets) + 2}.xml"  # holds the creation time
-    assert got.keys() == expected.keys() and len(got) == len(LAYOUT.sheets) + 2
-    assert {k: v for k, v in got.items() if k != meta} == {k: v for k, v in expected.items() if k != meta}
+    monkeypatch.setattr(styles, "add_format", lambda wb, props: wb.add_format(props))
+    write_programme_workbook(plain, OPTIONS, RECORDS, lock_prefilled=lock_prefilled)
+    got, expected = _parts(fast), _parts(plain)
+    assert len(got) > len(LAYOUT.sheets) + 5 and "xl/styles.xml" in got
+    assert got.keys() == expected.keys()
+    core = "docProps/core.xml"  # holds the creation time of the zip entry's workbook
+    assert {k: v for k, v in got.items() if k != core} == {k: v for k, v in expected.items() if k != core}
 
 
 def test_no_xlsxwriter_warnings_even_with_long_texts(tmp_path):

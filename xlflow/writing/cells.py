@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from xlflow.layout import Column
 
@@ -66,6 +66,23 @@ def write_value(ws: Any, row0: int, col0: int, value: Any, col_type: str, fmt: A
             ws.write_string(row0, col0, value, fmt)
     else:
         ws.write_string(row0, col0, str(value), fmt)
+
+
+def write_blanks(ws: Any, row0: int, formats: Sequence[Any]) -> None:
+    """Empty input cells of one row: column ``i`` (0-based) gets ``formats[i]``."""
+    blank = getattr(ws, "_write_blank", None) or ws.write_blank  # the public one only converts "A1" args
+    for col0, fmt in enumerate(formats):
+        blank(row0, col0, None, fmt)
+
+
+def set_widths(ws: Any, widths: Sequence[float], first_col0: int = 0) -> None:
+    """Column widths from ``first_col0`` on; a run of equal widths is one call
+    (xlsxwriter writes adjacent equal columns as one ``<col>`` either way)."""
+    start = 0
+    for i in range(1, len(widths) + 1):
+        if i == len(widths) or widths[i] != widths[start]:
+            ws.set_column(first_col0 + start, first_col0 + i - 1, widths[start])
+            start = i
 
 
 def _clip(text: str, limit: int) -> str:

@@ -23,6 +23,7 @@ from xlflow import __version__
 from xlflow.errors import XlflowError
 from xlflow.fileio import atomic_output
 from xlflow.layout import FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, col_letter, load_layout
+from xlflow.writing.cells import set_widths
 from xlflow.writing.context import WriteContext, list_name, quote_sheet
 from xlflow.writing.fastsheet import CachedFormulaWorksheet
 from xlflow.writing.instructions import instruction_lines
@@ -213,9 +214,9 @@ def _write_lists(ctx: WriteContext) -> None:
     """Hidden sheet with one column per choice list; a defined name per list."""
     ws = ctx.workbook.add_worksheet(ctx.layout.lists_sheet, worksheet_class=WORKSHEET_CLASS)
     sheet = quote_sheet(ctx.layout.lists_sheet)
+    set_widths(ws, [30] * len(ctx.layout.lists))
     for j, key in enumerate(ctx.layout.lists):
         values = ctx.layout.choices(key, ctx.directions if key == "directions" else None)
-        ws.set_column(j, j, 30)
         ws.write_string(0, j, key, ctx.styles.header)
         for i, value in enumerate(values):
             if isinstance(value, (int, float)):

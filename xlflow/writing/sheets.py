@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from xlflow.layout import Column, FormSpec, TableSpec, col_index, col_letter
-from xlflow.writing.cells import column_validation, unique_validation, write_value
+from xlflow.writing.cells import column_validation, set_widths, unique_validation, write_blanks, write_value
 from xlflow.writing.context import WriteContext
 
 # Passport fields locked when prefilled with ``lock_prefilled`` (the copy's identity).
@@ -80,8 +80,8 @@ def _write_headers(ctx: WriteContext, ws: Any, spec: TableSpec) -> None:
         ws.write_string(spec.header_row - 2, 0, hint, st.hint)
     hr0 = spec.header_row - 1
     ws.set_row(hr0, HEADER_ROW_HEIGHT)
+    set_widths(ws, [col.width for col in spec.columns])
     for i, col in enumerate(spec.columns):
-        ws.set_column(i, i, col.width)
         ws.write_string(hr0, i, col.header, st.header)
 
 
@@ -92,14 +92,18 @@ def write_table(ctx: WriteContext, ws: Any, spec: TableSpec, records: Sequence[M
     first0 = spec.first_data_row - 1
     lock_rows = ctx.lock_prefilled and spec.key in LOCKED_TABLES
     has_wrap = any(c.type == "long_text" for c in spec.columns)
+    open_formats = [st.for_type(c.type) for c in spec.columns]
+    filled_formats = [st.for_type(c.type, True) for c in spec.columns] if lock_rows else open_formats
     for r in range(n_rows):
-        record = records[r] if r < len(records) else {}
-        locked = lock_rows and r < len(records)
         row0 = first0 + r
         if has_wrap:
             ws.set_row(row0, WRAP_ROW_HEIGHT)
-        for i, col in enumerate(spec.columns):
-            write_value(ws, row0, i, record.get(col.key), col.type, st.for_type(col.type, locked))
+        if r < len(records):
+            record = records[r]
+            for i, col in enumerate(spec.columns):
+                write_value(ws, row0, i, record.get(col.key), col.type, filled_formats[i])
+        else:
+            write_blanks(ws, row0, open_formats)
     first_input = first0 + (len(records) if lock_rows else 0)
     last0 = first0 + n_rows - 1
     if first_input <= last0:

@@ -11,7 +11,10 @@ Colour code (explained on the instructions sheet):
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
+
+from xlsxwriter.format import Format
 
 DATE_FORMAT = "dd.mm.yyyy"
 
@@ -62,13 +65,38 @@ LEVEL_COLOURS = {
 }
 
 
+# Formats built once per process, copied into each workbook (frozen properties -> format).
+_TEMPLATES: dict[tuple, Format] = {}
+
+
+def add_format(workbook: Any, properties: dict[str, Any]) -> Any:
+    """``workbook.add_format(properties)``, but a copy of a format built once per process.
+
+    What ``Workbook.add_format`` does (workbook defaults updated by the
+    properties, a ``Format`` bound to the workbook's index tables, appended to its
+    formats) without running the ~80 attribute assignments and setters of
+    ``Format.__init__`` again for every workbook; ``tests/test_writer.py`` checks
+    that ``styles.xml`` is byte for byte the same."""
+    merged = {**workbook.default_format_properties, **properties}
+    key = tuple(merged.items())
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _TEMPLATES[key] = Format(merged, {}, {})
+    fmt = Format.__new__(Format)
+    fmt.__dict__.update(template.__dict__)
+    fmt.xf_format_indices = workbook.xf_format_indices
+    fmt.dxf_format_indices = workbook.dxf_format_indices
+    workbook.formats.append(fmt)
+    return fmt
+
+
 class Styles:
     """All formats of one workbook; ``cell(kind, locked)`` for table cells."""
 
     def __init__(self, workbook: Any) -> None:
         base = {"font_name": "Calibri", "font_size": 11, "valign": "top"}
         self._wb = workbook
-        add = workbook.add_format
+        add = partial(add_format, workbook)
         self.title = add({**base, "bold": True, "font_size": 14, "valign": "vcenter"})
         self.hint = add({**base, "italic": True, "font_color": "#595959"})
         self.hint_wrap = add({**base, "italic": True, "font_color": "#595959", "text_wrap": True})
@@ -99,11 +127,11 @@ class Styles:
         self.strength = {v: self._fill(bg, fg) for v, (bg, fg) in STRENGTH_SHADES.items()}
         self.marks = {m: self._fill(bg, fg) for m, (bg, fg) in MARK_COLOURS.items()}
         self.levels = {m: self._fill(bg, fg) for m, (bg, fg) in LEVEL_COLOURS.items()}
-        self.overdue = workbook.add_format({"bg_color": "#FCE4D6", "font_color": "#C00000", "bold": True})
+        self.overdue = add({"bg_color": "#FCE4D6", "font_color": "#C00000", "bold": True})
 
     def _fill(self, bg: str, fg: str) -> Any:
         """A conditional format (dxf): fill and font colour only."""
-        return self._wb.add_format({"bg_color": bg, "font_color": fg})
+        return add_format(self._wb, {"bg_color": bg, "font_color": fg})
 
     def cell(self, kind: str, locked: bool = False) -> Any:
         return self._cells[(kind, locked)]
