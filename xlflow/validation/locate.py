@@ -54,13 +54,17 @@ class CellLocator:
         for path, where in cells.items():
             if not isinstance(path, tuple) or len(path) < 2 or not isinstance(path[1], int):
                 continue
+            row_key = (path[0], path[1])
+            col_key = (path[0], path[2]) if len(path) == 3 and isinstance(path[2], str) else None
+            if row_key in row_of and (col_key is None or col_key in col_of):
+                continue  # the first sound cell of both is known: nothing to learn
             parts = split_a1(where[1]) if where and where[1] else None
             if parts is None:
                 continue
             letters, row = parts
-            row_of.setdefault((path[0], path[1]), (where[0], row))
-            if len(path) == 3 and isinstance(path[2], str):
-                col_of.setdefault((path[0], path[2]), letters)
+            row_of.setdefault(row_key, (where[0], row))
+            if col_key is not None:
+                col_of.setdefault(col_key, letters)
         return row_of, col_of
 
     def sheet_name(self, top_key: str) -> str | None:

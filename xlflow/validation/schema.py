@@ -190,6 +190,64 @@ def is_schema_valid(data: Any) -> bool:
     return True
 
 
+# A record with every part empty (valid): a part of a record is checked alone
+# by putting it into this one (the root schema ties no parts together).
+EMPTY_RECORD = {
+    "meta": {"template_id": "xlflow-programme", "template_version": 1, "workbook_kind": "school",
+             "directions": ["-"]},
+    "passport": {}, "mentors": [], "mentees": [], "pairs": [], "diagnostics": [], "roadmap": [],
+    "rubric": [], "reflection": [], "computed": {},
+}
+_ROOT_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "additionalProperties",
+                            "required", "properties"})
+_ANNOTATIONS = frozenset({"title", "description", "$comment"})
+
+
+def schema_errors(data: Any) -> Iterator[jsonschema.ValidationError]:
+    """``iter_errors(data)``, same errors in the same order, walking only the
+    parts (top-level sections, then table rows) the fast check rejects:
+    ``iter_errors`` of a whole record costs ~4 ms, of one row ~0.05 ms."""
+    validator = programme_validator()
+    schema = validator.schema
+    if not _root_sound(data, schema):
+        yield from validator.iter_errors(data)
+        return
+    # Root type, required and additionalProperties hold: only "properties"
+    # yields errors, part by part in schema order.
+    for key, sub in schema["properties"].items():
+        if key in data and not _part_valid(key, data[key]):
+            yield from _part_errors(validator, key, sub, data[key])
+
+
+def _root_sound(data: Any, schema: Mapping) -> bool:
+    if not isinstance(data, dict) or not _ROOT_KEYWORDS.issuperset(schema):
+        return False
+    if schema.get("additionalProperties") is not False or schema.get("type") != "object":
+        return False
+    return set(schema.get("required", ())) <= data.keys() <= schema["properties"].keys()
+
+
+def _part_valid(key: str, value: Any) -> bool:
+    return is_schema_valid({**EMPTY_RECORD, key: value})
+
+
+def _part_errors(validator: Draft202012Validator, key: str, sub: Mapping,
+                 value: Any) -> Iterator[jsonschema.ValidationError]:
+    items = sub.get("items")
+    plain_table = (sub.get("type") == "array" and isinstance(items, dict) and isinstance(value, list)
+                   and _ANNOTATIONS.issuperset(set(sub) - {"type", "items"}))
+    if not plain_table:
+        yield from validator.descend(value, sub, path=key, schema_path=key)
+        return
+    # A list under {"type": "array", "items": ...}: only "items" yields errors, row by row.
+    for i, row in enumerate(value):
+        if _part_valid(key, [row]):
+            continue
+        for error in validator.descend(row, items, path=i, schema_path="items"):
+            error.path.appendleft(key)
+            yield error
+
+
 def schema_problems(data: Any, locator: CellLocator, file: str | None = None,
                     layout: Layout | None = None) -> list[Problem]:
     """Every schema violation of ``data`` as a Problem at its cell, one per cell."""
@@ -208,7 +266,7 @@ def schema_problems(data: Any, locator: CellLocator, file: str | None = None,
 
 def _problems(data: Any, locator: CellLocator, file: str | None,
               layout: Layout) -> Iterator[tuple[tuple, str, Problem]]:
-    for error in programme_validator().iter_errors(data):
+    for error in schema_errors(data):
         for path, code, params in _describe(error, data, layout):
             if path is None:
                 continue
