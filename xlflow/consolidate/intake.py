@@ -74,18 +74,18 @@ def read_path(path: str, as_of: dt.date) -> FileFacts | Problem:
 def _named(got: Any, path: str, name: str) -> FileFacts | Problem:
     """What a worker returned (facts, own-output problem or an isolate
     Failure) for the file shown as ``name``."""
+    if isinstance(got, FileFacts):
+        got.name = name
+        for p in got.problems:
+            p.file = name
+        return got
     if isinstance(got, Problem):
         got.file = name
         return got
-    if not isinstance(got, FileFacts):
-        from xlflow.scan import own_output_problem
+    from xlflow.scan import own_output_problem
 
-        return own_output_problem(path, name) or FileFacts(
-            path=path, name=name, mtime=_mtime(path), status=REJECTED, problems=[got.to_problem(file=name)])
-    got.name = name
-    for p in got.problems:
-        p.file = name
-    return got
+    return own_output_problem(path, name) or FileFacts(
+        path=path, name=name, mtime=_mtime(path), status=REJECTED, problems=[got.to_problem(file=name)])
 
 
 def _skipped_own(path: str, problem: Problem) -> FileFacts:

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import faulthandler
 import heapq
+import math
 import multiprocessing as mp
 import os
+import select
 import signal
 import sys
 import time
@@ -183,6 +185,16 @@ def _die_with_parent() -> None:
         pass
 
 
+def _pack_task(index: int, path: str) -> bytes:
+    """A task as raw bytes (cheaper than pickling it on both sides); b"" stops the worker."""
+    return b"%d\0" % index + os.fsencode(path)
+
+
+def _unpack_task(task: bytes) -> tuple[int, str]:
+    index, path = task.split(b"\0", 1)
+    return int(index), os.fsdecode(path)
+
+
 def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl+C
     _die_with_parent()
@@ -191,12 +203,12 @@ def _worker_main(conn: Connection, func: Callable[[str], Any], memory_mb: int) -
     limit_memory(memory_mb)
     while True:
         try:
-            task = conn.recv()
+            task = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        if task is None:
+        if not task:
             return
-        index, path = task
+        index, path = _unpack_task(task)
         before = file_stamp(path)
         try:
             message: tuple = (index, func(path))
@@ -240,7 +252,7 @@ class _Worker:
     def give(self, index: int, path: str) -> bool:
         """Queue a task; False when the worker cannot take it (it is gone)."""
         try:
-            self.conn.send((index, path))
+            self.conn.send_bytes(_pack_task(index, path))
         except (OSError, ValueError):
             return False
         if not self.tasks:
@@ -261,7 +273,7 @@ class _Worker:
 
     def stop(self) -> None:
         try:
-            self.conn.send(None)
+            self.conn.send_bytes(b"")
         except (OSError, ValueError):
             pass
         self.proc.join(2)
@@ -269,6 +281,41 @@ class _Worker:
             self.proc.kill()
             self.proc.join(2)
         self.conn.close()
+
+
+class _Waiter:
+    """Which workers have something to say. POSIX: one ``poll`` object kept
+    for the whole run (``multiprocessing.connection.wait`` builds a selector
+    at every call, a noticeable share of the parent's time per file)."""
+
+    def __init__(self) -> None:
+        self.poller = select.poll() if hasattr(select, "poll") else None
+        self.by_fd: dict[int, _Worker] = {}
+
+    def add(self, w: _Worker) -> None:
+        if self.poller is not None:
+            for fd in (w.conn.fileno(), w.proc.sentinel):
+                self.poller.register(fd, select.POLLIN)
+                self.by_fd[fd] = w
+
+    def remove(self, w: _Worker) -> None:
+        """Before the worker's descriptors are closed (their numbers are reused)."""
+        for fd in [fd for fd, x in self.by_fd.items() if x is w]:
+            assert self.poller is not None
+            self.poller.unregister(fd)
+            del self.by_fd[fd]
+
+    def ready(self, busy: list[_Worker], timeout: float) -> dict[_Worker, bool]:
+        """{worker: a message may be waiting (else: it ended)} within ``timeout`` seconds."""
+        if self.poller is None:
+            got = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=timeout)
+            return {w: w.conn in got for w in busy if w.conn in got or w.proc.sentinel in got}
+        out: dict[_Worker, bool] = {}
+        for fd, _event in self.poller.poll(max(0, math.ceil(timeout * 1000))):
+            w = self.by_fd.get(fd)
+            if w is not None:
+                out[w] = out.get(w, False) or fd != w.proc.sentinel
+        return out
 
 
 def _death_reason(exitcode: int | None) -> str:
@@ -309,6 +356,7 @@ class _Run:
         self.memory_mb, self.timeout_s = memory_mb, timeout_s
         self.ctx = _context()
         self.workers: list[_Worker] = []
+        self.waiter = _Waiter()
         self.done: dict[int, Any] = {}
         self.next_index = 0
         self.retry: list[int] = []  # heap: tasks of a replaced worker, not read yet
@@ -336,6 +384,7 @@ class _Run:
         that a worker never waits for the parent between two files."""
         while len(self.workers) < self.jobs and self._has_work():
             self.workers.append(_Worker(self.ctx, self.func, self.memory_mb))
+            self.waiter.add(self.workers[-1])
         for depth in range(1, IN_FLIGHT + 1):
             for w in list(self.workers):
                 if len(w.tasks) < depth and self._has_work():
@@ -351,34 +400,22 @@ class _Run:
         if not busy:
             return
         deadline = min(w.started for w in busy) + self.timeout_s
-        wait_for = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
-        ready = wait(wait_for, timeout=max(0.0, deadline - time.monotonic()))
-        for w in busy:
-            if w.conn in ready or w.proc.sentinel in ready:
-                self._collect(w)
+        for w, has_message in self.waiter.ready(busy, deadline - time.monotonic()).items():
+            if w in self.workers:
+                self._collect(w, has_message)
         now = time.monotonic()
         for w in [w for w in self.workers if w.tasks and now - w.started > self.timeout_s]:
             index, path = w.tasks[0]
             self._replace(w)
             self.done[index] = Failure(path, READ_TIMEOUT, {"seconds": _fmt_seconds(self.timeout_s)})
 
-    def _collect(self, w: _Worker) -> None:
-        """Take every result the worker has sent; a dead worker's oldest task
-        is the file that killed it."""
-        while w.tasks:
-            try:
-                if not w.conn.poll():
-                    break
-                got_index, value = w.conn.recv()
-            except (EOFError, OSError):
-                w.proc.join(5)  # the worker closed its end: it is dying
-                break
-            except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled
-                index, path = w.finished()
-                self.done[index] = failure_from_exception(path, exc)
-                continue
-            w.finished()
-            self.done[got_index] = value
+    def _collect(self, w: _Worker, has_message: bool) -> None:
+        """Take the worker's next result; when it has ended, the results it
+        sent before, and its oldest task is the file that killed it."""
+        if has_message and self._receive(w):
+            return
+        while w.tasks and w.conn.poll() and self._receive(w):
+            pass
         if w.proc.is_alive():
             return
         exitcode = w.proc.exitcode
@@ -388,9 +425,25 @@ class _Run:
             self.done[task[0]] = Failure(task[1], WORKER_CRASHED, {"reason": _death_reason(exitcode)},
                                          detail=f"exit code {exitcode}")
 
+    def _receive(self, w: _Worker) -> bool:
+        """One result of the worker; False when it has closed its end (dying)."""
+        try:
+            got_index, value = w.conn.recv()
+        except (EOFError, OSError):
+            w.proc.join(5)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled
+            index, path = w.finished()
+            self.done[index] = failure_from_exception(path, exc)
+            return True
+        w.finished()
+        self.done[got_index] = value
+        return True
+
     def _replace(self, w: _Worker) -> None:
         """Kill the worker; the tasks it had not started go to the next ones
         (the caller reports its oldest task)."""
+        self.waiter.remove(w)
         w.kill()
         self.workers.remove(w)
         for index, _path in list(w.tasks)[1:]:
@@ -399,6 +452,7 @@ class _Run:
 
     def close(self) -> None:
         for w in self.workers:
+            self.waiter.remove(w)
             if w.tasks:
                 w.kill()
             else:
