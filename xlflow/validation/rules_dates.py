@@ -114,6 +114,10 @@ def programme_period(ctx: RuleContext) -> tuple[dt.date, dt.date] | None:
     return min(starts), max(ends + ([actual] if actual else []))
 
 
+def _shown(start: dt.date, end: dt.date) -> dict[str, str]:
+    return {"start": format_date(start), "end": format_date(end)}
+
+
 @rule
 def pair_dates(ctx: RuleContext) -> Iterator[Problem]:
     seen: set[tuple] = set()
@@ -125,17 +129,14 @@ def pair_dates(ctx: RuleContext) -> Iterator[Problem]:
         if key in seen:
             continue  # the other rows of a group: reported once
         seen.add(key)
-        shown = {"start": format_date(start), "end": format_date(end)}
+        path = ("pairs", i, "planned_end_date")
         if end <= start:
-            yield ctx.problem(DATES_ORDER, ("pairs", i, "planned_end_date"), **shown)
+            yield ctx.problem(DATES_ORDER, path, **_shown(start, end))
             continue
         code = length_problem(start, end)
         if _allowed(code, _term_change(ctx, row)):
             continue
-        if ctx.kind == "school":
-            yield ctx.problem(LENGTH_UNUSUAL, ("pairs", i, "planned_end_date"), **shown)
-        else:
-            yield ctx.problem(code, ("pairs", i, "planned_end_date"), **shown)
+        yield ctx.problem(LENGTH_UNUSUAL if ctx.kind == "school" else code, path, **_shown(start, end))
 
 
 @rule
@@ -145,16 +146,15 @@ def actual_end(ctx: RuleContext) -> Iterator[Problem]:
     if actual is None or not rows:
         return
     start = min(ctx.date(r, "start_date") for r in rows)
-    shown = {"start": format_date(start), "end": format_date(actual)}
     path = ("passport", "actual_end_date")
     if actual < start:
-        yield ctx.problem(END_BEFORE_START, path, **shown)
+        yield ctx.problem(END_BEFORE_START, path, **_shown(start, actual))
         return
     code = length_problem(start, actual)
     if code == TOO_SHORT and ctx.passport.get("status") != FINISHED:
         return  # stopped early or still running: a short span is not a mistake
     if not _allowed(code, _term_change(ctx, rows[0])):
-        yield ctx.problem(code, path, **shown)
+        yield ctx.problem(code, path, **_shown(start, actual))
 
 
 @rule
@@ -189,23 +189,31 @@ def roadmap_inside_programme(ctx: RuleContext) -> Iterator[Problem]:
                                   start=format_date(first), end=format_date(last))
 
 
-def _all_dates(ctx: RuleContext) -> Iterator[tuple[tuple, dt.date]]:
-    """Every ISO date value of the passport and the dated tables, in record order."""
-    for key, value in ctx.passport.items():
-        day = ctx.day(value) if isinstance(value, str) and len(value) == 10 else None
-        if day:
-            yield ("passport", key), day
+def _odd_year_dates(ctx: RuleContext, latest: int) -> list[tuple[tuple, dt.date]]:
+    """Every ISO date value of the passport and the dated tables (in record
+    order) whose year is before EARLIEST_YEAR or after ``latest``. A value whose
+    first four characters already lie between those years (as text: ASCII
+    digits compare like numbers) needs no parsing: it cannot be such a date."""
+    low, high = f"{EARLIEST_YEAR:04d}", f"{latest:04d}"
+    if len(low) != 4 or len(high) != 4:
+        low, high = "~", ""  # no shortcut: parse every value
+    found: list[tuple[tuple, dt.date]] = []
+
+    def scan(prefix: tuple, row: dict) -> None:
+        for key, value in row.items():
+            if isinstance(value, str) and len(value) == 10 and not low <= value[:4] <= high:
+                day = ctx.day(value)
+                if day and (day.year < EARLIEST_YEAR or day.year > latest):
+                    found.append(((*prefix, key), day))
+
+    scan(("passport",), ctx.passport)
     for table in ("mentors", "mentees", "pairs", "roadmap"):
         for i, row in ctx.rows(table):
-            for key, value in row.items():
-                day = ctx.day(value) if isinstance(value, str) and len(value) == 10 else None
-                if day:
-                    yield (table, i, key), day
+            scan((table, i), row)
+    return found
 
 
 @rule
 def plausible_years(ctx: RuleContext) -> Iterator[Problem]:
-    latest = ctx.today.year + FUTURE_YEARS
-    for path, day in _all_dates(ctx):
-        if day.year < EARLIEST_YEAR or day.year > latest:
-            yield ctx.problem(IMPLAUSIBLE, path, value=format_date(day), year=day.year)
+    for path, day in _odd_year_dates(ctx, ctx.today.year + FUTURE_YEARS):
+        yield ctx.problem(IMPLAUSIBLE, path, value=format_date(day), year=day.year)

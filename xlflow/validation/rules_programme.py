@@ -1,6 +1,7 @@
 """Rules about the programme itself: passport, status, roadmap, directions, rubric."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterator
 
 from xlflow.layout import FormSpec
@@ -105,11 +106,16 @@ def _direction_paths(ctx: RuleContext) -> Iterator[tuple[tuple, object]]:
                 yield (table, i, "direction"), row["direction"]
 
 
+@lru_cache(maxsize=64)
+def _direction_keys(allowed: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The directions as typed and normalised (the same lists recur file after file)."""
+    return frozenset(allowed), frozenset(norm_key(d) for d in allowed)
+
+
 @rule
 def directions_known(ctx: RuleContext) -> Iterator[Problem]:
     allowed = ctx.directions
-    exact = set(allowed)
-    known = {norm_key(d) for d in allowed}
+    exact, known = _direction_keys(tuple(allowed))
     for path, value in _direction_paths(ctx):
         if isinstance(value, str) and value not in exact and norm_key(value) not in known:
             yield ctx.problem(UNKNOWN_DIRECTION, path, value=format_value(value), choices=quote_list(allowed))
