@@ -15,106 +15,106 @@ NoneType = type(None)
 
 def validate_https___xlflow_example_schemas_programme_schema_json(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        raise JsonSchemaValueException("invalid")
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data__missing_keys = set(['meta', 'passport', 'mentors', 'mentees', 'pairs', 'diagnostics', 'roadmap', 'rubric', 'reflection', 'computed']) - data.keys()
         if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain ")
+            raise JsonSchemaValueException("invalid")
         data_keys = set(data.keys())
         if "meta" in data_keys:
             data_keys.remove("meta")
             data__meta = data["meta"]
             if not isinstance(data__meta, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta must be object")
+                raise JsonSchemaValueException("invalid")
             data__meta_is_dict = isinstance(data__meta, dict)
             if data__meta_is_dict:
                 data__meta__missing_keys = set(['template_id', 'template_version', 'workbook_kind', 'directions']) - data__meta.keys()
                 if data__meta__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta must contain ")
+                    raise JsonSchemaValueException("invalid")
                 data__meta_keys = set(data__meta.keys())
                 if "template_id" in data__meta_keys:
                     data__meta_keys.remove("template_id")
                     data__meta__templateid = data__meta["template_id"]
                     if not (isinstance(data__meta__templateid, str) and data__meta__templateid == 'xlflow-programme'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.template_id must be one of ['xlflow-programme']")
+                        raise JsonSchemaValueException("invalid")
                 if "template_version" in data__meta_keys:
                     data__meta_keys.remove("template_version")
                     data__meta__templateversion = data__meta["template_version"]
                     if not isinstance(data__meta__templateversion, (int)) and not (isinstance(data__meta__templateversion, float) and data__meta__templateversion.is_integer()) or isinstance(data__meta__templateversion, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.template_version must be integer")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__meta__templateversion, (int, float, Decimal)) and not isinstance(data__meta__templateversion, bool):
                         if data__meta__templateversion < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.template_version must be bigger than or equal to 1")
+                            raise JsonSchemaValueException("invalid")
                 if "xlflow_version" in data__meta_keys:
                     data__meta_keys.remove("xlflow_version")
                     data__meta__xlflowversion = data__meta["xlflow_version"]
                     if not isinstance(data__meta__xlflowversion, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.xlflow_version must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "workbook_kind" in data__meta_keys:
                     data__meta_keys.remove("workbook_kind")
                     data__meta__workbookkind = data__meta["workbook_kind"]
                     if not (isinstance(data__meta__workbookkind, str) and data__meta__workbookkind == 'school' or isinstance(data__meta__workbookkind, str) and data__meta__workbookkind == 'programme'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.workbook_kind must be one of ['school', 'programme']")
+                        raise JsonSchemaValueException("invalid")
                 if "school_code" in data__meta_keys:
                     data__meta_keys.remove("school_code")
                     data__meta__schoolcode = data__meta["school_code"]
                     if not isinstance(data__meta__schoolcode, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.school_code must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "school_name" in data__meta_keys:
                     data__meta_keys.remove("school_name")
                     data__meta__schoolname = data__meta["school_name"]
                     if not isinstance(data__meta__schoolname, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.school_name must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "municipality" in data__meta_keys:
                     data__meta_keys.remove("municipality")
                     data__meta__municipality = data__meta["municipality"]
                     if not isinstance(data__meta__municipality, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.municipality must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "academic_year" in data__meta_keys:
                     data__meta_keys.remove("academic_year")
                     data__meta__academicyear = data__meta["academic_year"]
                     if not isinstance(data__meta__academicyear, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.academic_year must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "directions" in data__meta_keys:
                     data__meta_keys.remove("directions")
                     data__meta__directions = data__meta["directions"]
                     if not isinstance(data__meta__directions, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.directions must be array")
+                        raise JsonSchemaValueException("invalid")
                     data__meta__directions_is_list = isinstance(data__meta__directions, (list, tuple))
                     if data__meta__directions_is_list:
                         data__meta__directions_len = len(data__meta__directions)
                         if data__meta__directions_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.directions must contain at least 1 items")
+                            raise JsonSchemaValueException("invalid")
                         for data__meta__directions_x, data__meta__directions_item in enumerate(data__meta__directions):
                             if not isinstance(data__meta__directions_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.directions[{data__meta__directions_x}]".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__meta__directions_item, str):
                                 data__meta__directions_item_len = len(data__meta__directions_item)
                                 if data__meta__directions_item_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.directions[{data__meta__directions_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                 if "programme_id" in data__meta_keys:
                     data__meta_keys.remove("programme_id")
                     data__meta__programmeid = data__meta["programme_id"]
                     if not isinstance(data__meta__programmeid, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.programme_id must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "mentee_id" in data__meta_keys:
                     data__meta_keys.remove("mentee_id")
                     data__meta__menteeid = data__meta["mentee_id"]
                     if not isinstance(data__meta__menteeid, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.mentee_id must be string")
+                        raise JsonSchemaValueException("invalid")
                 if "created" in data__meta_keys:
                     data__meta_keys.remove("created")
                     data__meta__created = data__meta["created"]
                     if not isinstance(data__meta__created, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.created must be string")
+                        raise JsonSchemaValueException("invalid")
                 if data__meta_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta must not contain "+str(data__meta_keys)+" properties")
+                    raise JsonSchemaValueException("invalid")
         if "passport" in data_keys:
             data_keys.remove("passport")
             data__passport = data["passport"]
             if not isinstance(data__passport, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport must be object")
+                raise JsonSchemaValueException("invalid")
             data__passport_is_dict = isinstance(data__passport, dict)
             if data__passport_is_dict:
                 data__passport_keys = set(data__passport.keys())
@@ -122,801 +122,801 @@ def validate_https___xlflow_example_schemas_programme_schema_json(data, custom_f
                     data__passport_keys.remove("school_name")
                     data__passport__schoolname = data__passport["school_name"]
                     if not isinstance(data__passport__schoolname, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.school_name must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__schoolname, str):
                         data__passport__schoolname_len = len(data__passport__schoolname)
                         if data__passport__schoolname_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.school_name must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "school_code" in data__passport_keys:
                     data__passport_keys.remove("school_code")
                     data__passport__schoolcode = data__passport["school_code"]
                     if not isinstance(data__passport__schoolcode, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.school_code must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__schoolcode, str):
                         data__passport__schoolcode_len = len(data__passport__schoolcode)
                         if data__passport__schoolcode_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.school_code must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "municipality" in data__passport_keys:
                     data__passport_keys.remove("municipality")
                     data__passport__municipality = data__passport["municipality"]
                     if not isinstance(data__passport__municipality, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.municipality must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__municipality, str):
                         data__passport__municipality_len = len(data__passport__municipality)
                         if data__passport__municipality_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.municipality must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "academic_year" in data__passport_keys:
                     data__passport_keys.remove("academic_year")
                     data__passport__academicyear = data__passport["academic_year"]
                     if not isinstance(data__passport__academicyear, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.academic_year must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__academicyear, str):
                         data__passport__academicyear_len = len(data__passport__academicyear)
                         if data__passport__academicyear_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.academic_year must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "programme_id" in data__passport_keys:
                     data__passport_keys.remove("programme_id")
                     data__passport__programmeid = data__passport["programme_id"]
                     if not isinstance(data__passport__programmeid, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.programme_id must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__programmeid, str):
                         data__passport__programmeid_len = len(data__passport__programmeid)
                         if data__passport__programmeid_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.programme_id must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "main_direction" in data__passport_keys:
                     data__passport_keys.remove("main_direction")
                     data__passport__maindirection = data__passport["main_direction"]
                     if not isinstance(data__passport__maindirection, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.main_direction must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__maindirection, str):
                         data__passport__maindirection_len = len(data__passport__maindirection)
                         if data__passport__maindirection_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.main_direction must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "problem" in data__passport_keys:
                     data__passport_keys.remove("problem")
                     data__passport__problem = data__passport["problem"]
                     if not isinstance(data__passport__problem, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.problem must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__problem, str):
                         data__passport__problem_len = len(data__passport__problem)
                         if data__passport__problem_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.problem must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "goal" in data__passport_keys:
                     data__passport_keys.remove("goal")
                     data__passport__goal = data__passport["goal"]
                     if not isinstance(data__passport__goal, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.goal must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__goal, str):
                         data__passport__goal_len = len(data__passport__goal)
                         if data__passport__goal_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.goal must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "tasks" in data__passport_keys:
                     data__passport_keys.remove("tasks")
                     data__passport__tasks = data__passport["tasks"]
                     if not isinstance(data__passport__tasks, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.tasks must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__tasks, str):
                         data__passport__tasks_len = len(data__passport__tasks)
                         if data__passport__tasks_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.tasks must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "desired_image" in data__passport_keys:
                     data__passport_keys.remove("desired_image")
                     data__passport__desiredimage = data__passport["desired_image"]
                     if not isinstance(data__passport__desiredimage, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.desired_image must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__desiredimage, str):
                         data__passport__desiredimage_len = len(data__passport__desiredimage)
                         if data__passport__desiredimage_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.desired_image must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "content" in data__passport_keys:
                     data__passport_keys.remove("content")
                     data__passport__content = data__passport["content"]
                     if not isinstance(data__passport__content, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.content must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__content, str):
                         data__passport__content_len = len(data__passport__content)
                         if data__passport__content_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.content must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "group_common_part" in data__passport_keys:
                     data__passport_keys.remove("group_common_part")
                     data__passport__groupcommonpart = data__passport["group_common_part"]
                     if not isinstance(data__passport__groupcommonpart, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.group_common_part must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__groupcommonpart, str):
                         data__passport__groupcommonpart_len = len(data__passport__groupcommonpart)
                         if data__passport__groupcommonpart_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.group_common_part must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "intermediate_results" in data__passport_keys:
                     data__passport_keys.remove("intermediate_results")
                     data__passport__intermediateresults = data__passport["intermediate_results"]
                     if not isinstance(data__passport__intermediateresults, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.intermediate_results must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__intermediateresults, str):
                         data__passport__intermediateresults_len = len(data__passport__intermediateresults)
                         if data__passport__intermediateresults_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.intermediate_results must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "planned_results" in data__passport_keys:
                     data__passport_keys.remove("planned_results")
                     data__passport__plannedresults = data__passport["planned_results"]
                     if not isinstance(data__passport__plannedresults, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.planned_results must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__plannedresults, str):
                         data__passport__plannedresults_len = len(data__passport__plannedresults)
                         if data__passport__plannedresults_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.planned_results must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "meeting_schedule" in data__passport_keys:
                     data__passport_keys.remove("meeting_schedule")
                     data__passport__meetingschedule = data__passport["meeting_schedule"]
                     if not isinstance(data__passport__meetingschedule, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.meeting_schedule must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__meetingschedule, str):
                         data__passport__meetingschedule_len = len(data__passport__meetingschedule)
                         if data__passport__meetingschedule_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.meeting_schedule must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "conditions" in data__passport_keys:
                     data__passport_keys.remove("conditions")
                     data__passport__conditions = data__passport["conditions"]
                     if not isinstance(data__passport__conditions, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.conditions must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__conditions, str):
                         data__passport__conditions_len = len(data__passport__conditions)
                         if data__passport__conditions_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.conditions must be longer than or equal to 1 characters")
+                            raise JsonSchemaValueException("invalid")
                 if "status" in data__passport_keys:
                     data__passport_keys.remove("status")
                     data__passport__status = data__passport["status"]
                     if not isinstance(data__passport__status, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.status must be string")
+                        raise JsonSchemaValueException("invalid")
                     if not (isinstance(data__passport__status, str) and data__passport__status == 'планируется' or isinstance(data__passport__status, str) and data__passport__status == 'реализуется' or isinstance(data__passport__status, str) and data__passport__status == 'завершена' or isinstance(data__passport__status, str) and data__passport__status == 'прекращена досрочно'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.status must be one of ['планируется', 'реализуется', 'завершена', 'прекращена досрочно']")
+                        raise JsonSchemaValueException("invalid")
                 if "term_change" in data__passport_keys:
                     data__passport_keys.remove("term_change")
                     data__passport__termchange = data__passport["term_change"]
                     if not isinstance(data__passport__termchange, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.term_change must be string")
+                        raise JsonSchemaValueException("invalid")
                     if not (isinstance(data__passport__termchange, str) and data__passport__termchange == 'нет' or isinstance(data__passport__termchange, str) and data__passport__termchange == 'продлена' or isinstance(data__passport__termchange, str) and data__passport__termchange == 'сокращена'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.term_change must be one of ['нет', 'продлена', 'сокращена']")
+                        raise JsonSchemaValueException("invalid")
                 if "actual_end_date" in data__passport_keys:
                     data__passport_keys.remove("actual_end_date")
                     data__passport__actualenddate = data__passport["actual_end_date"]
                     if not isinstance(data__passport__actualenddate, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.actual_end_date must be string")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__passport__actualenddate, str):
                         if not custom_formats["date"](data__passport__actualenddate):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.actual_end_date must be date")
+                            raise JsonSchemaValueException("invalid")
                 if "ending_reason" in data__passport_keys:
                     data__passport_keys.remove("ending_reason")
                     data__passport__endingreason = data__passport["ending_reason"]
                     if not isinstance(data__passport__endingreason, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.ending_reason must be string")
+                        raise JsonSchemaValueException("invalid")
                     if not (isinstance(data__passport__endingreason, str) and data__passport__endingreason == 'план мероприятий выполнен в полном объёме' or isinstance(data__passport__endingreason, str) and data__passport__endingreason == 'по инициативе наставника или наставляемого (уважительные причины)' or isinstance(data__passport__endingreason, str) and data__passport__endingreason == 'по инициативе куратора (программа не выполняется)'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport.ending_reason must be one of ['план мероприятий выполнен в полном объёме', 'по инициативе наставника или наставляемого (уважительные причины)', 'по инициативе куратора (программа не выполняется)']")
+                        raise JsonSchemaValueException("invalid")
                 if data__passport_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".passport must not contain "+str(data__passport_keys)+" properties")
+                    raise JsonSchemaValueException("invalid")
         if "mentors" in data_keys:
             data_keys.remove("mentors")
             data__mentors = data["mentors"]
             if not isinstance(data__mentors, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors must be array")
+                raise JsonSchemaValueException("invalid")
             data__mentors_is_list = isinstance(data__mentors, (list, tuple))
             if data__mentors_is_list:
                 data__mentors_len = len(data__mentors)
                 for data__mentors_x, data__mentors_item in enumerate(data__mentors):
                     if not isinstance(data__mentors_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__mentors_item_is_dict = isinstance(data__mentors_item, dict)
                     if data__mentors_item_is_dict:
                         data__mentors_item__missing_keys = set(['id', 'full_name', 'experience_years', 'consent']) - data__mentors_item.keys()
                         if data__mentors_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__mentors_item_keys = set(data__mentors_item.keys())
                         if "id" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("id")
                             data__mentors_item__id = data__mentors_item["id"]
                             if not isinstance(data__mentors_item__id, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].id".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentors_item__id, str):
                                 data__mentors_item__id_len = len(data__mentors_item__id)
                                 if data__mentors_item__id_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].id".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                                 if data__mentors_item__id_len > 64:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].id".format(**locals()) + " must be shorter than or equal to 64 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "full_name" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("full_name")
                             data__mentors_item__fullname = data__mentors_item["full_name"]
                             if not isinstance(data__mentors_item__fullname, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].full_name".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentors_item__fullname, str):
                                 data__mentors_item__fullname_len = len(data__mentors_item__fullname)
                                 if data__mentors_item__fullname_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].full_name".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "position" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("position")
                             data__mentors_item__position = data__mentors_item["position"]
                             if not isinstance(data__mentors_item__position, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].position".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentors_item__position, str):
                                 data__mentors_item__position_len = len(data__mentors_item__position)
                                 if data__mentors_item__position_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].position".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "subject" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("subject")
                             data__mentors_item__subject = data__mentors_item["subject"]
                             if not isinstance(data__mentors_item__subject, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].subject".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentors_item__subject, str):
                                 data__mentors_item__subject_len = len(data__mentors_item__subject)
                                 if data__mentors_item__subject_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].subject".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "experience_years" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("experience_years")
                             data__mentors_item__experienceyears = data__mentors_item["experience_years"]
                             if not isinstance(data__mentors_item__experienceyears, (int, float, Decimal)) or isinstance(data__mentors_item__experienceyears, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].experience_years".format(**locals()) + " must be number")
+                                raise JsonSchemaValueException("invalid")
                         if "qualification" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("qualification")
                             data__mentors_item__qualification = data__mentors_item["qualification"]
                             if not isinstance(data__mentors_item__qualification, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].qualification".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__mentors_item__qualification, str) and data__mentors_item__qualification == 'без категории' or isinstance(data__mentors_item__qualification, str) and data__mentors_item__qualification == 'первая категория' or isinstance(data__mentors_item__qualification, str) and data__mentors_item__qualification == 'высшая категория' or isinstance(data__mentors_item__qualification, str) and data__mentors_item__qualification == 'педагог-методист' or isinstance(data__mentors_item__qualification, str) and data__mentors_item__qualification == 'педагог-наставник'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].qualification".format(**locals()) + " must be one of ['без категории', 'первая категория', 'высшая категория', 'педагог-методист', 'педагог-наставник']")
+                                raise JsonSchemaValueException("invalid")
                         if "mentor_category" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("mentor_category")
                             data__mentors_item__mentorcategory = data__mentors_item["mentor_category"]
                             if not isinstance(data__mentors_item__mentorcategory, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].mentor_category".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__mentors_item__mentorcategory, str) and data__mentors_item__mentorcategory == 'педагог, желающий передавать опыт' or isinstance(data__mentors_item__mentorcategory, str) and data__mentors_item__mentorcategory == 'ветеран педагогического труда'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].mentor_category".format(**locals()) + " must be one of ['педагог, желающий передавать опыт', 'ветеран педагогического труда']")
+                                raise JsonSchemaValueException("invalid")
                         if "strong_directions" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("strong_directions")
                             data__mentors_item__strongdirections = data__mentors_item["strong_directions"]
                             if not isinstance(data__mentors_item__strongdirections, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].strong_directions".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentors_item__strongdirections, str):
                                 data__mentors_item__strongdirections_len = len(data__mentors_item__strongdirections)
                                 if data__mentors_item__strongdirections_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].strong_directions".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "consent" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("consent")
                             data__mentors_item__consent = data__mentors_item["consent"]
                             if not isinstance(data__mentors_item__consent, (bool)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].consent".format(**locals()) + " must be boolean")
+                                raise JsonSchemaValueException("invalid")
                         if "consent_date" in data__mentors_item_keys:
                             data__mentors_item_keys.remove("consent_date")
                             data__mentors_item__consentdate = data__mentors_item["consent_date"]
                             if not isinstance(data__mentors_item__consentdate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].consent_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentors_item__consentdate, str):
                                 if not custom_formats["date"](data__mentors_item__consentdate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}].consent_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if data__mentors_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentors[{data__mentors_x}]".format(**locals()) + " must not contain "+str(data__mentors_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "mentees" in data_keys:
             data_keys.remove("mentees")
             data__mentees = data["mentees"]
             if not isinstance(data__mentees, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees must be array")
+                raise JsonSchemaValueException("invalid")
             data__mentees_is_list = isinstance(data__mentees, (list, tuple))
             if data__mentees_is_list:
                 data__mentees_len = len(data__mentees)
                 for data__mentees_x, data__mentees_item in enumerate(data__mentees):
                     if not isinstance(data__mentees_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__mentees_item_is_dict = isinstance(data__mentees_item, dict)
                     if data__mentees_item_is_dict:
                         data__mentees_item__missing_keys = set(['id', 'full_name', 'experience_years', 'category', 'consent']) - data__mentees_item.keys()
                         if data__mentees_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__mentees_item_keys = set(data__mentees_item.keys())
                         if "id" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("id")
                             data__mentees_item__id = data__mentees_item["id"]
                             if not isinstance(data__mentees_item__id, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].id".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentees_item__id, str):
                                 data__mentees_item__id_len = len(data__mentees_item__id)
                                 if data__mentees_item__id_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].id".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                                 if data__mentees_item__id_len > 64:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].id".format(**locals()) + " must be shorter than or equal to 64 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "full_name" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("full_name")
                             data__mentees_item__fullname = data__mentees_item["full_name"]
                             if not isinstance(data__mentees_item__fullname, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].full_name".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentees_item__fullname, str):
                                 data__mentees_item__fullname_len = len(data__mentees_item__fullname)
                                 if data__mentees_item__fullname_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].full_name".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "position" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("position")
                             data__mentees_item__position = data__mentees_item["position"]
                             if not isinstance(data__mentees_item__position, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].position".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentees_item__position, str):
                                 data__mentees_item__position_len = len(data__mentees_item__position)
                                 if data__mentees_item__position_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].position".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "subject" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("subject")
                             data__mentees_item__subject = data__mentees_item["subject"]
                             if not isinstance(data__mentees_item__subject, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].subject".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentees_item__subject, str):
                                 data__mentees_item__subject_len = len(data__mentees_item__subject)
                                 if data__mentees_item__subject_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].subject".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "experience_years" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("experience_years")
                             data__mentees_item__experienceyears = data__mentees_item["experience_years"]
                             if not isinstance(data__mentees_item__experienceyears, (int, float, Decimal)) or isinstance(data__mentees_item__experienceyears, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].experience_years".format(**locals()) + " must be number")
+                                raise JsonSchemaValueException("invalid")
                         if "category" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("category")
                             data__mentees_item__category = data__mentees_item["category"]
                             if not isinstance(data__mentees_item__category, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].category".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__mentees_item__category, str) and data__mentees_item__category == 'молодой специалист (стаж 0–3 года)' or isinstance(data__mentees_item__category, str) and data__mentees_item__category == 'адаптация на новом месте работы' or isinstance(data__mentees_item__category, str) and data__mentees_item__category == 'эмоциональное выгорание, хроническая усталость' or isinstance(data__mentees_item__category, str) and data__mentees_item__category == 'освоение современных программ, цифровых навыков, ИКТ'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].category".format(**locals()) + " must be one of ['молодой специалист (стаж 0–3 года)', 'адаптация на новом месте работы', 'эмоциональное выгорание, хроническая усталость', 'освоение современных программ, цифровых навыков, ИКТ']")
+                                raise JsonSchemaValueException("invalid")
                         if "request" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("request")
                             data__mentees_item__request = data__mentees_item["request"]
                             if not isinstance(data__mentees_item__request, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].request".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentees_item__request, str):
                                 data__mentees_item__request_len = len(data__mentees_item__request)
                                 if data__mentees_item__request_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].request".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "consent" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("consent")
                             data__mentees_item__consent = data__mentees_item["consent"]
                             if not isinstance(data__mentees_item__consent, (bool)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].consent".format(**locals()) + " must be boolean")
+                                raise JsonSchemaValueException("invalid")
                         if "consent_date" in data__mentees_item_keys:
                             data__mentees_item_keys.remove("consent_date")
                             data__mentees_item__consentdate = data__mentees_item["consent_date"]
                             if not isinstance(data__mentees_item__consentdate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].consent_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__mentees_item__consentdate, str):
                                 if not custom_formats["date"](data__mentees_item__consentdate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}].consent_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if data__mentees_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".mentees[{data__mentees_x}]".format(**locals()) + " must not contain "+str(data__mentees_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "pairs" in data_keys:
             data_keys.remove("pairs")
             data__pairs = data["pairs"]
             if not isinstance(data__pairs, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs must be array")
+                raise JsonSchemaValueException("invalid")
             data__pairs_is_list = isinstance(data__pairs, (list, tuple))
             if data__pairs_is_list:
                 data__pairs_len = len(data__pairs)
                 for data__pairs_x, data__pairs_item in enumerate(data__pairs):
                     if not isinstance(data__pairs_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__pairs_item_is_dict = isinstance(data__pairs_item, dict)
                     if data__pairs_item_is_dict:
                         data__pairs_item__missing_keys = set(['group_id', 'group_type', 'mentor_id', 'mentee_id', 'mentoring_form', 'kind', 'mode', 'start_date', 'planned_end_date']) - data__pairs_item.keys()
                         if data__pairs_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__pairs_item_keys = set(data__pairs_item.keys())
                         if "group_id" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("group_id")
                             data__pairs_item__groupid = data__pairs_item["group_id"]
                             if not isinstance(data__pairs_item__groupid, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].group_id".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__groupid, str):
                                 data__pairs_item__groupid_len = len(data__pairs_item__groupid)
                                 if data__pairs_item__groupid_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].group_id".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                                 if data__pairs_item__groupid_len > 64:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].group_id".format(**locals()) + " must be shorter than or equal to 64 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "group_type" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("group_type")
                             data__pairs_item__grouptype = data__pairs_item["group_type"]
                             if not isinstance(data__pairs_item__grouptype, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].group_type".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__pairs_item__grouptype, str) and data__pairs_item__grouptype == 'пара' or isinstance(data__pairs_item__grouptype, str) and data__pairs_item__grouptype == 'группа'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].group_type".format(**locals()) + " must be one of ['пара', 'группа']")
+                                raise JsonSchemaValueException("invalid")
                         if "mentor_id" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("mentor_id")
                             data__pairs_item__mentorid = data__pairs_item["mentor_id"]
                             if not isinstance(data__pairs_item__mentorid, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentor_id".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__mentorid, str):
                                 data__pairs_item__mentorid_len = len(data__pairs_item__mentorid)
                                 if data__pairs_item__mentorid_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentor_id".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                                 if data__pairs_item__mentorid_len > 64:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentor_id".format(**locals()) + " must be shorter than or equal to 64 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "mentee_id" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("mentee_id")
                             data__pairs_item__menteeid = data__pairs_item["mentee_id"]
                             if not isinstance(data__pairs_item__menteeid, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentee_id".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__menteeid, str):
                                 data__pairs_item__menteeid_len = len(data__pairs_item__menteeid)
                                 if data__pairs_item__menteeid_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentee_id".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                                 if data__pairs_item__menteeid_len > 64:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentee_id".format(**locals()) + " must be shorter than or equal to 64 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "mentoring_form" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("mentoring_form")
                             data__pairs_item__mentoringform = data__pairs_item["mentoring_form"]
                             if not isinstance(data__pairs_item__mentoringform, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentoring_form".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__pairs_item__mentoringform, str) and data__pairs_item__mentoringform == 'педагог – педагог' or isinstance(data__pairs_item__mentoringform, str) and data__pairs_item__mentoringform == 'учитель – учитель' or isinstance(data__pairs_item__mentoringform, str) and data__pairs_item__mentoringform == 'воспитатель – воспитатель' or isinstance(data__pairs_item__mentoringform, str) and data__pairs_item__mentoringform == 'руководитель образовательной организации – педагог'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mentoring_form".format(**locals()) + " must be one of ['педагог – педагог', 'учитель – учитель', 'воспитатель – воспитатель', 'руководитель образовательной организации – педагог']")
+                                raise JsonSchemaValueException("invalid")
                         if "interaction_form" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("interaction_form")
                             data__pairs_item__interactionform = data__pairs_item["interaction_form"]
                             if not isinstance(data__pairs_item__interactionform, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].interaction_form".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__pairs_item__interactionform, str) and data__pairs_item__interactionform == 'опытный педагог – молодой специалист' or isinstance(data__pairs_item__interactionform, str) and data__pairs_item__interactionform == 'опытный классный руководитель – молодой специалист' or isinstance(data__pairs_item__interactionform, str) and data__pairs_item__interactionform == 'лидер педагогического сообщества – педагог, испытывающий проблемы' or isinstance(data__pairs_item__interactionform, str) and data__pairs_item__interactionform == 'педагог-новатор – консервативный педагог' or isinstance(data__pairs_item__interactionform, str) and data__pairs_item__interactionform == 'опытный предметник – неопытный предметник'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].interaction_form".format(**locals()) + " must be one of ['опытный педагог – молодой специалист', 'опытный классный руководитель – молодой специалист', 'лидер педагогического сообщества – педагог, испытывающий проблемы', 'педагог-новатор – консервативный педагог', 'опытный предметник – неопытный предметник']")
+                                raise JsonSchemaValueException("invalid")
                         if "kind" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("kind")
                             data__pairs_item__kind = data__pairs_item["kind"]
                             if not isinstance(data__pairs_item__kind, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].kind".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'традиционное (один на один)' or isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'групповое' or isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'виртуальное (дистанционное)' or isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'краткосрочное (целеполагающее)' or isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'реверсивное' or isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'ситуационное' or isinstance(data__pairs_item__kind, str) and data__pairs_item__kind == 'скоростное'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].kind".format(**locals()) + " must be one of ['традиционное (один на один)', 'групповое', 'виртуальное (дистанционное)', 'краткосрочное (целеполагающее)', 'реверсивное', 'ситуационное', 'скоростное']")
+                                raise JsonSchemaValueException("invalid")
                         if "mode" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("mode")
                             data__pairs_item__mode = data__pairs_item["mode"]
                             if not isinstance(data__pairs_item__mode, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mode".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__pairs_item__mode, str) and data__pairs_item__mode == 'очный' or isinstance(data__pairs_item__mode, str) and data__pairs_item__mode == 'онлайн' or isinstance(data__pairs_item__mode, str) and data__pairs_item__mode == 'смешанный'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].mode".format(**locals()) + " must be one of ['очный', 'онлайн', 'смешанный']")
+                                raise JsonSchemaValueException("invalid")
                         if "start_date" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("start_date")
                             data__pairs_item__startdate = data__pairs_item["start_date"]
                             if not isinstance(data__pairs_item__startdate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].start_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__startdate, str):
                                 if not custom_formats["date"](data__pairs_item__startdate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].start_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if "planned_end_date" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("planned_end_date")
                             data__pairs_item__plannedenddate = data__pairs_item["planned_end_date"]
                             if not isinstance(data__pairs_item__plannedenddate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].planned_end_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__plannedenddate, str):
                                 if not custom_formats["date"](data__pairs_item__plannedenddate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].planned_end_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if "order_number" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("order_number")
                             data__pairs_item__ordernumber = data__pairs_item["order_number"]
                             if not isinstance(data__pairs_item__ordernumber, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].order_number".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__ordernumber, str):
                                 data__pairs_item__ordernumber_len = len(data__pairs_item__ordernumber)
                                 if data__pairs_item__ordernumber_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].order_number".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "order_date" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("order_date")
                             data__pairs_item__orderdate = data__pairs_item["order_date"]
                             if not isinstance(data__pairs_item__orderdate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].order_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__pairs_item__orderdate, str):
                                 if not custom_formats["date"](data__pairs_item__orderdate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].order_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if "participants_consent" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("participants_consent")
                             data__pairs_item__participantsconsent = data__pairs_item["participants_consent"]
                             if not isinstance(data__pairs_item__participantsconsent, (bool)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].participants_consent".format(**locals()) + " must be boolean")
+                                raise JsonSchemaValueException("invalid")
                         if "term_change" in data__pairs_item_keys:
                             data__pairs_item_keys.remove("term_change")
                             data__pairs_item__termchange = data__pairs_item["term_change"]
                             if not isinstance(data__pairs_item__termchange, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].term_change".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__pairs_item__termchange, str) and data__pairs_item__termchange == 'нет' or isinstance(data__pairs_item__termchange, str) and data__pairs_item__termchange == 'продлена' or isinstance(data__pairs_item__termchange, str) and data__pairs_item__termchange == 'сокращена'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}].term_change".format(**locals()) + " must be one of ['нет', 'продлена', 'сокращена']")
+                                raise JsonSchemaValueException("invalid")
                         if data__pairs_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pairs[{data__pairs_x}]".format(**locals()) + " must not contain "+str(data__pairs_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "roadmap" in data_keys:
             data_keys.remove("roadmap")
             data__roadmap = data["roadmap"]
             if not isinstance(data__roadmap, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap must be array")
+                raise JsonSchemaValueException("invalid")
             data__roadmap_is_list = isinstance(data__roadmap, (list, tuple))
             if data__roadmap_is_list:
                 data__roadmap_len = len(data__roadmap)
                 for data__roadmap_x, data__roadmap_item in enumerate(data__roadmap):
                     if not isinstance(data__roadmap_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__roadmap_item_is_dict = isinstance(data__roadmap_item, dict)
                     if data__roadmap_item_is_dict:
                         data__roadmap_item__missing_keys = set(['direction', 'activity_kind', 'topic', 'due_date']) - data__roadmap_item.keys()
                         if data__roadmap_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__roadmap_item_keys = set(data__roadmap_item.keys())
                         if "direction" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("direction")
                             data__roadmap_item__direction = data__roadmap_item["direction"]
                             if not isinstance(data__roadmap_item__direction, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].direction".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__direction, str):
                                 data__roadmap_item__direction_len = len(data__roadmap_item__direction)
                                 if data__roadmap_item__direction_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].direction".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "activity_kind" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("activity_kind")
                             data__roadmap_item__activitykind = data__roadmap_item["activity_kind"]
                             if not isinstance(data__roadmap_item__activitykind, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].activity_kind".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__activitykind, str):
                                 data__roadmap_item__activitykind_len = len(data__roadmap_item__activitykind)
                                 if data__roadmap_item__activitykind_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].activity_kind".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "event_form" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("event_form")
                             data__roadmap_item__eventform = data__roadmap_item["event_form"]
                             if not isinstance(data__roadmap_item__eventform, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].event_form".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__eventform, str):
                                 data__roadmap_item__eventform_len = len(data__roadmap_item__eventform)
                                 if data__roadmap_item__eventform_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].event_form".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "topic" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("topic")
                             data__roadmap_item__topic = data__roadmap_item["topic"]
                             if not isinstance(data__roadmap_item__topic, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].topic".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__topic, str):
                                 data__roadmap_item__topic_len = len(data__roadmap_item__topic)
                                 if data__roadmap_item__topic_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].topic".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "due_date" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("due_date")
                             data__roadmap_item__duedate = data__roadmap_item["due_date"]
                             if not isinstance(data__roadmap_item__duedate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].due_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__duedate, str):
                                 if not custom_formats["date"](data__roadmap_item__duedate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].due_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if "place" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("place")
                             data__roadmap_item__place = data__roadmap_item["place"]
                             if not isinstance(data__roadmap_item__place, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].place".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__place, str):
                                 data__roadmap_item__place_len = len(data__roadmap_item__place)
                                 if data__roadmap_item__place_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].place".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "expected_results" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("expected_results")
                             data__roadmap_item__expectedresults = data__roadmap_item["expected_results"]
                             if not isinstance(data__roadmap_item__expectedresults, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].expected_results".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__expectedresults, str):
                                 data__roadmap_item__expectedresults_len = len(data__roadmap_item__expectedresults)
                                 if data__roadmap_item__expectedresults_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].expected_results".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "participation_form" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("participation_form")
                             data__roadmap_item__participationform = data__roadmap_item["participation_form"]
                             if not isinstance(data__roadmap_item__participationform, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].participation_form".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'пассивная: слушатель' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'пассивная: зритель' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'пассивная: читатель' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'пассивная: наблюдатель' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'активная: проект' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'активная: презентация' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'активная: доклад, отчёт' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'активная: организатор' or isinstance(data__roadmap_item__participationform, str) and data__roadmap_item__participationform == 'активная: конкурсант'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].participation_form".format(**locals()) + " must be one of ['пассивная: слушатель', 'пассивная: зритель', 'пассивная: читатель', 'пассивная: наблюдатель', 'активная: проект', 'активная: презентация', 'активная: доклад, отчёт', 'активная: организатор', 'активная: конкурсант']")
+                                raise JsonSchemaValueException("invalid")
                         if "reporting_form" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("reporting_form")
                             data__roadmap_item__reportingform = data__roadmap_item["reporting_form"]
                             if not isinstance(data__roadmap_item__reportingform, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].reporting_form".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__reportingform, str):
                                 data__roadmap_item__reportingform_len = len(data__roadmap_item__reportingform)
                                 if data__roadmap_item__reportingform_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].reporting_form".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "co_executors" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("co_executors")
                             data__roadmap_item__coexecutors = data__roadmap_item["co_executors"]
                             if not isinstance(data__roadmap_item__coexecutors, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].co_executors".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__coexecutors, str):
                                 data__roadmap_item__coexecutors_len = len(data__roadmap_item__coexecutors)
                                 if data__roadmap_item__coexecutors_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].co_executors".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "completion" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("completion")
                             data__roadmap_item__completion = data__roadmap_item["completion"]
                             if not isinstance(data__roadmap_item__completion, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].completion".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__roadmap_item__completion, str) and data__roadmap_item__completion == 'запланировано' or isinstance(data__roadmap_item__completion, str) and data__roadmap_item__completion == 'выполнено' or isinstance(data__roadmap_item__completion, str) and data__roadmap_item__completion == 'выполнено частично' or isinstance(data__roadmap_item__completion, str) and data__roadmap_item__completion == 'перенесено' or isinstance(data__roadmap_item__completion, str) and data__roadmap_item__completion == 'не выполнено'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].completion".format(**locals()) + " must be one of ['запланировано', 'выполнено', 'выполнено частично', 'перенесено', 'не выполнено']")
+                                raise JsonSchemaValueException("invalid")
                         if "done_date" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("done_date")
                             data__roadmap_item__donedate = data__roadmap_item["done_date"]
                             if not isinstance(data__roadmap_item__donedate, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].done_date".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__donedate, str):
                                 if not custom_formats["date"](data__roadmap_item__donedate):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].done_date".format(**locals()) + " must be date")
+                                    raise JsonSchemaValueException("invalid")
                         if "significance" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("significance")
                             data__roadmap_item__significance = data__roadmap_item["significance"]
                             if not isinstance(data__roadmap_item__significance, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].significance".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__significance, str):
                                 data__roadmap_item__significance_len = len(data__roadmap_item__significance)
                                 if data__roadmap_item__significance_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].significance".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "evaluation" in data__roadmap_item_keys:
                             data__roadmap_item_keys.remove("evaluation")
                             data__roadmap_item__evaluation = data__roadmap_item["evaluation"]
                             if not isinstance(data__roadmap_item__evaluation, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].evaluation".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__roadmap_item__evaluation, str):
                                 data__roadmap_item__evaluation_len = len(data__roadmap_item__evaluation)
                                 if data__roadmap_item__evaluation_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}].evaluation".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if data__roadmap_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".roadmap[{data__roadmap_x}]".format(**locals()) + " must not contain "+str(data__roadmap_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "reflection" in data_keys:
             data_keys.remove("reflection")
             data__reflection = data["reflection"]
             if not isinstance(data__reflection, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection must be array")
+                raise JsonSchemaValueException("invalid")
             data__reflection_is_list = isinstance(data__reflection, (list, tuple))
             if data__reflection_is_list:
                 data__reflection_len = len(data__reflection)
                 for data__reflection_x, data__reflection_item in enumerate(data__reflection):
                     if not isinstance(data__reflection_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__reflection_item_is_dict = isinstance(data__reflection_item, dict)
                     if data__reflection_item_is_dict:
                         data__reflection_item__missing_keys = set(['direction', 'achieved']) - data__reflection_item.keys()
                         if data__reflection_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__reflection_item_keys = set(data__reflection_item.keys())
                         if "direction" in data__reflection_item_keys:
                             data__reflection_item_keys.remove("direction")
                             data__reflection_item__direction = data__reflection_item["direction"]
                             if not isinstance(data__reflection_item__direction, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].direction".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__reflection_item__direction, str):
                                 data__reflection_item__direction_len = len(data__reflection_item__direction)
                                 if data__reflection_item__direction_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].direction".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "achieved" in data__reflection_item_keys:
                             data__reflection_item_keys.remove("achieved")
                             data__reflection_item__achieved = data__reflection_item["achieved"]
                             if not isinstance(data__reflection_item__achieved, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].achieved".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__reflection_item__achieved, str):
                                 data__reflection_item__achieved_len = len(data__reflection_item__achieved)
                                 if data__reflection_item__achieved_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].achieved".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "remaining" in data__reflection_item_keys:
                             data__reflection_item_keys.remove("remaining")
                             data__reflection_item__remaining = data__reflection_item["remaining"]
                             if not isinstance(data__reflection_item__remaining, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].remaining".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__reflection_item__remaining, str):
                                 data__reflection_item__remaining_len = len(data__reflection_item__remaining)
                                 if data__reflection_item__remaining_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].remaining".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "carry_over" in data__reflection_item_keys:
                             data__reflection_item_keys.remove("carry_over")
                             data__reflection_item__carryover = data__reflection_item["carry_over"]
                             if not isinstance(data__reflection_item__carryover, (bool)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].carry_over".format(**locals()) + " must be boolean")
+                                raise JsonSchemaValueException("invalid")
                         if "comment" in data__reflection_item_keys:
                             data__reflection_item_keys.remove("comment")
                             data__reflection_item__comment = data__reflection_item["comment"]
                             if not isinstance(data__reflection_item__comment, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].comment".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__reflection_item__comment, str):
                                 data__reflection_item__comment_len = len(data__reflection_item__comment)
                                 if data__reflection_item__comment_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}].comment".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if data__reflection_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".reflection[{data__reflection_x}]".format(**locals()) + " must not contain "+str(data__reflection_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "diagnostics" in data_keys:
             data_keys.remove("diagnostics")
             data__diagnostics = data["diagnostics"]
             if not isinstance(data__diagnostics, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics must be array")
+                raise JsonSchemaValueException("invalid")
             data__diagnostics_is_list = isinstance(data__diagnostics, (list, tuple))
             if data__diagnostics_is_list:
                 data__diagnostics_len = len(data__diagnostics)
                 for data__diagnostics_x, data__diagnostics_item in enumerate(data__diagnostics):
                     if not isinstance(data__diagnostics_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__diagnostics_item_is_dict = isinstance(data__diagnostics_item, dict)
                     if data__diagnostics_item_is_dict:
                         data__diagnostics_item__missing_keys = set(['stage', 'aspect', 'direction']) - data__diagnostics_item.keys()
                         if data__diagnostics_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__diagnostics_item_keys = set(data__diagnostics_item.keys())
                         if "stage" in data__diagnostics_item_keys:
                             data__diagnostics_item_keys.remove("stage")
                             data__diagnostics_item__stage = data__diagnostics_item["stage"]
                             if not (isinstance(data__diagnostics_item__stage, str) and data__diagnostics_item__stage == 'entry' or isinstance(data__diagnostics_item__stage, str) and data__diagnostics_item__stage == 'final'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].stage".format(**locals()) + " must be one of ['entry', 'final']")
+                                raise JsonSchemaValueException("invalid")
                         if "aspect" in data__diagnostics_item_keys:
                             data__diagnostics_item_keys.remove("aspect")
                             data__diagnostics_item__aspect = data__diagnostics_item["aspect"]
                             if not (isinstance(data__diagnostics_item__aspect, str) and data__diagnostics_item__aspect == 'strength' or isinstance(data__diagnostics_item__aspect, str) and data__diagnostics_item__aspect == 'deficit'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].aspect".format(**locals()) + " must be one of ['strength', 'deficit']")
+                                raise JsonSchemaValueException("invalid")
                         if "direction" in data__diagnostics_item_keys:
                             data__diagnostics_item_keys.remove("direction")
                             data__diagnostics_item__direction = data__diagnostics_item["direction"]
                             if not isinstance(data__diagnostics_item__direction, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].direction".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__diagnostics_item__direction, str):
                                 data__diagnostics_item__direction_len = len(data__diagnostics_item__direction)
                                 if data__diagnostics_item__direction_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].direction".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "description" in data__diagnostics_item_keys:
                             data__diagnostics_item_keys.remove("description")
                             data__diagnostics_item__description = data__diagnostics_item["description"]
                             if not isinstance(data__diagnostics_item__description, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].description".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__diagnostics_item__description, str):
                                 data__diagnostics_item__description_len = len(data__diagnostics_item__description)
                                 if data__diagnostics_item__description_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].description".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if "level" in data__diagnostics_item_keys:
                             data__diagnostics_item_keys.remove("level")
                             data__diagnostics_item__level = data__diagnostics_item["level"]
                             if not isinstance(data__diagnostics_item__level, (int)) and not (isinstance(data__diagnostics_item__level, float) and data__diagnostics_item__level.is_integer()) or isinstance(data__diagnostics_item__level, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].level".format(**locals()) + " must be integer")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__diagnostics_item__level, (int, float)) and not isinstance(data__diagnostics_item__level, bool) and data__diagnostics_item__level == 0 or isinstance(data__diagnostics_item__level, (int, float)) and not isinstance(data__diagnostics_item__level, bool) and data__diagnostics_item__level == 1 or isinstance(data__diagnostics_item__level, (int, float)) and not isinstance(data__diagnostics_item__level, bool) and data__diagnostics_item__level == 2 or isinstance(data__diagnostics_item__level, (int, float)) and not isinstance(data__diagnostics_item__level, bool) and data__diagnostics_item__level == 3):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}].level".format(**locals()) + " must be one of [0, 1, 2, 3]")
+                                raise JsonSchemaValueException("invalid")
                         if data__diagnostics_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".diagnostics[{data__diagnostics_x}]".format(**locals()) + " must not contain "+str(data__diagnostics_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "rubric" in data_keys:
             data_keys.remove("rubric")
             data__rubric = data["rubric"]
             if not isinstance(data__rubric, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric must be array")
+                raise JsonSchemaValueException("invalid")
             data__rubric_is_list = isinstance(data__rubric, (list, tuple))
             if data__rubric_is_list:
                 data__rubric_len = len(data__rubric)
                 for data__rubric_x, data__rubric_item in enumerate(data__rubric):
                     if not isinstance(data__rubric_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}]".format(**locals()) + " must be object")
+                        raise JsonSchemaValueException("invalid")
                     data__rubric_item_is_dict = isinstance(data__rubric_item, dict)
                     if data__rubric_item_is_dict:
                         data__rubric_item__missing_keys = set(['indicator']) - data__rubric_item.keys()
                         if data__rubric_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}]".format(**locals()) + " must contain ")
+                            raise JsonSchemaValueException("invalid")
                         data__rubric_item_keys = set(data__rubric_item.keys())
                         if "indicator" in data__rubric_item_keys:
                             data__rubric_item_keys.remove("indicator")
                             data__rubric_item__indicator = data__rubric_item["indicator"]
                             if not isinstance(data__rubric_item__indicator, (int)) and not (isinstance(data__rubric_item__indicator, float) and data__rubric_item__indicator.is_integer()) or isinstance(data__rubric_item__indicator, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].indicator".format(**locals()) + " must be integer")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__rubric_item__indicator, (int, float, Decimal)) and not isinstance(data__rubric_item__indicator, bool):
                                 if data__rubric_item__indicator < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].indicator".format(**locals()) + " must be bigger than or equal to 1")
+                                    raise JsonSchemaValueException("invalid")
                                 if data__rubric_item__indicator > 9:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].indicator".format(**locals()) + " must be smaller than or equal to 9")
+                                    raise JsonSchemaValueException("invalid")
                         if "score" in data__rubric_item_keys:
                             data__rubric_item_keys.remove("score")
                             data__rubric_item__score = data__rubric_item["score"]
                             if not isinstance(data__rubric_item__score, (int)) and not (isinstance(data__rubric_item__score, float) and data__rubric_item__score.is_integer()) or isinstance(data__rubric_item__score, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].score".format(**locals()) + " must be integer")
+                                raise JsonSchemaValueException("invalid")
                             if not (isinstance(data__rubric_item__score, (int, float)) and not isinstance(data__rubric_item__score, bool) and data__rubric_item__score == 0 or isinstance(data__rubric_item__score, (int, float)) and not isinstance(data__rubric_item__score, bool) and data__rubric_item__score == 1 or isinstance(data__rubric_item__score, (int, float)) and not isinstance(data__rubric_item__score, bool) and data__rubric_item__score == 2):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].score".format(**locals()) + " must be one of [0, 1, 2]")
+                                raise JsonSchemaValueException("invalid")
                         if "comment" in data__rubric_item_keys:
                             data__rubric_item_keys.remove("comment")
                             data__rubric_item__comment = data__rubric_item["comment"]
                             if not isinstance(data__rubric_item__comment, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].comment".format(**locals()) + " must be string")
+                                raise JsonSchemaValueException("invalid")
                             if isinstance(data__rubric_item__comment, str):
                                 data__rubric_item__comment_len = len(data__rubric_item__comment)
                                 if data__rubric_item__comment_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}].comment".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    raise JsonSchemaValueException("invalid")
                         if data__rubric_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".rubric[{data__rubric_x}]".format(**locals()) + " must not contain "+str(data__rubric_item_keys)+" properties")
+                            raise JsonSchemaValueException("invalid")
         if "computed" in data_keys:
             data_keys.remove("computed")
             data__computed = data["computed"]
             if not isinstance(data__computed, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed must be object")
+                raise JsonSchemaValueException("invalid")
             data__computed_is_dict = isinstance(data__computed, dict)
             if data__computed_is_dict:
                 data__computed_keys = set(data__computed.keys())
@@ -924,57 +924,57 @@ def validate_https___xlflow_example_schemas_programme_schema_json(data, custom_f
                     data__computed_keys.remove("rubric_scored")
                     data__computed__rubricscored = data__computed["rubric_scored"]
                     if not isinstance(data__computed__rubricscored, (int)) and not (isinstance(data__computed__rubricscored, float) and data__computed__rubricscored.is_integer()) or isinstance(data__computed__rubricscored, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_scored must be integer")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__computed__rubricscored, (int, float, Decimal)) and not isinstance(data__computed__rubricscored, bool):
                         if data__computed__rubricscored < 0:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_scored must be bigger than or equal to 0")
+                            raise JsonSchemaValueException("invalid")
                         if data__computed__rubricscored > 9:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_scored must be smaller than or equal to 9")
+                            raise JsonSchemaValueException("invalid")
                 if "rubric_total" in data__computed_keys:
                     data__computed_keys.remove("rubric_total")
                     data__computed__rubrictotal = data__computed["rubric_total"]
                     if not isinstance(data__computed__rubrictotal, (int, NoneType)) and not (isinstance(data__computed__rubrictotal, float) and data__computed__rubrictotal.is_integer()) or isinstance(data__computed__rubrictotal, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_total must be integer or null")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__computed__rubrictotal, (int, float, Decimal)) and not isinstance(data__computed__rubrictotal, bool):
                         if data__computed__rubrictotal < 0:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_total must be bigger than or equal to 0")
+                            raise JsonSchemaValueException("invalid")
                         if data__computed__rubrictotal > 18:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_total must be smaller than or equal to 18")
+                            raise JsonSchemaValueException("invalid")
                 if "rubric_level" in data__computed_keys:
                     data__computed_keys.remove("rubric_level")
                     data__computed__rubriclevel = data__computed["rubric_level"]
                     if not (isinstance(data__computed__rubriclevel, str) and data__computed__rubriclevel == 'оптимальный' or isinstance(data__computed__rubriclevel, str) and data__computed__rubriclevel == 'допустимый' or isinstance(data__computed__rubriclevel, str) and data__computed__rubriclevel == 'недопустимый' or data__computed__rubriclevel is None):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.rubric_level must be one of ['оптимальный', 'допустимый', 'недопустимый', None]")
+                        raise JsonSchemaValueException("invalid")
                 if "roadmap_items" in data__computed_keys:
                     data__computed_keys.remove("roadmap_items")
                     data__computed__roadmapitems = data__computed["roadmap_items"]
                     if not isinstance(data__computed__roadmapitems, (int)) and not (isinstance(data__computed__roadmapitems, float) and data__computed__roadmapitems.is_integer()) or isinstance(data__computed__roadmapitems, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_items must be integer")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__computed__roadmapitems, (int, float, Decimal)) and not isinstance(data__computed__roadmapitems, bool):
                         if data__computed__roadmapitems < 0:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_items must be bigger than or equal to 0")
+                            raise JsonSchemaValueException("invalid")
                 if "roadmap_done" in data__computed_keys:
                     data__computed_keys.remove("roadmap_done")
                     data__computed__roadmapdone = data__computed["roadmap_done"]
                     if not isinstance(data__computed__roadmapdone, (int)) and not (isinstance(data__computed__roadmapdone, float) and data__computed__roadmapdone.is_integer()) or isinstance(data__computed__roadmapdone, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_done must be integer")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__computed__roadmapdone, (int, float, Decimal)) and not isinstance(data__computed__roadmapdone, bool):
                         if data__computed__roadmapdone < 0:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_done must be bigger than or equal to 0")
+                            raise JsonSchemaValueException("invalid")
                 if "roadmap_percent" in data__computed_keys:
                     data__computed_keys.remove("roadmap_percent")
                     data__computed__roadmappercent = data__computed["roadmap_percent"]
                     if not isinstance(data__computed__roadmappercent, (int, float, Decimal, NoneType)) or isinstance(data__computed__roadmappercent, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_percent must be number or null")
+                        raise JsonSchemaValueException("invalid")
                     if isinstance(data__computed__roadmappercent, (int, float, Decimal)) and not isinstance(data__computed__roadmappercent, bool):
                         if data__computed__roadmappercent < 0:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_percent must be bigger than or equal to 0")
+                            raise JsonSchemaValueException("invalid")
                         if data__computed__roadmappercent > 100:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed.roadmap_percent must be smaller than or equal to 100")
+                            raise JsonSchemaValueException("invalid")
                 if data__computed_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".computed must not contain "+str(data__computed_keys)+" properties")
+                    raise JsonSchemaValueException("invalid")
         if data_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties")
+            raise JsonSchemaValueException("invalid")
     return data
 
 
