@@ -11,6 +11,12 @@ XML of whole workbooks written with this class and with the stock one):
   and that rewriting was about a third of the time to write a copy. It is a
   pure function of the formula text and of the flag saying whether future
   functions are expanded, so its result is memoised.
+* ``data_validation`` and ``_write_data_validation``: a copy carries ~30 data
+  validations with long Russian input and error messages, the same in every
+  copy. Checking and normalising the options, and turning them into XML
+  (escaping every message), are pure functions of the options (and of the
+  range), so both results are memoised per process; a validation whose options
+  cannot be frozen (a literal list of values) takes the base methods.
 * ``_write_cell``: nearly every cell of a programme workbook has a format (input
   cells are unlocked and coloured, blank or not). The base method builds an
   attribute list per cell and escapes each attribute (the integer style index
@@ -25,7 +31,10 @@ matching override is simply unused.
 """
 from __future__ import annotations
 
+import datetime as dt
+import io
 from functools import lru_cache
+from typing import Any
 
 from xlsxwriter import worksheet as _xw
 from xlsxwriter.utility import xl_rowcol_to_cell_fast
@@ -33,8 +42,15 @@ from xlsxwriter.worksheet import Worksheet
 
 _BASE_PREPARE = getattr(Worksheet, "_prepare_formula", None)
 _BASE_WRITE_CELL = getattr(Worksheet, "_write_cell", None)
+_BASE_DV = getattr(Worksheet, "data_validation", None)
+_BASE_WRITE_DV = getattr(Worksheet, "_write_data_validation", None)
+_convert_range_args = getattr(_xw, "convert_range_args", None)
+_CACHE_MAX = 4096
+_DV_OPTIONS: dict[tuple, dict] = {}  # (frozen options, date settings) -> checked options without "cells"
+_DV_XML: dict[tuple, str] = {}  # frozen checked options -> <dataValidation> XML
 
 BLANK, SHARED_STRING, NUMBER = 0, 1, 2
+_DATE_TYPES = (dt.date, dt.time, dt.timedelta)  # datetime is a date
 
 
 def _cell_kinds() -> dict[type, int]:
@@ -52,6 +68,26 @@ def _cell_kinds() -> dict[type, int]:
 
 
 _FAST_KINDS = _cell_kinds() if _BASE_WRITE_CELL is not None else {}
+
+
+def freeze(options: Any) -> tuple | None:
+    """Hashable copy of a validation's options (lists of cells as tuples); None if not possible."""
+    if not isinstance(options, dict):
+        return None
+    items = []
+    for key, value in options.items():
+        if key == "cells" and isinstance(value, list):
+            value = tuple(tuple(c) for c in value)
+        elif not isinstance(value, (str, int, float, type(None), *_DATE_TYPES)):
+            return None
+        items.append((key, value))
+    return tuple(items)
+
+
+def _remember(cache: dict, key: tuple, value: Any) -> None:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
 
 
 class _NoFutureFunctions:
@@ -87,4 +123,41 @@ class CachedFormulaWorksheet(Worksheet):
                 self.fh.write(f'<c r="{ref}" s="{style}" t="s"><v>{cell.string}</v></c>')
             else:
                 self.fh.write(f'<c r="{ref}" s="{style}"><v>{cell.number:.16G}</v></c>')
+            return None
+
+    if _BASE_DV is not None and _BASE_WRITE_DV is not None and _convert_range_args is not None:
+        @_convert_range_args
+        def data_validation(self, first_row, first_col, last_row, last_col, options=None):  # noqa: ANN001, ANN202
+            frozen = freeze(options)
+            if frozen is None or "other_cells" in options or "multi_range" in options:
+                return _BASE_DV(self, first_row, first_col, last_row, last_col, options)
+            key = (frozen, self.date_1904, self.remove_timezone)
+            checked = _DV_OPTIONS.get(key)
+            if checked is None:
+                before = len(self.validations)
+                result = _BASE_DV(self, first_row, first_col, last_row, last_col, options)
+                if result == 0 and len(self.validations) == before + 1:
+                    _remember(_DV_OPTIONS, key, {k: v for k, v in self.validations[-1].items() if k != "cells"})
+                return result
+            if self._check_dimensions(first_row, first_col, True, True) \
+                    or self._check_dimensions(last_row, last_col, True, True):
+                return -1
+            self.validations.append({**checked, "cells": [[first_row, first_col, last_row, last_col]]})
+            return 0
+
+        def _write_data_validation(self, options):  # noqa: ANN001, ANN202
+            frozen = freeze(options)
+            if frozen is None:
+                return _BASE_WRITE_DV(self, options)
+            key = (frozen, self.use_future_functions)
+            xml = _DV_XML.get(key)
+            if xml is None:
+                fh, self.fh = self.fh, io.StringIO()
+                try:
+                    _BASE_WRITE_DV(self, options)
+                    xml = self.fh.getvalue()
+                finally:
+                    self.fh = fh
+                _remember(_DV_XML, key, xml)
+            self.fh.write(xml)
             return None
