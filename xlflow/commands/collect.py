@@ -1,10 +1,9 @@
 """`xlflow collect DIR --out SUMMARY.xlsx`: the curator's school summary."""
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -39,32 +38,43 @@ def _progress_bar(stack: ExitStack, enabled: bool) -> tuple[Any, Any]:
     return on_scan, progress
 
 
-def _text_report(outcome: Any) -> str:
+def _text_report(outcome: Any) -> Iterator[str]:
+    """The terminal report, line by line (problems are read one at a time)."""
     figs = outcome.payload["figures"]
     files = figs["files"]
-    lines = [f"Сводка: {outcome.outputs[0]}",
+    yield from [f"Сводка: {outcome.outputs[0]}",
              f"Машиночитаемая копия: {outcome.outputs[1]} и таблицы CSV рядом с ней.",
              "Файлов: {} ({}).".format(files["total"], ", ".join(
                  f"{STATUS_RU[k]}: {files[k]}" for k in STATUS_RU if files.get(k))),
              f"Пар: {figs['pairs']}, групп: {figs['groups']}, программ: {figs['programmes']}, "
              f"наставников: {figs['mentors']}, наставляемых: {figs['mentees']}; "
              f"копий не сдано: {figs['copies_missing']}."]
-    problems = outcome.payload["tables"]["problems"]
-    for p in problems:
+    for p in outcome.payload["tables"]["problems"]:
         where = ", ".join(x for x in (p["file"] and f"файл {p['file']}", p["sheet"] and f"лист «{p['sheet']}»",
                                       p["cell"] and f"ячейка {p['cell']}") if x) or "школа в целом"
         kind = "ошибка" if p["severity"] == "error" else "предупреждение"
-        lines.append(f"[{kind}] {p['code']}: {where}: {p['message']}")
-    lines.append(f"Ошибок: {figs['problems']['errors']}, предупреждений: {figs['problems']['warnings']}.")
-    return "\n".join(lines)
+        yield f"[{kind}] {p['code']}: {where}: {p['message']}"
+    yield f"Ошибок: {figs['problems']['errors']}, предупреждений: {figs['problems']['warnings']}."
 
 
-def _json_report(outcome: Any) -> str:
+def _json_report(outcome: Any) -> Iterator[str]:
+    """The report as one JSON object, in pieces (the files and problems tables are streamed)."""
+    from xlflow.consolidate.export import iter_json
+
     p = outcome.payload
-    return json.dumps({"exit_code": outcome.exit_code, "outputs": [str(x) for x in outcome.outputs],
-                       "school": p["school"], "as_of": p["as_of"], "figures": p["figures"],
-                       "files": p["tables"]["files"], "problems": p["tables"]["problems"]},
-                      ensure_ascii=False, indent=2)
+    return iter_json({"exit_code": outcome.exit_code, "outputs": [str(x) for x in outcome.outputs],
+                      "school": p["school"], "as_of": p["as_of"], "figures": p["figures"],
+                      "files": p["tables"]["files"], "problems": p["tables"]["problems"]}, indent=2)
+
+
+def _echo(outcome: Any, fmt: str) -> None:
+    if fmt == "json":
+        for piece in _json_report(outcome):
+            click.echo(piece, nl=False)
+        click.echo()
+    else:
+        for line in _text_report(outcome):
+            click.echo(line)
 
 
 @click.command(name="collect")
@@ -99,5 +109,8 @@ def command(folder: str, out: str, as_of: str | None, jobs: int | None, quiet: b
             raise Failure(exc.message) from exc
         except OSError as exc:
             raise Failure(f"Не удалось записать сводку {out}: {exc.strerror or exc}.") from exc
-    click.echo(_json_report(outcome) if fmt == "json" else _text_report(outcome))
+    try:
+        _echo(outcome, fmt)
+    finally:
+        outcome.close()
     sys.exit(outcome.exit_code)

@@ -135,7 +135,11 @@ def rank(f: FileFacts) -> tuple:
 
 
 def _why(winner: FileFacts, other: FileFacts) -> str:
-    a, b = rank(winner), rank(other)
+    return why_ranked(rank(winner), rank(other))
+
+
+def why_ranked(a: tuple, b: tuple) -> str:
+    """Why the version ranked ``a`` counts rather than the one ranked ``b`` (see :func:`rank`)."""
     if a[0] != b[0]:
         return f"в нём больше выполненных мероприятий: {a[0]} против {b[0]}"
     if a[1] != b[1]:
@@ -190,8 +194,9 @@ def _copy_identity(f: FileFacts) -> tuple[str, str] | None:
     return None
 
 
-def _pair_row(f: FileFacts, key: tuple[str, str]) -> tuple[int, dict] | None:
-    for i, row in enumerate((f.record or {}).get("pairs") or []):
+def _pair_row(record: dict | None, key: tuple[str, str]) -> tuple[int, dict] | None:
+    """(index, row) of the copy's own pair row for ``key`` in its records."""
+    for i, row in enumerate((record or {}).get("pairs") or []):
         if (str(row.get("group_id", "")).strip(), str(row.get("mentee_id", "")).strip()) == key:
             return i, row
     return None
@@ -280,7 +285,7 @@ class _Consolidator:
         for key, copy in sorted(copies.items()):
             if key in listed:
                 continue
-            found = _pair_row(copy, key)
+            found = _pair_row(copy.record, key)
             row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
             out.append(stats.Programme(key[0], key[1], row, copy.record, False, copy.name))
             if self.registry is not None:
@@ -306,7 +311,7 @@ class _Consolidator:
         assert isinstance(spec, TableSpec)
         headers = {c.key: c.header for c in spec.columns}
         for key, copy in copies.items():
-            found, reg_row = _pair_row(copy, key), listed.get(key)
+            found, reg_row = _pair_row(copy.record, key), listed.get(key)
             if found is None or reg_row is None:
                 continue
             i, row = found
@@ -352,7 +357,7 @@ class _Consolidator:
                 if str(row.get(key, "")).strip() == person:
                     return self.at_registry_row(code, i, key, **params)
         for (pid, mid), copy in sorted(copies.items()):
-            found = _pair_row(copy, (pid, mid))
+            found = _pair_row(copy.record, (pid, mid))
             if found and str(found[1].get(key, "")).strip() == person:
                 sheet, cell = copy.pair_cells.get((found[0], key), (None, None))
                 return Problem(code, file=copy.name, sheet=sheet, cell=cell, params=params)
@@ -439,12 +444,18 @@ def build_payload(result: Consolidation, as_of: dt.date, created: dt.datetime | 
                            "warnings": sum(1 for p in problems if not p.is_error)}
     tables["files"] = files
     tables["problems"] = [_problem_row(p) for p in problems]
+    return payload_of(result.data.school, result.data.directions, figures, tables, as_of, created)
+
+
+def payload_of(school: dict, directions: list[str], figures: dict, tables: dict, as_of: dt.date,
+               created: dt.datetime | None = None) -> dict:
+    """The payload around its figures and tables (tables in the layout's order)."""
     created = created or dt.datetime.now(dt.timezone.utc)
     layout_tables = summary_layout()["tables"]
     return {
         "schema_version": SCHEMA_VERSION, "template_id": SCHOOL_TEMPLATE_ID, "xlflow_version": __version__,
         "created": created.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "as_of": as_of.isoformat(), "school": result.data.school, "directions": result.data.directions,
+        "as_of": as_of.isoformat(), "school": school, "directions": directions,
         "limits": {"mentor": stats.MENTOR_LIMIT, "mentee": stats.MENTEE_LIMIT},
         "figures": figures, "tables": {name: tables[name] for name in layout_tables},
     }
@@ -463,10 +474,17 @@ def exit_code(result: Consolidation) -> int:
 
 @dataclass
 class CollectOutcome:
+    """What a collect run gave. The payload's long tables are read from the
+    run's temporary store: :meth:`close` it when done (else it goes when the
+    outcome is garbage collected)."""
+
     payload: dict
-    result: Consolidation
+    result: Any  # the run (:class:`xlflow.consolidate.collect_stream.StreamCollect`)
     outputs: list[Path]
     exit_code: int
+
+    def close(self) -> None:
+        self.result.close()
 
 
 def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
@@ -484,14 +502,32 @@ def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
 
 
 def _is_own_summary(path: Path) -> bool:
-    from xlflow.consolidate.export import read_school_summary
+    """A school summary xlflow wrote (told by its first rows or keys; the whole
+    payload is read only for a workbook that keeps its text as shared strings)."""
+    from xlflow.consolidate.export import read_school_summary, read_summary_head
     from xlflow.errors import ReadError
 
+    head = read_summary_head(path)
+    if head is not None:
+        return head.get("template_id") == SCHOOL_TEMPLATE_ID and head.get("schema_version") == str(SCHEMA_VERSION)
     try:
         read_school_summary(path)
     except ReadError:
         return False
     return True
+
+
+def _is_own_csv(path: Path, out: Path) -> bool:
+    """A ``SUMMARY.<table>.csv`` xlflow wrote: its first line is the table's column keys
+    (a user's own CSV of that name is never overwritten)."""
+    table = path.name[len(out.stem) + 1:-len(".csv")]
+    columns = [c["key"] for c in summary_layout()["tables"].get(table, {}).get("columns", [])]
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = fh.readline(4096).rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(columns) and header == ",".join(columns)
 
 
 def check_call(folder: Path, out: Path) -> list[Path]:
@@ -507,8 +543,8 @@ def check_call(folder: Path, out: Path) -> list[Path]:
         raise XlflowError(f"«{out}» — это папка. Укажите имя файла сводки, например СВОДКА.xlsx.",
                           code="bad-output")
     outputs = [out] + machine_paths(out, summary_layout()["tables"])
-    for p in outputs[:2]:
-        if p.exists() and not _is_own_summary(p):
+    for p in outputs:
+        if p.exists() and not (_is_own_summary(p) if p.suffix.lower() != ".csv" else _is_own_csv(p, out)):
             raise XlflowError(f"Файл «{p}» уже существует и не является сводкой xlflow. Входные и чужие "
                               "файлы xlflow не перезаписывает: укажите другое имя для сводки.",
                               code="output-is-input")
@@ -523,10 +559,16 @@ def collect(folder: str | os.PathLike, out: str | os.PathLike, *, as_of: dt.date
     from xlflow.consolidate.export import write_machine_copy
     from xlflow.consolidate.school_writer import write_school_summary
 
+    from xlflow.consolidate.collect_stream import collect_stream
+
     folder, out = Path(folder), Path(out)
     outputs = check_call(folder, out)
     as_of = as_of or dt.date.today()
-    result = consolidate(list(iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan)))
-    payload = build_payload(result, as_of)
-    written = [write_school_summary(out, payload)] + write_machine_copy(out, payload)
-    return CollectOutcome(payload, result, written, exit_code(result))
+    facts = iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan)
+    run, payload = collect_stream(facts, as_of)
+    try:
+        written = [write_school_summary(out, payload)] + write_machine_copy(out, payload)
+    except BaseException:
+        run.close()
+        raise
+    return CollectOutcome(payload, run, written, run.exit_code())

@@ -33,6 +33,11 @@ import hashlib
 import io
 import json
 import os
+import re
+import struct
+import tempfile
+import zipfile
+from xml.etree import ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Iterable, Mapping, Sequence
@@ -79,9 +84,67 @@ def table_columns(table: str, layout: Mapping[str, Any] | None = None) -> list[d
 
 # ---------------------------------------------------------------- payload text
 
+class RowStream:
+    """A long table of a payload kept outside the heap (e.g. collect's spill):
+    iterable any number of times, one row dict at a time, with a length.
+    The writers here stream it wherever a list of rows is accepted."""
+
+    def __iter__(self) -> Iterator[dict]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+def _leaf_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> str:
+    if indent is None:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+    return text.replace("\n", "\n" + " " * (indent * level)) if level else text
+
+
+def iter_json(value: Any, indent: int | None = None, sort_keys: bool = False, level: int = 0) -> Iterator[str]:
+    """Pieces of ``json.dumps(value, ensure_ascii=False, indent=indent,
+    sort_keys=sort_keys)`` (compact separators when ``indent`` is None), with
+    every :class:`RowStream` inside written row by row: the whole text is never
+    held in memory. The pieces join to exactly the text ``json`` would give."""
+    if isinstance(value, dict) and value and _nested(value.values()) and all(isinstance(k, str) for k in value):
+        items = sorted(value.items()) if sort_keys else value.items()
+        pairs = ((json.dumps(k, ensure_ascii=False), v) for k, v in items)
+        yield from _iter_container("{", "}", pairs, indent, sort_keys, level)
+    elif isinstance(value, (list, tuple, RowStream)) and value and _nested(value):
+        yield from _iter_container("[", "]", ((None, row) for row in value), indent, sort_keys, level)
+    elif isinstance(value, RowStream):
+        yield from _iter_container("[", "]", ((None, row) for row in value), indent, sort_keys, level) \
+            if value else iter(("[]",))
+    else:
+        yield _leaf_json(value, indent, sort_keys, level)
+
+
+def _nested(values: Iterable[Any]) -> bool:
+    """True when some value is a container (then the container is written piece by piece)."""
+    if isinstance(values, RowStream):
+        return True
+    return any(isinstance(v, (dict, list, tuple, RowStream)) for v in values)
+
+
+def _iter_container(open_: str, close: str, items: Iterable[tuple[str | None, Any]], indent: int | None,
+                    sort_keys: bool, level: int) -> Iterator[str]:
+    inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
+    key_sep = ":" if indent is None else ": "
+    yield open_
+    for n, (key, value) in enumerate(items):
+        yield ("," if n else "") + inner + ("" if key is None else key + key_sep)
+        yield from iter_json(value, indent, sort_keys, level + 1)
+    yield ("" if indent is None else "\n" + " " * (indent * level)) + close
+
+
 def payload_text(payload: Mapping[str, Any]) -> str:
     """Compact, deterministic JSON text of the payload (the text that is hashed)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return "".join(iter_json(payload, sort_keys=True))
 
 
 def sha256_text(text: str) -> str:
@@ -121,6 +184,22 @@ def split_chunks(text: str, limit: int | None = None) -> list[str]:
     return list(iter_chunks(text, limit))
 
 
+def stream_chunks(pieces: Iterable[str], limit: int | None = None) -> Iterator[str]:
+    """:func:`iter_chunks` of the text the ``pieces`` join to, holding only
+    about two chunks at a time (each chunk depends only on the text before it)."""
+    limit = CHUNK_UTF16 if limit is None else limit
+    buf: list[str] = []
+    size = 0
+    for piece in pieces:
+        buf.append(piece)
+        size += len(piece)
+        if size >= 2 * limit:
+            *done, rest = iter_chunks("".join(buf), limit)
+            yield from done
+            buf, size = [rest], len(rest)
+    yield from iter_chunks("".join(buf), limit)
+
+
 # ---------------------------------------------------------------- _xlflow sheet
 
 def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping[str, Any],
@@ -131,20 +210,24 @@ def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping
     ``payload_chunks`` and one ``payload`` row per chunk (value in column B).
     All values are written as strings (never formulas)."""
     ws = workbook.add_worksheet(sheet_name)
-    text = payload_text(payload)
-    digest, count = hashlib.sha256(), 0
-    for chunk in iter_chunks(text):  # the UTF-8 of the pieces is the UTF-8 of the whole
-        digest.update(chunk.encode("utf-8"))
-        count += 1
-    rows: list[tuple[str, str]] = [(str(k), "" if v is None else str(v)) for k, v in meta.items()]
-    rows.append(("payload_sha256", digest.hexdigest()))
-    rows.append(("payload_chunks", str(count)))
-    for r, (key, value) in enumerate(rows):
-        ws.write_string(r, 0, key)
-        ws.write_string(r, 1, value)
-    for r, chunk in enumerate(iter_chunks(text), start=len(rows)):
-        ws.write_string(r, 0, PAYLOAD_KEY)
-        ws.write_string(r, 1, chunk)
+    with tempfile.TemporaryFile() as spool:  # the text is written once, hashed, then read back chunk by chunk
+        digest, count = hashlib.sha256(), 0
+        for chunk in stream_chunks(iter_json(payload, sort_keys=True)):
+            data = chunk.encode("utf-8")  # the UTF-8 of the pieces is the UTF-8 of the whole
+            digest.update(data)
+            spool.write(struct.pack("<I", len(data)) + data)
+            count += 1
+        rows: list[tuple[str, str]] = [(str(k), "" if v is None else str(v)) for k, v in meta.items()]
+        rows.append(("payload_sha256", digest.hexdigest()))
+        rows.append(("payload_chunks", str(count)))
+        for r, (key, value) in enumerate(rows):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, value)
+        spool.seek(0)
+        for r in range(len(rows), len(rows) + count):
+            (size,) = struct.unpack("<I", spool.read(4))
+            ws.write_string(r, 0, PAYLOAD_KEY)
+            ws.write_string(r, 1, spool.read(size).decode("utf-8"))
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 60)
     ws.hide()
@@ -202,7 +285,8 @@ def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     10,000 copies would otherwise hold it twice, as text and as bytes)."""
     with atomic_output(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            json.dump(payload, fh, ensure_ascii=False, indent=1)
+            for piece in iter_json(payload, indent=1):
+                fh.write(piece)
     return Path(path)
 
 
@@ -283,6 +367,61 @@ def read_summary_payload(path: str | os.PathLike, template_id: str,
     else:
         payload = payload_from_meta_rows(_rows_of_meta_sheet(p, META_SHEET), str(p))
     return _check_kind(payload, template_id, schema_version, str(p))
+
+
+_JSON_HEAD = re.compile(r'\{\s*"schema_version":\s*(\d+),\s*"template_id":\s*("(?:[^"\\]|\\.)*")')
+_HEAD_ROWS = 64
+
+
+def read_summary_head(path: str | os.PathLike) -> dict[str, str] | None:
+    """``template_id`` and ``schema_version`` of a summary, reading only the
+    beginning of the file (the key/value rows before the payload on the hidden
+    sheet, or the first keys of the JSON copy): {} when it is no summary;
+    None when this cannot be told without reading it all (the sheet keeps its
+    text in the shared strings: see :func:`read_summary_payload`)."""
+    p = Path(path)
+    try:
+        if p.suffix.lower() == ".json":
+            with open(p, encoding="utf-8-sig") as fh:
+                found = _JSON_HEAD.match(fh.read(512))
+            return {"schema_version": found.group(1), "template_id": json.loads(found.group(2))} if found else {}
+        with zipfile.ZipFile(p) as z:
+            target = _sheet_part(z, META_SHEET)
+            return _head_rows(z, target) if target else {}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, ET.ParseError, EOFError):
+        return {}
+
+
+def _sheet_part(z: zipfile.ZipFile, name: str) -> str | None:
+    """The zip member of sheet ``name`` of an xlsx (None when there is no such sheet)."""
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    rid = next((el.get(f"{rel_ns}id") for el in ET.fromstring(z.read("xl/workbook.xml")).iter(f"{ns}sheet")
+                if el.get("name") == name), None)
+    if rid is None:
+        return None
+    for rel in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")):
+        if rel.get("Id") == rid:
+            target = rel.get("Target") or ""
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _head_rows(z: zipfile.ZipFile, part: str) -> dict[str, str] | None:
+    meta: dict[str, str] = {}
+    with z.open(part) as fh:
+        for _event, el in ET.iterparse(fh):
+            tag = el.tag.rsplit("}", 1)[-1]
+            if tag == "c" and el.get("t") == "s":
+                return None  # shared strings: not one of ours written row by row
+            if tag != "row":
+                continue
+            texts = ["".join(t.text or "" for t in c.iter() if t.tag.endswith("}t")) for c in el]
+            el.clear()
+            if len(texts) < 2 or texts[0] == PAYLOAD_KEY or len(meta) >= _HEAD_ROWS:
+                break
+            meta[texts[0]] = texts[1]
+    return meta
 
 
 def read_school_summary(path: str | os.PathLike) -> dict:

@@ -150,10 +150,6 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def _r2(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -187,17 +183,21 @@ def breakdown_table(programmes: Sequence[Programme]) -> list[dict]:
             value = kinds[p.programme_id] if dim == "group_type" else choice(p.pair.get(dim), _LIST_OF_DIMENSION[dim])
             if value:
                 buckets[value].append(p)
-        for value in sorted(buckets, key=lambda v: _list_order(dim, v)):
-            ps = buckets[value]
+        counts = {}
+        for value, ps in buckets.items():
             gids = {p.programme_id for p in ps}
-            rows.append({
-                "dimension": dim, "value": value, "programmes": len(ps),
-                "pairs": sum(1 for g in gids if kinds[g] == "пара"),
-                "groups": sum(1 for g in gids if kinds[g] == "группа"),
-                "mentors": len({p.mentor_id for p in ps if p.mentor_id}),
-                "mentees": len({p.mentee_id for p in ps}),
-            })
+            counts[value] = (len(ps), sum(1 for g in gids if kinds[g] == "пара"),
+                             sum(1 for g in gids if kinds[g] == "группа"),
+                             len({p.mentor_id for p in ps if p.mentor_id}), len({p.mentee_id for p in ps}))
+        rows += breakdown_rows(dim, counts)
     return rows
+
+
+def breakdown_rows(dim: str, counts: Mapping[str, Sequence[int]]) -> list[dict]:
+    """Rows of one dimension from {value: (programmes, pairs, groups, mentors, mentees)}, in list order."""
+    keys = ("programmes", "pairs", "groups", "mentors", "mentees")
+    return [{"dimension": dim, "value": value, **dict(zip(keys, counts[value]))}
+            for value in sorted(counts, key=lambda v: _list_order(dim, v))]
 
 
 _LIST_OF_DIMENSION = {"group_type": "group_types", "mentoring_form": "mentoring_forms",
@@ -210,7 +210,10 @@ def _list_order(dim: str, value: str) -> tuple[int, str]:
 
 
 def status_table(programmes: Sequence[Programme]) -> list[dict]:
-    counts = Counter(p.status for p in programmes)
+    return status_rows(Counter(p.status for p in programmes))
+
+
+def status_rows(counts: Mapping[str, int]) -> list[dict]:
     order = list(load_layout().lists["statuses"]) + [STATUS_UNKNOWN, STATUS_MISSING]
     keys = [s for s in order if s in counts] + sorted(s for s in counts if s not in order)
     return [{"status": s, "programmes": counts[s]} for s in keys]
@@ -348,8 +351,13 @@ def deficit_table(data: SchoolData) -> list[dict]:
             acc = sums[key]
             for i, v in enumerate(part):
                 acc[i] += v
+    return deficit_rows(table_directions(data), sums)
+
+
+def deficit_rows(directions: Sequence[str], sums: Mapping[tuple[str, str], Sequence[int]]) -> list[dict]:
+    """Deficit rows from {(stage, direction): (sum, count, count of 3)}."""
     rows = []
-    for d in table_directions(data):
+    for d in directions:
         e_sum, e_n, e_high = sums.get(("entry", d), (0, 0, 0))
         f_sum, f_n, f_high = sums.get(("final", d), (0, 0, 0))
         em = e_sum / e_n if e_n else None
@@ -400,11 +408,21 @@ def roadmap_tables(data: SchoolData, as_of: dt.date) -> tuple[list[dict], list[d
             _add(by_direction[d if d in known else NO_DIRECTION], counts)
             _add(mine, counts)
         _add(everything, mine)
-        per_programme.append({"programme_id": p.programme_id, "mentee_id": p.mentee_id,
-                              "mentor_id": p.mentor_id, **_counts_dict(mine)})
-    directions = table_directions(data) + ([NO_DIRECTION] if NO_DIRECTION in by_direction else [])
-    rows = [{"direction": d, **_counts_dict(by_direction.get(d, [0] * width))} for d in directions]
-    return rows, per_programme, _counts_dict(everything)
+        per_programme.append(roadmap_row(p, mine))
+    return roadmap_direction_rows(table_directions(data), by_direction), per_programme, _counts_dict(everything)
+
+
+def roadmap_row(p: Programme, counts: Sequence[int]) -> dict:
+    """The «by programme» roadmap row of ``p`` with its activity counts."""
+    return {"programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
+            **_counts_dict(counts)}
+
+
+def roadmap_direction_rows(directions: list[str], by_direction: Mapping[str, Sequence[int]]) -> list[dict]:
+    """The «by direction» roadmap rows (the table's directions, then the unlisted bucket when used)."""
+    width = len(ROADMAP_COUNTS)
+    directions = directions + ([NO_DIRECTION] if NO_DIRECTION in by_direction else [])
+    return [{"direction": d, **_counts_dict(by_direction.get(d, [0] * width))} for d in directions]
 
 
 def _rubric_spec() -> RubricSpec:
@@ -434,44 +452,67 @@ def rubric_tables(data: SchoolData) -> tuple[list[dict], list[dict], list[dict]]
     per_programme, by_indicator = [], defaultdict(list)
     levels: Counter = Counter()
     for p in data.programmes:
-        scores = rubric_scores(p.record)
+        scores, total, level = rubric_of(p, n_ind)
         for ind, s in scores.items():
             by_indicator[ind].append(s)
-        total = sum(scores.values()) if len(scores) == n_ind else None
-        level = load_layout().rubric_level(total) if total is not None else NOT_SCORED
         levels[level] += 1
         if p.record is not None:
-            per_programme.append({"programme_id": p.programme_id, "mentee_id": p.mentee_id,
-                                  "mentor_id": p.mentor_id, "scored": len(scores), "total": total,
-                                  "level": level})
-    indicators = [{"indicator": n, "criterion": crit, "text": text, "mean": _r2(_mean(by_indicator[n])),
-                   "n": len(by_indicator[n])} for n, crit, text in spec.indicators]
-    level_rows = [{"level": lv["label"], "programmes": levels[lv["label"]]} for lv in spec.levels]
-    level_rows.append({"level": NOT_SCORED, "programmes": levels[NOT_SCORED]})
-    return per_programme, indicators, level_rows
+            per_programme.append(rubric_row(p, scores, total, level))
+    sums = {n: (sum(v), len(v)) for n, v in by_indicator.items()}
+    return per_programme, rubric_indicator_rows(sums), rubric_level_rows(levels)
+
+
+def rubric_of(p: Programme, n_ind: int) -> tuple[dict[int, int], int | None, str]:
+    """(sound scores, total when all ``n_ind`` are scored, level) of ``p``."""
+    scores = rubric_scores(p.record)
+    total = sum(scores.values()) if len(scores) == n_ind else None
+    return scores, total, (load_layout().rubric_level(total) if total is not None else NOT_SCORED)
+
+
+def rubric_row(p: Programme, scores: Mapping[int, int], total: int | None, level: str) -> dict:
+    return {"programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
+            "scored": len(scores), "total": total, "level": level}
+
+
+def rubric_indicator_rows(sums: Mapping[int, tuple[int, int]]) -> list[dict]:
+    """Indicator rows from {indicator: (sum of scores, count)}."""
+    rows = []
+    for n, crit, text in _rubric_spec().indicators:
+        total, count = sums.get(n, (0, 0))
+        rows.append({"indicator": n, "criterion": crit, "text": text,
+                     "mean": _r2(total / count if count else None), "n": count})
+    return rows
+
+
+def rubric_level_rows(levels: Mapping[str, int]) -> list[dict]:
+    rows = [{"level": lv["label"], "programmes": levels.get(lv["label"], 0)} for lv in _rubric_spec().levels]
+    rows.append({"level": NOT_SCORED, "programmes": levels.get(NOT_SCORED, 0)})
+    return rows
 
 
 # ---------------------------------------------------------------- programmes, figures
 
 def programme_table(data: SchoolData) -> list[dict]:
     kinds = group_kinds(data.programmes)
-    rows = []
-    for p in data.programmes:
-        pp = p.passport
-        rows.append({
-            "programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
-            "group_type": kinds[p.programme_id],
-            "mentoring_form": choice(p.pair.get("mentoring_form"), "mentoring_forms"),
-            "kind": choice(p.pair.get("kind"), "kinds"), "mode": choice(p.pair.get("mode"), "modes"),
-            "main_direction": _text(pp.get("main_direction")),
-            "start_date": _iso(p.start), "planned_end_date": _iso(p.planned_end),
-            "actual_end_date": _iso(p.actual_end),
-            "planned_months": months(p.start, p.planned_end), "real_months": months(p.start, p.actual_end),
-            "status": p.status, "term_change": choice(pp.get("term_change"), "term_changes"),
-            "ending_reason": choice(pp.get("ending_reason"), "ending_reasons"),
-            "in_registry": p.in_registry, "copy_received": p.record is not None, "file": p.file,
-        })
-    return rows
+    return [programme_row(p, kinds[p.programme_id]) for p in data.programmes]
+
+
+def programme_row(p: Programme, group_type: str | None) -> dict:
+    """The «Программы» row of ``p`` (``group_type``: «пара»/«группа» of its pair or group)."""
+    pp = p.passport
+    return {
+        "programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
+        "group_type": group_type,
+        "mentoring_form": choice(p.pair.get("mentoring_form"), "mentoring_forms"),
+        "kind": choice(p.pair.get("kind"), "kinds"), "mode": choice(p.pair.get("mode"), "modes"),
+        "main_direction": _text(pp.get("main_direction")),
+        "start_date": _iso(p.start), "planned_end_date": _iso(p.planned_end),
+        "actual_end_date": _iso(p.actual_end),
+        "planned_months": months(p.start, p.planned_end), "real_months": months(p.start, p.actual_end),
+        "status": p.status, "term_change": choice(pp.get("term_change"), "term_changes"),
+        "ending_reason": choice(pp.get("ending_reason"), "ending_reasons"),
+        "in_registry": p.in_registry, "copy_received": p.record is not None, "file": p.file,
+    }
 
 
 def _iso(d: dt.date | None) -> str | None:

@@ -1,0 +1,410 @@
+"""Collect with memory that stays flat as the folder grows.
+
+The same consolidation as :class:`xlflow.consolidate.collect._Consolidator`
+(registry, versions and duplicates, school-wide rules) and the same figures
+as :mod:`xlflow.consolidate.school_stats`, but each file's facts go to the
+spill (:mod:`xlflow.consolidate.spill`) as they arrive; memory keeps one
+:class:`Entry` per file (name, status, identity, rank, fingerprint: a few
+hundred bytes). Consolidation works on the entries, then one pass over the
+programmes loads each counted copy's records once and feeds
+:class:`~xlflow.consolidate.school_stream.FigureSink`. Problems are kept in
+the spill with their sort key and read back in order. The payload's long
+tables (programmes, files, problems, load, per-programme roadmap and rubric)
+are :class:`~xlflow.consolidate.spill.SpilledRows`, read by the writers row
+by row. A test checks that the payload equals the in-memory one.
+"""
+from __future__ import annotations
+
+import hashlib
+import datetime as dt
+import marshal
+import pickle
+from collections import Counter
+from typing import Any, Iterable
+
+from xlflow.consolidate import collect as C
+from xlflow.consolidate import school_stats as stats
+from xlflow.consolidate.facts import ACCEPTED, DUPLICATE, REJECTED, SUPERSEDED, WITH_PROBLEMS, FileFacts
+from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
+from xlflow.consolidate.spill import Spill, SpilledRows
+from xlflow.layout import TableSpec, load_layout
+from xlflow.problems import Problem
+
+_PEOPLE = ((MENTOR, "mentors"), (MENTEE, "mentees"))
+_ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the in-memory order
+
+
+def _b(text: str) -> bytes:
+    """Text as bytes that sort like the text (file names may hold lone surrogates)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _name(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
+class Entry:
+    """What stays in memory of one file."""
+
+    __slots__ = ("i", "name", "mtime", "status", "reason", "kind", "school_code", "identity", "rank",
+                 "fingerprint", "programme_id", "mentee_id", "own", "extra", "dup_of", "listed")
+
+    def __init__(self, i: int, f: FileFacts) -> None:
+        self.i, self.name, self.mtime, self.status, self.reason, self.kind = (
+            i, f.name, f.mtime, f.status, f.reason, f.kind)
+        self.school_code = f.school_code
+        programme = f.kind == "programme"
+        self.programme_id = f.meta.get("programme_id") if programme else None
+        self.mentee_id = f.meta.get("mentee_id") if programme else None
+        readable = f.status is None
+        self.identity = C._copy_identity(f) if readable and programme else None
+        self.rank = C.rank(f) if readable else None
+        fp = f.fingerprint
+        self.fingerprint = hashlib.blake2b(str(fp).encode("utf-8", "surrogatepass"), digest_size=16).digest() \
+            if fp is not None else None
+        self.own, self.extra, self.dup_of, self.listed = bool(f.problems), 0, None, False
+
+
+class StreamCollect:
+    """Intake (:meth:`add`), consolidation and figures (:meth:`run`) over the spill."""
+
+    def __init__(self, as_of: dt.date) -> None:
+        self.as_of = as_of
+        self.spill = Spill()
+        self.entries: list[Entry] = []
+        self.seq = 0
+        self.school_problems = 0
+        self.school_files: set[str] = set()
+        self.registry: Entry | None = None
+        self.school_code: str | None = None
+
+    # ------------------------------------------------------------ intake
+    def add(self, f: FileFacts) -> None:
+        """Keep one file's facts: the entry in memory, the rest in the spill."""
+        e = Entry(len(self.entries), f)
+        self.entries.append(e)
+        for p in f.problems:
+            self.problem(p, e.i, own=True)
+        if f.status is not None:
+            return
+        rec = f.record or {}
+        for role, table in _PEOPLE:
+            for seq, person in enumerate(rec.get(table) or []):
+                pid = person.get("id")
+                self.spill.add("bank", (e.i, role, seq, pid.strip() if isinstance(pid, str) and pid.strip() else None,
+                                        str(person.get("id", "")).strip(), stats._text(person.get("full_name")),
+                                        int(person.get("category") == stats.YOUNG_SPECIALIST)))
+        if f.kind == "school":
+            self._spill_pairs(e, f)
+            rec = {k: v for k, v in rec.items() if k not in ("pairs", "mentors", "mentees")}
+            cells: dict = {}
+        else:  # the people are in the bank table now
+            rec = {k: v for k, v in rec.items() if k not in ("mentors", "mentees")} if f.record is not None else None
+            cells = f.pair_cells
+        self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL)))
+
+    def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
+        by_row: dict[int, dict] = {}
+        for (i, key), cell in f.pair_cells.items():
+            by_row.setdefault(i, {})[key] = cell
+        for i, row in enumerate((f.record or {}).get("pairs") or []):
+            key = [str(row.get(k, "")).strip() for k in ("group_id", "mentee_id", "mentor_id", "mentee_id")]
+            self.spill.add("reg_pairs", (e.i, i, *key, pickle.dumps((row, by_row.get(i, {})), pickle.HIGHEST_PROTOCOL)))
+
+    def load(self, e: Entry) -> tuple[dict, dict | None, dict]:
+        """(meta, records, pair cells) of a file, from the spill."""
+        return pickle.loads(self.spill.one("SELECT blob FROM blobs WHERE i = ?", (e.i,), flush=False))
+
+    # ------------------------------------------------------------ problems
+    def problem(self, p: Problem, fpos: int, own: bool = False, school: bool = False) -> None:
+        file, (s0, s1, s2), (r, c), code = p.sort_key()
+        self.seq += 1
+        self.spill.add("problems", (_b(file), s0, s1, _b(s2), r, c, _b(code), int(school), fpos, self.seq,
+                                    int(own), int(p.is_error), marshal.dumps(C._problem_row(p))))
+
+    def extra(self, e: Entry, p: Problem) -> None:
+        """A problem consolidation finds in file ``e``."""
+        self.problem(p, e.i)
+        e.extra += 1
+
+    def school_wide(self, p: Problem) -> None:
+        self.problem(p, 0, school=True)
+        self.school_problems += 1
+        if p.file:
+            self.school_files.add(p.file)
+
+    def drop(self, e: Entry) -> None:
+        """Forget the file's problems (a file that does not count is not checked further)."""
+        if e.own:
+            self.spill.query("DELETE FROM problems WHERE grp = 0 AND fpos = ? AND own = 1", (e.i,))
+        e.own, e.extra = False, 0
+
+    # ------------------------------------------------------------ versions, registry, copies
+    def readable(self, kind: str) -> list[Entry]:
+        return [e for e in self.entries if e.status is None and e.kind == kind]
+
+    def resolve(self, group: list[Entry], key_text: str) -> Entry:
+        winner = max(group, key=lambda e: e.rank)
+        for e in group:
+            if e is winner:
+                continue
+            e.dup_of = winner.name
+            self.drop(e)
+            if e.fingerprint == winner.fingerprint:
+                e.status = DUPLICATE
+                self.extra(e, Problem(C.DUPLICATE_COPY, file=e.name, params={"other": winner.name}))
+            else:
+                e.status = SUPERSEDED
+                params = {"counted": winner.name, "other": e.name, "key": key_text,
+                          "why": C.why_ranked(winner.rank, e.rank)}
+                self.extra(e, Problem(C.CONFLICTING_COPIES, file=e.name, params=params))
+                self.extra(winner, Problem(C.CONFLICTING_COPIES, file=winner.name, params=params))
+        return winner
+
+    def choose_registry(self) -> None:
+        by_code: dict[str, list[Entry]] = {}
+        for e in self.readable("school"):
+            by_code.setdefault(e.school_code or "", []).append(e)
+        if not by_code:
+            self.choose_school_without_registry()
+            return
+        copies = Counter(e.school_code or "" for e in self.readable("programme"))
+        code = max(by_code, key=lambda c: (copies[c], len(by_code[c]), c))
+        self.registry = self.resolve(by_code[code], f"книга школы {code or '—'}")
+        self.school_code = code or None
+        for other_code, group in by_code.items():
+            if other_code != code:
+                for e in group:
+                    self.reject_other_school(e)
+
+    def choose_school_without_registry(self) -> None:
+        codes = Counter(e.school_code for e in self.readable("programme") if e.school_code)
+        if codes:
+            self.school_code = max(codes, key=lambda c: (codes[c], c))
+        self.school_wide(Problem(C.NO_REGISTRY))
+
+    def reject_other_school(self, e: Entry) -> None:
+        e.status = REJECTED
+        self.drop(e)
+        self.extra(e, Problem(C.OTHER_SCHOOL, file=e.name,
+                              params={"found": e.school_code or "—", "expected": self.school_code or "—"}))
+
+    def copies(self) -> dict[tuple[str, str], Entry]:
+        groups: dict[tuple[str, str], list[Entry]] = {}
+        for e in self.readable("programme"):
+            if self.school_code and e.school_code and e.school_code != self.school_code:
+                self.reject_other_school(e)
+            elif e.identity is None:
+                e.status = REJECTED
+                self.extra(e, Problem(C.NO_IDENTITY, file=e.name))
+            else:
+                groups.setdefault(e.identity, []).append(e)
+        return {key: self.resolve(g, f"{key[0]}, {key[1]}") for key, g in groups.items()}
+
+    def banks(self, copies: dict[tuple[str, str], Entry]) -> None:
+        """The people: the registry's banks first, then the copies' (the first entry of an id counts)."""
+        if self.registry is not None:
+            self.spill.add("copy_order", (self.registry.i, -1))
+        for pos, e in enumerate(copies.values()):
+            self.spill.add("copy_order", (e.i, pos))
+        self.spill.query("INSERT OR IGNORE INTO people SELECT b.role, b.id, b.full_name, b.young FROM bank b "
+                         "JOIN copy_order o ON o.file_i = b.file_i WHERE b.id IS NOT NULL ORDER BY o.pos, b.seq")
+        self.spill.db.commit()
+
+    # ------------------------------------------------------------ programmes
+    def programmes(self, copies: dict[tuple[str, str], Entry], sink: FigureSink) -> None:
+        """Registry rows in order (first row of each pair/mentee), then the copies the registry does
+        not list, by key; each counted copy's records are loaded once, checked and given to ``sink``."""
+        reg = self.registry
+        if reg is not None:
+            for i, gid, mid, blob in self.spill.query(
+                    "SELECT i, gid, mid, blob FROM reg_pairs WHERE file_i = ? AND gid != '' AND mid != '' AND i IN "
+                    "(SELECT MIN(i) FROM reg_pairs WHERE file_i = ? GROUP BY gid, mid) ORDER BY i", (reg.i, reg.i)):
+                row, cells = pickle.loads(blob)
+                copy = copies.get((gid, mid))
+                if copy is None:
+                    sink.add(stats.Programme(gid, mid, row, None, True, None))
+                    sheet, cell = cells.get("mentee_id", (None, None))
+                    self.school_wide(Problem(C.MISSING_COPY, file=reg.name, sheet=sheet, cell=cell,
+                                             params={"programme": gid, "mentee": mid}))
+                    continue
+                copy.listed = True
+                self.counted_copy(copy, (gid, mid), sink, row)
+        for key in sorted(copies):
+            if not copies[key].listed:
+                self.counted_copy(copies[key], key, sink, None)
+
+    def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
+        _meta, record, cells = self.load(copy)
+        found = C._pair_row(record, key)
+        if reg_row is not None:
+            sink.add(stats.Programme(key[0], key[1], reg_row, record, True, copy.name), self._copy_row(copy, found, cells))
+            if found is not None:
+                self.check_pair_row(copy, found, reg_row, cells)
+        else:
+            row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
+            sink.add(stats.Programme(key[0], key[1], row, record, False, copy.name), self._copy_row(copy, found, cells))
+            if self.registry is not None:
+                sheet, cell = cells.get((found[0], "group_id"), (None, None)) if found else (None, None)
+                self.extra(copy, Problem(C.UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
+                                         params={"programme": key[0], "mentee": key[1]}))
+        if self.registry is not None:
+            self.check_banks(copy, record, cells)
+
+    @staticmethod
+    def _copy_row(copy: Entry, found: tuple[int, dict] | None, cells: dict) -> tuple:
+        """(mentor, mentee, file, cells) of the copy's own pair row, to locate load problems."""
+        if found is None:
+            return (None, None, None, None)
+        i, row = found
+        at = {k: cells[(i, k)] for k in ("mentor_id", "mentee_id") if (i, k) in cells}
+        return (str(row.get("mentor_id", "")).strip(), str(row.get("mentee_id", "")).strip(), _b(copy.name),
+                pickle.dumps(at))
+
+    def check_pair_row(self, copy: Entry, found: tuple[int, dict], reg_row: dict, cells: dict) -> None:
+        """A copy's own pair row should say what the registry says."""
+        i, row = found
+        for col in C.PAIR_KEYS_COMPARED:
+            mine, theirs = row.get(col), reg_row.get(col)
+            if mine is not None and theirs is not None and mine != theirs:
+                sheet, cell = cells.get((i, col), (None, None))
+                self.extra(copy, Problem(C.COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
+                    "column": _pair_headers()[col], "value": C._shown(mine), "registry": C._shown(theirs)}))
+
+    def check_banks(self, copy: Entry, record: dict | None, cells: dict) -> None:
+        """The people of the copy's pair rows must be in the curator's banks."""
+        assert self.registry is not None
+        roles = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
+        for i, row in enumerate((record or {}).get("pairs") or []):
+            for key, (role, label) in roles.items():
+                value = row.get(key)
+                if not (isinstance(value, str) and value.strip()) or self.spill.one(
+                        "SELECT 1 FROM bank WHERE file_i = ? AND role = ? AND sid = ? LIMIT 1",
+                        (self.registry.i, role, value.strip()), flush=False):
+                    continue
+                sheet, cell = cells.get((i, key), (None, None))
+                self.extra(copy, Problem(C.NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
+                                         params={"role": label, "value": value.strip()}))
+
+    def check_load(self, alerts: Iterable[dict]) -> None:
+        for row in alerts:
+            mentor = row["role"] == stats.ROLE_MENTOR
+            params = {"value": row["person_id"], "count": row["max_concurrent"],
+                      "groups": row["programme_ids"], "day": C._ru(row["peak_date"] or "")}
+            self.school_wide(self.locate_person(mentor, row["person_id"],
+                                                C.MENTOR_OVERLOAD if mentor else C.MENTEE_OVERLOAD, params))
+
+    def locate_person(self, mentor: bool, person: str, code: str, params: dict) -> Problem:
+        key = "mentor_id" if mentor else "mentee_id"
+        if self.registry is not None:
+            hit = self.spill.query(f"SELECT blob FROM reg_pairs WHERE file_i = ? AND {key[:-3]}_s = ? ORDER BY i "
+                                   "LIMIT 1", (self.registry.i, person)).fetchone()
+            if hit:
+                sheet, cell = pickle.loads(hit[0])[1].get(key, (None, None))
+                return Problem(code, file=self.registry.name, sheet=sheet, cell=cell, params=params)
+        col = "c_mentor" if mentor else "c_mentee"
+        hit = self.spill.query(f"SELECT c_file, c_cells FROM prog WHERE c_file IS NOT NULL AND {col} = ? "
+                               "ORDER BY gid, mid LIMIT 1", (person,)).fetchone()
+        if hit:
+            sheet, cell = pickle.loads(hit[1]).get(key, (None, None))
+            return Problem(code, file=_name(hit[0]), sheet=sheet, cell=cell, params=params)
+        return Problem(code, params=params)
+
+    def identity(self, copies: dict[tuple[str, str], Entry]) -> tuple[dict, list[str]]:
+        """(school identity, directions) from the registry, else the first copy by name."""
+        source = self.registry or min(copies.values(), key=lambda e: e.name, default=None)
+        meta, record, _cells = self.load(source) if source else ({}, None, {})
+        passport = (record or {}).get("passport") or {}
+        ident = {k: meta.get(k) or passport.get(k) for k in ("school_name", "municipality", "academic_year")}
+        school = {"code": self.school_code, "name": ident["school_name"], "municipality": ident["municipality"],
+                  "academic_year": ident["academic_year"]}
+        dirs = meta.get("directions") or load_layout().directions()
+        return school, [d for d in dirs if isinstance(d, str)]
+
+    # ------------------------------------------------------------ the whole run
+    def run(self, created: dt.datetime | None = None) -> dict:
+        """Consolidate what :meth:`add` kept; return the payload (long tables read from the spill)."""
+        self.spill.flush()
+        self.choose_registry()
+        copies = self.copies()
+        self.banks(copies)
+        school, directions = self.identity(copies)
+        sink = FigureSink(self.spill, self.as_of)
+        self.programmes(copies, sink)
+        sink.index()
+        over, alerts = sink.load()
+        self.check_load(alerts)
+        self.settle_statuses()
+        figures = sink.figures(over)
+        tables = {**sink.small_tables(directions), **sink.long_tables(), **self.file_tables(figures)}
+        return C.payload_of(school, directions, figures, tables, self.as_of, created)
+
+    def settle_statuses(self) -> None:
+        for e in self.entries:
+            if e.status is None:
+                e.status = WITH_PROBLEMS if e.own or e.extra else ACCEPTED
+        if self.school_files:
+            for e in self.entries:
+                if e.status == ACCEPTED and e.name in self.school_files:
+                    e.status = WITH_PROBLEMS
+
+    def file_tables(self, figures: dict) -> dict[str, SpilledRows]:
+        """The files and problems tables; adds the file and problem counts to ``figures``."""
+        per_file: dict[bytes, list] = {}
+        errors = warnings = 0
+        for file, error, blob in self.spill.query(f"SELECT file, error, blob FROM problems ORDER BY {_ORDER}"):
+            acc = per_file.setdefault(file, [0, 0, None, None])
+            acc[0 if error else 1] += 1
+            if acc[3] is None or (error and acc[2] is None):
+                message = marshal.loads(blob)["message"]
+                acc[3] = acc[3] if acc[3] is not None else message
+                acc[2] = message if error and acc[2] is None else acc[2]
+            errors, warnings = errors + bool(error), warnings + (not error)
+        self.spill.new_table("files")
+        for e in self.entries:
+            self.spill.append("files", self.file_row(e, per_file.get(_b(e.name))))
+        counts = Counter(e.status for e in self.entries)
+        figures["files"] = {"total": len(self.entries), **{s: counts.get(s, 0) for s in C.FILE_STATUSES}}
+        figures["problems"] = {"errors": errors, "warnings": warnings}
+        return {"files": self.spill.rows("files"),
+                "problems": SpilledRows(self.spill, f"SELECT blob FROM problems ORDER BY {_ORDER}", errors + warnings)}
+
+    @staticmethod
+    def file_row(e: Entry, found: list | None) -> dict:
+        """The ``files`` row (as :func:`xlflow.consolidate.collect._file_row`)."""
+        n_errors, n_warnings, first_error, first = found or (0, 0, None, None)
+        reason = e.reason
+        if reason is None and e.status in (REJECTED, DUPLICATE, SUPERSEDED):
+            reason = first_error if first_error is not None else first
+        programme = e.kind == "programme"
+        return {"file": e.name, "status": e.status, "kind": e.kind if e.status != C.SKIPPED else None,
+                "programme_id": e.programme_id if programme else None,
+                "mentee_id": e.mentee_id if programme else None,
+                "errors": n_errors, "warnings": n_warnings, "reason": reason, "duplicate_of": e.dup_of}
+
+    def exit_code(self) -> int:
+        if self.school_problems:
+            return 1
+        return 0 if all(e.status in (ACCEPTED, C.SKIPPED) for e in self.entries) else 1
+
+    def close(self) -> None:
+        self.spill.close()
+
+
+def _pair_headers() -> dict[str, str]:
+    spec = load_layout().sheet("pairs")
+    assert isinstance(spec, TableSpec)
+    return {c.key: c.header for c in spec.columns}
+
+
+def collect_stream(facts: Iterable[FileFacts], as_of: dt.date, created: dt.datetime | None = None) -> tuple[
+        StreamCollect, dict]:
+    """Run collect over ``facts`` (in name order); return the run (close it when done) and the payload."""
+    run = StreamCollect(as_of)
+    try:
+        for f in facts:
+            run.add(f)
+        return run, run.run(created)
+    except BaseException:
+        run.close()
+        raise
