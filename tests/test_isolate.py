@@ -41,7 +41,7 @@ def test_timeout_with_files_queued_behind_it(tmp_path):
 
 
 def test_every_worker_gets_the_next_file_before_it_is_done(tmp_path):
-    paths = [str(tmp_path / f"f{i}") for i in range(7)]
+    paths = [str(tmp_path / f"f{i}") for i in range(2 * IN_FLIGHT + 3)]
     run = _Run(paths, _read_or_die, jobs=2, memory_mb=0, timeout_s=30)
     try:
         run._feed()
@@ -51,4 +51,23 @@ def test_every_worker_gets_the_next_file_before_it_is_done(tmp_path):
         got = list(run.results())
     finally:
         run.close()
-    assert _names(got) == [f"f{i}" for i in range(7)]
+    assert _names(got) == [f"f{i}" for i in range(2 * IN_FLIGHT + 3)]
+
+
+def _quick(path: str) -> str:
+    time.sleep(0.002)
+    return os.path.basename(path)
+
+
+def test_parent_pauses_only_while_every_queue_is_full(tmp_path, monkeypatch):
+    import xlflow.reading.isolate as isolate
+
+    naps = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(isolate.time, "sleep", lambda s: (naps.append(s), real_sleep(s)))
+    few = [str(tmp_path / f"f{i}") for i in range(IN_FLIGHT - 1)]
+    assert [v for _p, v in read_isolated(few, _quick, jobs=1)] == [f"f{i}" for i in range(IN_FLIGHT - 1)]
+    assert naps == []
+    many = [str(tmp_path / f"f{i}") for i in range(40)]
+    assert [v for _p, v in read_isolated(many, _quick, jobs=1)] == [f"f{i}" for i in range(40)]
+    assert naps and all(0 < s <= isolate.MAX_NAP_S for s in naps)

@@ -16,6 +16,12 @@ and a C extension can crash. :func:`read_isolated` therefore calls
   got them, so the file that killed a worker is always known (its oldest
   unanswered one); the files queued behind it go to a fresh worker.
 
+The parent keeps a few files queued in each worker and, while every worker
+has a full queue, pauses for about two files' time before it looks at the
+results: each wake-up then takes several results, which halves the parent's
+CPU per file (a wake-up costs more than the message itself). A crash or a
+timeout is noticed at most that pause later (``MAX_NAP_S``).
+
 Results come back in the order of ``paths`` as ``(path, value)`` where value is
 what ``func`` returned or a :class:`Failure`. A :class:`~xlflow.errors.XlflowError`
 raised by ``func`` becomes a Failure with the same code and parameters; any
@@ -75,7 +81,9 @@ FILE_CHANGED = register(
 
 DEFAULT_MEMORY_MB = int(os.environ.get("XLFLOW_WORKER_MEMORY_MB", "1024"))
 DEFAULT_TIMEOUT_S = float(os.environ.get("XLFLOW_READ_TIMEOUT_S", "120"))
-IN_FLIGHT = 2  # tasks queued per worker: the next path is there when a file is done
+IN_FLIGHT = 4  # tasks queued per worker: it never waits for the parent between two files
+NAP_FILES = 2  # the parent's pause while every worker has IN_FLIGHT tasks, in files' time
+MAX_NAP_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -360,6 +368,7 @@ class _Run:
         self.done: dict[int, Any] = {}
         self.next_index = 0
         self.retry: list[int] = []  # heap: tasks of a replaced worker, not read yet
+        self.pace = 0.0  # seconds a file takes a worker (moving average)
 
     def results(self) -> Iterator[tuple[str, Any]]:
         emitted = 0
@@ -399,15 +408,27 @@ class _Run:
         busy = [w for w in self.workers if w.tasks]
         if not busy:
             return
+        self._nap(busy)
         deadline = min(w.started for w in busy) + self.timeout_s
-        for w, has_message in self.waiter.ready(busy, deadline - time.monotonic()).items():
-            if w in self.workers:
-                self._collect(w, has_message)
+        ready = self.waiter.ready(busy, deadline - time.monotonic())
+        while ready:
+            for w, has_message in ready.items():
+                if w in self.workers:
+                    self._collect(w, has_message)
+            busy = [w for w in self.workers if w.tasks]
+            ready = self.waiter.ready(busy, 0) if busy else {}
         now = time.monotonic()
         for w in [w for w in self.workers if w.tasks and now - w.started > self.timeout_s]:
             index, path = w.tasks[0]
             self._replace(w)
             self.done[index] = Failure(path, READ_TIMEOUT, {"seconds": _fmt_seconds(self.timeout_s)})
+
+    def _nap(self, busy: list[_Worker]) -> None:
+        """Let results pile up while every worker has files queued: one
+        wake-up of the parent (costly, above all in a virtual machine) then
+        takes several results."""
+        if self.pace > 0 and all(len(w.tasks) >= IN_FLIGHT for w in busy):
+            time.sleep(min(self.pace * NAP_FILES, MAX_NAP_S))
 
     def _collect(self, w: _Worker, has_message: bool) -> None:
         """Take the worker's next result; when it has ended, the results it
@@ -436,6 +457,8 @@ class _Run:
             index, path = w.finished()
             self.done[index] = failure_from_exception(path, exc)
             return True
+        took = time.monotonic() - w.started
+        self.pace = took if self.pace == 0 else 0.7 * self.pace + 0.3 * took
         w.finished()
         self.done[got_index] = value
         return True
