@@ -533,6 +533,56 @@ def test_fast_worksheets_and_shared_formats_write_the_same_bytes(tmp_path, monke
     assert {k: v for k, v in got.items() if k != core} == {k: v for k, v in expected.items() if k != core}
 
 
+def _small_book(path, worksheet_class):
+    """Cells, validations and conditional formats of every kind the fast worksheet
+    shortcuts or hands to xlsxwriter (literal lists, colour scales, bad options)."""
+    import warnings
+
+    from xlflow.writing.xlsx import new_workbook
+
+    wb = new_workbook(path, in_memory=True)
+    wb.set_properties({"created": dt.datetime(2026, 1, 2)})
+    fill, red = wb.add_format({"bg_color": "#FFF8DC"}), wb.add_format({"font_color": "#C00000"})
+    for name in ("a", "b"):  # the second sheet hits the caches the first filled
+        ws = wb.add_worksheet(name, worksheet_class=worksheet_class)
+        ws.write_blank(0, 0, None, fill)
+        ws.write_string(0, 1, "текст", fill)
+        ws.write_number(0, 2, 2.5, fill)
+        ws.write_datetime(0, 3, dt.datetime(2025, 9, 1), fill)
+        ws.write_string(0, 4, "без формата")
+        ws.write_formula(0, 5, "=C1*2", fill, 5)
+        ws.write_boolean(0, 6, True, fill)
+        ws.data_validation(1, 0, 9, 0, {"validate": "list", "source": ["да", "нет"]})
+        ws.data_validation("B2:B9", {"validate": "date", "criteria": "between",
+                                     "minimum": dt.date(2000, 1, 1), "maximum": dt.date(2100, 12, 31),
+                                     "input_title": "Дата", "input_message": "ДД.ММ.ГГГГ & <т>"})
+        ws.data_validation(1, 2, 9, 2, {"validate": "integer", "criteria": ">=", "value": 0,
+                                        "other_cells": [[1, 4, 9, 4]]})
+        ws.conditional_format(1, 0, 9, 0, {"type": "cell", "criteria": "==", "value": '"да"', "format": red})
+        ws.conditional_format(9, 1, 1, 1, {"type": "formula", "criteria": "=B2<TODAY()", "format": red})
+        ws.conditional_format(1, 2, 9, 2, {"type": "cell", "criteria": ">", "value": 1, "format": red,
+                                           "multi_range": "C2:C9 $E$2:$E$9"})
+        ws.conditional_format(1, 3, 9, 3, {"type": "3_color_scale"})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert ws.data_validation(1, 5, 9, 5, {"validate": "nonsense"}) == -2
+            assert ws.conditional_format(1, 5, 9, 5, {"type": "cell", "bad": 1}) == -2
+    wb.close()
+
+
+def test_fast_worksheet_writes_what_xlsxwriter_writes_for_every_kind(tmp_path):
+    from xlsxwriter.worksheet import Worksheet
+
+    from xlflow.writing.fastsheet import CachedFormulaWorksheet
+
+    for i in range(2):  # the second round starts with warm per-process caches
+        _small_book(tmp_path / f"fast{i}.xlsx", CachedFormulaWorksheet)
+        _small_book(tmp_path / f"plain{i}.xlsx", Worksheet)
+        got, expected = _parts(tmp_path / f"fast{i}.xlsx"), _parts(tmp_path / f"plain{i}.xlsx")
+        assert b"dataValidation " in got["xl/worksheets/sheet2.xml"]
+        assert got == expected
+
+
 def test_no_xlsxwriter_warnings_even_with_long_texts(tmp_path):
     """xlsxwriter drops an invalid validation or format with only a warning: there must be none."""
     import warnings

@@ -17,6 +17,10 @@ XML of whole workbooks written with this class and with the stock one):
   (escaping every message), are pure functions of the options (and of the
   range), so both results are memoised per process; a validation whose options
   cannot be frozen (a literal list of values) takes the base methods.
+* ``conditional_format`` of the plain kinds xlflow uses (``cell`` and
+  ``formula`` rules): the checked options are memoised the same way; what
+  depends on the workbook (the dxf index of the format, the rule's priority)
+  and the range are filled in per call as the base method does.
 * ``_write_cell``: nearly every cell of a programme workbook has a format (input
   cells are unlocked and coloured, blank or not). The base method builds an
   attribute list per cell and escapes each attribute (the integer style index
@@ -37,17 +41,20 @@ from functools import lru_cache
 from typing import Any
 
 from xlsxwriter import worksheet as _xw
-from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import Worksheet
 
 _BASE_PREPARE = getattr(Worksheet, "_prepare_formula", None)
 _BASE_WRITE_CELL = getattr(Worksheet, "_write_cell", None)
 _BASE_DV = getattr(Worksheet, "data_validation", None)
 _BASE_WRITE_DV = getattr(Worksheet, "_write_data_validation", None)
+_BASE_CF = getattr(Worksheet, "conditional_format", None)
 _convert_range_args = getattr(_xw, "convert_range_args", None)
 _CACHE_MAX = 4096
 _DV_OPTIONS: dict[tuple, dict] = {}  # (frozen options, date settings) -> checked options without "cells"
 _DV_XML: dict[tuple, str] = {}  # frozen checked options -> <dataValidation> XML
+_CF_OPTIONS: dict[tuple, dict] = {}  # frozen options without the format -> checked options
+_CF_KINDS = ("cell", "formula")
 
 BLANK, SHARED_STRING, NUMBER = 0, 1, 2
 _DATE_TYPES = (dt.date, dt.time, dt.timedelta)  # datetime is a date
@@ -112,11 +119,10 @@ class CachedFormulaWorksheet(Worksheet):
     if _FAST_KINDS:
         def _write_cell(self, row, col, cell):  # noqa: ANN001, ANN202
             kind = _FAST_KINDS.get(type(cell))
-            fmt = cell.format
-            if kind is None or not fmt or self.constant_memory:
+            if kind is None or not cell.format or self.constant_memory:
                 return _BASE_WRITE_CELL(self, row, col, cell)
             ref = xl_rowcol_to_cell_fast(row, col)
-            style = fmt._get_xf_index()
+            style = cell.format._get_xf_index()
             if kind == BLANK:
                 self.fh.write(f'<c r="{ref}" s="{style}"/>')
             elif kind == SHARED_STRING:
@@ -161,3 +167,45 @@ class CachedFormulaWorksheet(Worksheet):
                 _remember(_DV_XML, key, xml)
             self.fh.write(xml)
             return None
+
+    if _BASE_CF is not None and _convert_range_args is not None:
+        @_convert_range_args
+        def conditional_format(self, first_row, first_col, last_row, last_col, options=None):  # noqa: ANN001, ANN202
+            key = _cf_key(self, options)
+            checked = _CF_OPTIONS.get(key) if key is not None else None
+            if checked is None:
+                return self._first_conditional_format(key, first_row, first_col, last_row, last_col, options)
+            if self._check_dimensions(first_row, first_col, True, True) \
+                    or self._check_dimensions(last_row, last_col, True, True):
+                return -1
+            rule = dict(checked)
+            if options.get("format"):
+                rule["format"] = options["format"]._get_dxf_index()
+            rule["priority"] = self.dxf_priority
+            self.dxf_priority += 1
+            self.cond_formats.setdefault(_cf_range(first_row, first_col, last_row, last_col, options), []).append(rule)
+            return 0
+
+        def _first_conditional_format(self, key, first_row, first_col, last_row, last_col, options):  # noqa: ANN001, ANN202
+            result = _BASE_CF(self, first_row, first_col, last_row, last_col, options)
+            rules = self.cond_formats.get(_cf_range(first_row, first_col, last_row, last_col, options)) or [{}]
+            if key is not None and result == 0 and "is_data_bar_2010" not in rules[-1]:
+                _remember(_CF_OPTIONS, key, {k: v for k, v in rules[-1].items() if k not in ("format", "priority")})
+            return result
+
+
+def _cf_key(ws: Worksheet, options: Any) -> tuple | None:
+    """Cache key of a plain conditional format (its options without the format object)."""
+    if not isinstance(options, dict) or options.get("type") not in _CF_KINDS or ws.use_data_bars_2010:
+        return None
+    frozen = freeze({k: v for k, v in options.items() if k != "format"})
+    return None if frozen is None else (frozen, bool(options.get("format")))
+
+
+def _cf_range(first_row: int, first_col: int, last_row: int, last_col: int, options: dict) -> str:
+    """The range a conditional format is stored under, as the base method computes it."""
+    if "multi_range" in options:
+        return options["multi_range"].replace("$", "")
+    first_row, last_row = min(first_row, last_row), max(first_row, last_row)
+    first_col, last_col = min(first_col, last_col), max(first_col, last_col)
+    return xl_range(first_row, first_col, last_row, last_col)
