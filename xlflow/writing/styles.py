@@ -65,8 +65,44 @@ LEVEL_COLOURS = {
 }
 
 
+class SharedFormat(Format):
+    """A format copied from a per-process template (see :func:`add_format`).
+
+    xlsxwriter computes the font, border and alignment keys of every format of
+    every workbook from ~40 attributes (colours through their ``repr``), and
+    again when it numbers fonts and borders; a copy answers with the keys
+    computed once for its template. Copies are never changed after
+    :func:`add_format` (``Styles`` only hands them out). The fill key is left
+    to xlsxwriter: it swaps fill colours of cell formats before asking for it."""
+
+    _keys: dict[str, str]
+
+    def _get_font_key(self) -> str:
+        return self._keys["font"]
+
+    def _get_border_key(self) -> str:
+        return self._keys["border"]
+
+    def _get_alignment_key(self) -> str:
+        return self._keys["alignment"]
+
+
 # Formats built once per process, copied into each workbook (frozen properties -> format).
-_TEMPLATES: dict[tuple, Format] = {}
+_TEMPLATES: dict[tuple, SharedFormat] = {}
+
+
+def _template(properties: dict[str, Any]) -> SharedFormat:
+    key = tuple(properties.items())
+    template = _TEMPLATES.get(key)
+    if template is None:
+        plain = Format(properties, {}, {})
+        template = SharedFormat.__new__(SharedFormat)
+        template.__dict__.update(plain.__dict__)
+        template._keys = {"font": plain._get_font_key(), "border": plain._get_border_key(),
+                          "alignment": plain._get_alignment_key()}
+        template._format_key = plain._get_format_key()
+        _TEMPLATES[key] = template
+    return template
 
 
 def add_format(workbook: Any, properties: dict[str, Any]) -> Any:
@@ -75,14 +111,10 @@ def add_format(workbook: Any, properties: dict[str, Any]) -> Any:
     What ``Workbook.add_format`` does (workbook defaults updated by the
     properties, a ``Format`` bound to the workbook's index tables, appended to its
     formats) without running the ~80 attribute assignments and setters of
-    ``Format.__init__`` again for every workbook; ``tests/test_writer.py`` checks
-    that ``styles.xml`` is byte for byte the same."""
-    merged = {**workbook.default_format_properties, **properties}
-    key = tuple(merged.items())
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template = _TEMPLATES[key] = Format(merged, {}, {})
-    fmt = Format.__new__(Format)
+    ``Format.__init__`` and the key computations again for every workbook;
+    ``tests/test_writer.py`` checks that ``styles.xml`` is byte for byte the same."""
+    template = _template({**workbook.default_format_properties, **properties})
+    fmt = SharedFormat.__new__(SharedFormat)
     fmt.__dict__.update(template.__dict__)
     fmt.xf_format_indices = workbook.xf_format_indices
     fmt.dxf_format_indices = workbook.dxf_format_indices
