@@ -94,3 +94,27 @@ def _abort_on_summaries_or_crash(path: str, name: str, as_of: dt.date):
     if "(крах)" in path or "Сводка (копия)" in path or "Муниципалитет" in path:
         os.abort()
     return intake_read_facts(path, name, as_of)
+
+
+def test_the_parent_knows_every_code_a_worker_sends(folder, tmp_path):
+    """Codes are registered by the modules that use them; a fresh parent that
+    never read a file itself must still render what its workers report."""
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    source = next(p for p in sorted(folder.glob("*.xlsx")) if p.name.startswith("П-"))
+    wb = openpyxl.load_workbook(source)
+    wb["Банк наставляемых"].title = "Переименован"
+    (tmp_path / "папка").mkdir()
+    wb.save(tmp_path / "папка" / "копия.xlsx")
+    script = ("import datetime, sys\n"
+              "from xlflow.consolidate.intake import iter_facts\n"
+              "for f in iter_facts(sys.argv[1], [], datetime.date(2026, 5, 31), jobs=1):\n"
+              "    for p in f.problems:\n"
+              "        print(p.code, p.message)\n")
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "папка")], capture_output=True,
+                         text=True, encoding="utf-8", check=False)
+    assert run.returncode == 0, run.stderr
+    assert "sheet-missing" in run.stdout

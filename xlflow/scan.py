@@ -284,6 +284,8 @@ def _is_lock_name(name: str) -> bool:
 
 def _hidden_attr(d: os.DirEntry) -> bool:
     """The Windows «hidden» attribute (always False elsewhere)."""
+    if os.name != "nt":
+        return False  # no lstat per file for an attribute only Windows has
     try:
         attrs = getattr(d.stat(follow_symlinks=False), "st_file_attributes", 0)
     except OSError:

@@ -93,8 +93,14 @@ def _skipped_own(path: str, problem: Problem) -> FileFacts:
                      reason=problem.message)
 
 
+# what the workers import: imported once here, inherited by forked workers, and
+# the parent knows every problem code a worker can send back (to render it)
+WORKER_MODULES = ("xlflow.validation.validate", "xlflow.reading.programme", "xlflow.scan")
+
+
 def _worker(as_of: dt.date) -> Callable[[str], Any]:
-    importlib.import_module("xlflow.validation.validate")  # imported once, inherited by forked workers
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
     return functools.partial(read_path, as_of=as_of)
 
 
