@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import openpyxl
+import zipfile
 
+import openpyxl
+from xlsxwriter.worksheet import Worksheet
+
+from xlflow.consolidate import school_writer
 from xlflow.consolidate.collect import collect
 from xlflow.consolidate.school_writer import write_school_summary
 from xlflow.writing.sample import write_samples
+from xlflow.writing.xlsx import new_workbook
 
 
 def _cells(path):
@@ -26,3 +31,41 @@ def test_streamed_summary_equals_in_memory_summary(tmp_path):
     for sheet in b:
         assert a[sheet] == b[sheet], sheet
     assert sum(len(rows) for rows in b.values()) > 50
+
+
+def _sheet_xml(path):
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")}
+
+
+def test_fast_summary_sheet_writes_the_xml_of_xlsxwriters_own(tmp_path, monkeypatch):
+    write_samples(tmp_path / "in", 6, seed=7, error_rate=0.5, jobs=1)
+    outcome = collect(tmp_path / "in", tmp_path / "S.xlsx", as_of=dt.date(2026, 5, 25), jobs=1)
+    fast = _sheet_xml(write_school_summary(tmp_path / "fast.xlsx", outcome.payload))
+    monkeypatch.setattr(school_writer, "SummarySheet", Worksheet)
+    stock = _sheet_xml(write_school_summary(tmp_path / "stock.xlsx", outcome.payload))
+    outcome.close()
+    assert fast == stock and len(fast) >= 8
+
+
+def _cells_of_every_kind(path, cls):
+    texts = ["просто текст", "a & b <c>", " ведущий пробел", "хвост ", "_x0041_ и _X00e9_", "упр\x01символ",
+             "<r>rich</r>", "строка\nдве", 'кавычки "да"', "\ufffe", ""]
+    wb = new_workbook(path, constant_memory=True)
+    ws = wb.add_worksheet("Лист", worksheet_class=cls)
+    fmt = wb.add_format({"bold": True})
+    for r, text in enumerate(texts):
+        ws.write_string(r, 0, text, fmt)
+        ws.write_string(r, 1, text)
+        ws.write_number(r, 2, r / 3, fmt)
+        ws.write_datetime(r, 3, dt.datetime(2026, 1, r + 1), fmt)
+        ws.write_blank(r, 4, None, fmt)
+    wb.close()
+    return _sheet_xml(path)
+
+
+def test_every_kind_of_cell_text_through_the_fast_sheet(tmp_path):
+    fast = _cells_of_every_kind(tmp_path / "fast.xlsx", school_writer.SummarySheet)
+    stock = _cells_of_every_kind(tmp_path / "stock.xlsx", Worksheet)
+    assert fast == stock
+    assert b'xml:space="preserve"' in stock["xl/worksheets/sheet1.xml"]

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.worksheet import Worksheet
 
 from xlflow.consolidate.export import summary_layout, write_payload_sheet
 from xlflow.fileio import atomic_output
@@ -21,6 +25,38 @@ from xlflow.writing.xlsx import new_workbook, print_report_sheets
 HEADER_BG = "#DDEBF7"
 OVER_LIMIT_BG = "#F8CBAD"
 ERROR_BG = "#FCE4D6"
+
+
+# text xlsxwriter would change when writing it inline: control characters and their
+# _xHHHH_ escapes, XML specials, rich strings, leading or trailing whitespace
+_NOT_PLAIN = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+
+
+class SummarySheet(Worksheet):
+    """A worksheet that writes the summary's formatted cells faster, with the same XML.
+
+    The long tables are tens of thousands of cells written in
+    ``constant_memory`` mode; the base ``_write_cell`` builds and escapes an
+    attribute list per cell. Plain inline strings, numbers, dates and blanks
+    with a format are written here with one formatted string, exactly as the
+    base method writes them; any other cell goes to the base method
+    (``tests/test_summary_streaming.py`` compares the sheets' XML of both)."""
+
+    def _write_cell(self, row: int, col: int, cell: Any) -> None:
+        kind = type(cell).__name__
+        fmt = getattr(cell, "format", None)
+        if fmt is None or not self.constant_memory:
+            super()._write_cell(row, col, cell)
+        elif kind in ("Number", "Datetime"):
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}">'
+                          f"<v>{cell.number:.16G}</v></c>")
+        elif kind == "String" and not _NOT_PLAIN.search(cell.string):
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}" t="inlineStr">'
+                          f"<is><t>{cell.string}</t></is></c>")
+        elif kind == "Blank":
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
+        else:
+            super()._write_cell(row, col, cell)
 
 
 class _Formats:
@@ -114,7 +150,7 @@ class _Writer:
 
     def sheet(self, key: str) -> Any:
         spec = self.sheets[key]
-        ws = self.wb.add_worksheet(spec["name"])
+        ws = self.wb.add_worksheet(spec["name"], worksheet_class=SummarySheet)
         ws.write_string(0, 0, spec["title"], self.fmt.title)
         return ws
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence
 
 from xlflow.consolidate.export import RowStream
 
-BATCH = 2000
+BATCH = 256  # rows buffered before a write: bounds the memory of pending blobs
 
 _SCHEMA = """
 CREATE TABLE blobs (i INTEGER PRIMARY KEY, blob BLOB);
