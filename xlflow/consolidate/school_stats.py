@@ -78,10 +78,10 @@ def parse_date(value: Any) -> dt.date | None:
         return None
 
 
-def _int_in(value: Any, allowed: Iterable[int]) -> int | None:
+def _int_in(value: Any, allowed: range) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return value if value in set(allowed) else None
+    return value if value in allowed else None
 
 
 def _text(value: Any) -> str | None:
@@ -372,15 +372,19 @@ def deficit_rows(directions: Sequence[str], sums: Mapping[tuple[str, str], Seque
     return rows
 
 
+_COUNT_INDEX = {key: i for i, key in enumerate(ROADMAP_COUNTS)}
+
+
 def _count_item(counts: list[int], item: Mapping[str, Any], as_of: dt.date | None) -> None:
     """Add one roadmap activity to ``counts`` (ordered as ROADMAP_COUNTS)."""
     counts[0] += 1
     mark = COMPLETION.get(_text(item.get("completion")) or "")
     if mark:
-        counts[ROADMAP_COUNTS.index(mark)] += 1
-    due = parse_date(item.get("due_date"))
-    if as_of is not None and mark != "done" and due is not None and due < as_of:
-        counts[5] += 1
+        counts[_COUNT_INDEX[mark]] += 1
+    if as_of is not None and mark != "done":
+        due = parse_date(item.get("due_date"))
+        if due is not None and due < as_of:
+            counts[5] += 1
 
 
 def _counts_dict(counts: Sequence[int]) -> dict:
