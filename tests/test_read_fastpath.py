@@ -104,3 +104,26 @@ def test_parser_reads_the_bytes_that_were_checked(faulty, tmp_path, monkeypatch,
 
     monkeypatch.setattr(grid, "check", check_then_replace)
     assert outcome(copy, engine) == expected
+
+
+@pytest.mark.parametrize("tag", [
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="99999999">',
+    b'<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount = \'+0099999999\'>',
+])
+def test_huge_declared_shared_strings_refused_in_any_sst_tag(tmp_path, tag):
+    """Every sst tag counts, not only the first one; a harmless count passes."""
+    import hostile
+
+    def nested(count: bytes):
+        def change(name: str, data: bytes) -> bytes:
+            if name == "xl/sharedStrings.xml":
+                cut = data.index(b"<si>")
+                return data[:cut] + tag.replace(b"99999999", count) + data[cut:]
+            return data
+        return change
+
+    base = hostile.valid_xlsx(tmp_path / "base.xlsx")
+    assert safety.precheck(hostile.rewrite_zip(base, tmp_path / "ok.xlsx", nested(b"3"))) == "xlsx"
+    with pytest.raises(safety.ReadError) as info:
+        safety.precheck(hostile.rewrite_zip(base, tmp_path / "bad.xlsx", nested(b"99999999")))
+    assert info.value.code == "not-a-workbook" and "99999999" in info.value.message

@@ -30,6 +30,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Any, BinaryIO, Literal, Mapping
 
 from xlflow.errors import ReadError
@@ -547,7 +548,6 @@ def _check_declared_encoding(head: bytes, file: str, part: str) -> None:
 # long row number, or a second r attribute (python-calamine takes the last). It starts with the literal ``<c`` so the engine skips to it
 # at C speed. Namespace prefixes (``<x:c``) are found by a second search.
 # Anything found sends the piece to the exact (slower) path.
-_FAST_CACHE: dict[int, re.Pattern] = {}
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
 _REF = rb"""\sr\s*=\s*["']\$?"""
 _ANY_REF = re.compile(_REF + rb"""([A-Za-z]*)\$?0*([0-9]+)["']""")
@@ -560,16 +560,13 @@ _UNIQUE_COUNT = re.compile(rb"""uniqueCount\s*=\s*["']\s*\+?0*([0-9]+)""")
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"']{1,64})["']""")
 
 
+@lru_cache(maxsize=8)
 def _odd_cells(digits: int) -> re.Pattern:
     """Cell tags that are not a plain ``<c r="B7" s="1" t="s">`` with fewer
     than ``digits`` digits (see above)."""
-    pat = _FAST_CACHE.get(digits)
-    if pat is None:
-        # after the ref, an "r" may only appear inside a word (t="str"), never
-        # as an attribute name (r= or r =)
-        pat = re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+(?:r(?![\s=])[^>r]*+)*+>)[\s/>]' % (digits - 1))
-        _FAST_CACHE[digits] = pat
-    return pat
+    # after the ref, an "r" may only appear inside a word (t="str"), never
+    # as an attribute name (r= or r =)
+    return re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+(?:r(?![\s=])[^>r]*+)*+>)[\s/>]' % (digits - 1))
 
 
 def col_number(letters: bytes) -> int:
@@ -592,8 +589,9 @@ class _PartScanner:
         self.col_bound = 0  # upper bound of the last column
         self.implicit_rows = self.implicit_cells = 0
         self.started = False
+        # a plain piece has refs of fewer digits than max_rows has: rows below 10 ** (digits - 1)
+        self.plain_rows = 10 ** (len(str(limits.max_rows)) - 1) - 1
         self.odd_cells = _odd_cells(len(str(limits.max_rows)))
-        self.sst_count: int | None = None  # uniqueCount of a shared-strings part
         self.ods = _ods_bounds(self) if ods else None
 
     def feed(self, data: bytes) -> None:
@@ -624,9 +622,10 @@ class _PartScanner:
         if self.ods is not None:
             self.ods.feed(buf[:end])
             return
+        at = buf.find(b"uniqueCount", 0, end)  # an sst tag without the attribute reserves nothing
+        if at >= 0:
+            self._check_shared_strings(buf, at, end)
         if not self.is_sheet:
-            if self.sst_count is None and buf.find(b"sst", 0, end) >= 0:
-                self._check_shared_strings(buf, end)
             at = buf.find(b"sheetData", 0, end)
             if at < 0:
                 return
@@ -637,27 +636,25 @@ class _PartScanner:
         if self._is_plain(buf, end):
             # every ref has one letter and fewer digits than max_rows: narrow and short
             self.col_bound = max(self.col_bound, 26)
-            self.row_bound = max(self.row_bound, 10 ** (len(str(self.limits.max_rows)) - 1) - 1)
+            self.row_bound = max(self.row_bound, self.plain_rows)
         else:
             self._exact_piece(buf, end)
         # a row or cell without r= takes the next position: bound it conservatively
         self._check_extent(self.row_bound + self.implicit_rows, self.col_bound + self.implicit_cells,
                            declared=False)
 
-    def _check_shared_strings(self, buf: bytes, end: int) -> None:
-        """python-calamine reserves ``uniqueCount`` strings up front: a huge
-        declared count aborts the interpreter."""
-        m = _SST_TAG.search(buf, 0, end)
-        if not m:
-            return
-        count = _UNIQUE_COUNT.search(m.group(0))
-        self.sst_count = int(count.group(1)) if count else 0
-        self._check_sst_count()
-
-    def _check_sst_count(self) -> None:
-        if self.sst_count and self.sst_count > self.limits.max_cells:
-            raise ReadError(NOT_A_WORKBOOK, file=self.file,
-                            reason=f"список строк книги объявляет {self.sst_count} записей, файл повреждён")
+    def _check_shared_strings(self, buf: bytes, at: int, end: int) -> None:
+        """python-calamine reserves ``uniqueCount`` strings up front (at every
+        ``sst`` tag): a huge declared count aborts the interpreter. ``at`` is
+        the first ``uniqueCount`` of the piece; each is checked in its tag."""
+        while at >= 0:
+            m = _SST_TAG.match(buf, max(buf.rfind(b"<", 0, at), 0))
+            count = _UNIQUE_COUNT.match(buf, at, m.end()) if m and m.end() > at else None
+            declared = int(count.group(1)) if count else 0
+            if declared > self.limits.max_cells:
+                raise ReadError(NOT_A_WORKBOOK, file=self.file,
+                                reason=f"список строк книги объявляет {declared} записей, файл повреждён")
+            at = buf.find(b"uniqueCount", at + 1, end)
 
     def _is_plain(self, buf: bytes, end: int) -> bool:
         if self.col_bound > 26:  # a wide sheet: exact all along
@@ -689,6 +686,7 @@ class _PartScanner:
 _EXTENT_PART = re.compile(rb"\s*([A-Za-z]*)0*([0-9]*)\s*")
 
 
+@lru_cache(maxsize=256)
 def _ref_extent(ref: bytes) -> tuple[int, int]:
     """Largest row and column named in a range like ``A1:XFD1048576``."""
     rows = cols = 0
