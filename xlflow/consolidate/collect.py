@@ -7,6 +7,14 @@ school-wide rules) -> figures (:mod:`~xlflow.consolidate.school_stats`) ->
 the summary workbook (:mod:`~xlflow.consolidate.school_writer`) and its
 machine-readable copy (:mod:`~xlflow.consolidate.export`).
 
+:func:`collect` runs that flow with memory that stays flat as the folder
+grows (:mod:`~xlflow.consolidate.collect_stream`): each file's facts go to a
+temporary sqlite store as they arrive, the figures are computed one programme
+at a time (:mod:`~xlflow.consolidate.school_stream`) and the long tables are
+streamed from disk into the workbook, the JSON and the CSV copies. The
+in-memory :func:`consolidate` + :func:`build_payload` below are the reference
+it is tested against (same payload, same files).
+
 File statuses (``files`` table): ``accepted`` (read, no problem);
 ``accepted_with_problems`` (read, with validation or school-wide problems; its
 records are still used, each unsound value is left out of the figures);

@@ -32,6 +32,8 @@ from xlflow.problems import Problem
 
 _PEOPLE = ((MENTOR, "mentors"), (MENTEE, "mentees"))
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the in-memory order
+_MAX_INT = 2 ** 62
+_CELL_KEYS = ("group_id", "mentee_id") + C.PAIR_KEYS_COMPARED  # the pair cells facts keep (facts._pair_cells)
 
 
 def _b(text: str) -> bytes:
@@ -104,12 +106,11 @@ class StreamCollect:
         self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL)))
 
     def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
-        by_row: dict[int, dict] = {}
-        for (i, key), cell in f.pair_cells.items():
-            by_row.setdefault(i, {})[key] = cell
+        cells = f.pair_cells
         for i, row in enumerate((f.record or {}).get("pairs") or []):
             key = [str(row.get(k, "")).strip() for k in ("group_id", "mentee_id", "mentor_id", "mentee_id")]
-            self.spill.add("reg_pairs", (e.i, i, *key, pickle.dumps((row, by_row.get(i, {})), pickle.HIGHEST_PROTOCOL)))
+            at = {k: cells[(i, k)] for k in _CELL_KEYS if (i, k) in cells}
+            self.spill.add("reg_pairs", (e.i, i, *key, pickle.dumps((row, at), pickle.HIGHEST_PROTOCOL)))
 
     def load(self, e: Entry) -> tuple[dict, dict | None, dict]:
         """(meta, records, pair cells) of a file, from the spill."""
@@ -119,6 +120,7 @@ class StreamCollect:
     def problem(self, p: Problem, fpos: int, own: bool = False, school: bool = False) -> None:
         file, (s0, s1, s2), (r, c), code = p.sort_key()
         self.seq += 1
+        r, c = min(r, _MAX_INT), min(c, _MAX_INT)  # sqlite integers are 64-bit
         self.spill.add("problems", (_b(file), s0, s1, _b(s2), r, c, _b(code), int(school), fpos, self.seq,
                                     int(own), int(p.is_error), marshal.dumps(C._problem_row(p))))
 

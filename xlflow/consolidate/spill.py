@@ -50,7 +50,7 @@ class Spill:
     """The temporary database; ``add(table, row)`` buffers, ``flush()`` writes."""
 
     def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="xlflow-collect-")
+        self._dir = tempfile.TemporaryDirectory(prefix="xlflow-collect-", ignore_cleanup_errors=True)
         self.db = sqlite3.connect(os.path.join(self._dir.name, "spill.sqlite"))
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -4000", "temp_store = FILE"):
             self.db.execute(f"PRAGMA {pragma}")
