@@ -6,13 +6,15 @@ the reader's records, cells and problems stay the same.
 """
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from test_reader import Formula, put, sheet_name, skeleton, write_inline
-from xlflow.reading import grid, safety
+from xlflow.errors import ReadError
+from xlflow.reading import grid, repack, safety
 from xlflow.reading.programme import read_programme
 
 ENGINES = ("calamine", "openpyxl")
@@ -36,19 +38,55 @@ def outcome(path: Path, engine: str) -> tuple:
     return parsed.data, parsed.cells, [(p.code, p.sheet, p.cell, p.params) for p in parsed.problems]
 
 
-def test_check_keeps_the_parts_the_reader_scans(faulty):
+def test_check_keeps_every_member_as_inflated(faulty):
     checked = safety.check(faulty)
     with zipfile.ZipFile(faulty) as zf:
-        names = set(zf.namelist())
-        sheets = {n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")}
-        assert checked.parts[grid._WORKBOOK] == zf.read(grid._WORKBOOK)
-        for part in sheets:
-            assert checked.parts[part] == zf.read(part)
-    assert checked.kind == "xlsx"
+        infos = zf.infolist()
+        assert checked.parts == {i.filename: zf.read(i) for i in infos}
+    assert checked.kind == "xlsx" and checked.complete
     assert checked.data == faulty.read_bytes()
-    assert checked.members == frozenset(names)
-    assert set(checked.parts) == sheets | {grid._WORKBOOK, grid._WORKBOOK_RELS}  # not styles, strings...
+    assert checked.entries == tuple((i.filename, i.CRC) for i in infos)
+    assert checked.members == frozenset(i.filename for i in infos)
     assert safety.precheck(faulty) == "xlsx"
+
+
+def test_stored_copy_holds_the_checked_members(faulty):
+    checked = safety.check(faulty)
+    stored = repack.stored_zip(checked)
+    assert stored is not None
+    with zipfile.ZipFile(io.BytesIO(stored)) as zf:
+        assert zf.testzip() is None  # every CRC matches
+        assert [(i.filename, i.compress_type, i.CRC) for i in zf.infolist()] == \
+            [(name, zipfile.ZIP_STORED, crc) for name, crc in checked.entries]
+        assert {i.filename: zf.read(i) for i in zf.infolist()} == checked.parts
+
+
+def test_no_stored_copy_unless_faithful(faulty, tmp_path):
+    checked = safety.check(faulty)
+    incomplete = safety.Checked("xlsx", checked.data, checked.parts, checked.entries, complete=False)
+    twice = safety.Checked("xlsx", checked.data, checked.parts, checked.entries + checked.entries[:1], True)
+    folder = safety.Checked("xlsx", checked.data, checked.parts, checked.entries + (("xl/x/", 0),), True)
+    assert [repack.stored_zip(c) for c in (incomplete, twice, folder)] == [None, None, None]
+
+
+def test_damaged_member_still_fails_in_the_parser(faulty, tmp_path):
+    """A member whose bytes do not match its CRC fails as it does in the original."""
+    import hostile
+    import python_calamine
+
+    part = "xl/worksheets/sheet3.xml"
+    bad = hostile.rewrite_zip(faulty, tmp_path / "bad_crc.xlsx",
+                              lambda name, data: data.replace(b"<v>", b"<v>1", 1) if name == part else data)
+    with zipfile.ZipFile(faulty) as old, zipfile.ZipFile(bad) as new:
+        old_crc, new_crc = old.getinfo(part).CRC, new.getinfo(part).CRC
+    assert old_crc != new_crc
+    bad.write_bytes(bad.read_bytes().replace(new_crc.to_bytes(4, "little"), old_crc.to_bytes(4, "little")))
+    book = python_calamine.CalamineWorkbook.from_path(str(bad))
+    with pytest.raises(python_calamine.CalamineError):
+        [book.get_sheet_by_name(name).to_python() for name in book.sheet_names]
+    with pytest.raises(ReadError) as info:
+        read_programme(bad)
+    assert info.value.code == "workbook-corrupt"
 
 
 def test_problems_found_from_kept_parts(faulty):
@@ -77,7 +115,7 @@ def test_one_sheet_not_kept_is_read_from_the_zip(faulty):
     paths = grid._xlsx_sheet_paths(checked.parts[grid._WORKBOOK_RELS], checked.parts[grid._WORKBOOK])
     dropped = {n: b for n, b in checked.parts.items() if n != paths[sheet_name("mentors")]}
     assert grid._xlsx_extras(str(faulty), names, safety.Checked("xlsx", checked.data, dropped,
-                                                                checked.members)) == expected
+                                                                checked.entries)) == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from xlflow.errors import ReadError
 from xlflow.problems import ERROR, Problem, code_info, register
+from xlflow.reading.repack import stored_zip
 from xlflow.reading.safety import ENCRYPTED, Checked, check, kind_problems
 
 MAX_ROWS = 100_000
@@ -464,8 +465,10 @@ def load_book(path: str | os.PathLike,
     name = os.fspath(path)
     checked = _checked(name, engine)
     kind = checked.kind
-    reader = _read_calamine if engine == "calamine" else _read_openpyxl
-    names, grids = reader(name, sheet_names, checked.data)
+    if engine == "calamine":
+        names, grids = _read_calamine(name, sheet_names, stored_zip(checked) or checked.data)
+    else:
+        names, grids = _read_openpyxl(name, sheet_names, checked.data)
     if not names:
         raise ReadError(WORKBOOK_CORRUPT, name, detail="в книге нет ни одного листа")
     if grids:

@@ -163,14 +163,19 @@ class Checked:
 
     ``data`` holds the file's bytes as checked (None for a file too large to
     read into memory) so that the parser reads exactly those bytes; ``parts``
-    the inflated XML parts a reader scans again (worksheets, the workbook and
-    its relationships, ODS ``content.xml``), within a small budget; ``members``
-    every member name of the zip."""
+    the inflated members, as scanned, within a small budget; ``entries`` every
+    member of the zip in order, as (name, CRC-32 declared in the directory);
+    ``complete``: every member is in ``parts``."""
 
     kind: FileKind
     data: bytes | None = None
     parts: Mapping[str, bytes] = field(default_factory=dict)
-    members: frozenset[str] = frozenset()
+    entries: tuple[tuple[str, int], ...] = ()
+    complete: bool = False
+
+    @property
+    def members(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.entries)
 
 
 def precheck(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> FileKind:
@@ -280,7 +285,10 @@ def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> Checked:
             if name:
                 raise ReadError(SHEET_TOO_LARGE, file=file, **{**err.params, "sheet": name}) from err
         raise
-    return Checked(kind, data, kept.parts if kept is not None else {}, frozenset(names))
+    entries = tuple((i.filename, i.CRC) for i in infos)
+    if kept is None:
+        return Checked(kind, None, {}, entries)
+    return Checked(kind, data, kept.parts, entries, kept.complete)
 
 
 def _sheet_name_of_part(fh: BinaryIO, infos: list[zipfile.ZipInfo], part: str) -> str | None:
@@ -420,23 +428,25 @@ class _Budget:
                             detail=f"часть «{name[:100]}» сжата в {member_out // max(member_in, 1)} раз")
 
 
-# Parts kept for the reader (it scans them for merged ranges, error cells and
-# sheet paths): small ones only, so a hostile file cannot make us hold much.
-_KEEP_NAMES = frozenset({"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "content.xml"})
+# Inflated members kept for the reader (it scans sheets again for merged
+# ranges and error cells, and hands the parser the very bytes checked): small
+# ones only, so a hostile file cannot make us hold much.
 _KEEP_MEMBER = 4 * MiB
 _KEEP_TOTAL = 16 * MiB
 
 
 class _Kept:
-    """Inflated parts a reader needs, within :data:`_KEEP_TOTAL`."""
+    """Inflated members, within :data:`_KEEP_TOTAL`; ``complete`` while none was left out."""
 
     def __init__(self) -> None:
         self.parts: dict[str, bytes] = {}
         self.total = 0
+        self.complete = True
 
-    def add(self, name: str, pieces: list[bytes], size: int) -> None:
-        if self.total + size > _KEEP_TOTAL:
+    def add(self, name: str, pieces: list[bytes] | None, size: int) -> None:
+        if pieces is None or self.total + size > _KEEP_TOTAL:
             self.parts.pop(name, None)  # a duplicate name must not leave an older copy
+            self.complete = False
             return
         self.total += size
         self.parts[name] = pieces[0] if len(pieces) == 1 else b"".join(pieces)
@@ -460,10 +470,7 @@ def _inflate_all(fh: BinaryIO, file: str, size: int, infos: list[zipfile.ZipInfo
                     pieces.append(piece)
         scanner.close()
         if kept is not None:
-            if pieces is not None and (scanner.is_sheet or info.filename in _KEEP_NAMES):
-                kept.add(info.filename, pieces or [b""], got)
-            else:
-                kept.parts.pop(info.filename, None)
+            kept.add(info.filename, pieces if pieces != [] else [b""], got)
 
 
 def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Budget):
