@@ -102,6 +102,11 @@ class RowStream:
 def _leaf_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> str:
     if indent is None:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    if isinstance(value, dict) and value and not any(isinstance(v, (dict, list, tuple)) for v in value.values()):
+        # a flat row: the C encoder with the indented separators (json's indent runs in Python)
+        pad, inner = " " * (indent * level), " " * (indent * (level + 1))
+        text = json.dumps(value, ensure_ascii=False, separators=(",\n" + inner, ": "), sort_keys=sort_keys)
+        return "{\n" + inner + text[1:-1] + "\n" + pad + "}"
     text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
     return text.replace("\n", "\n" + " " * (indent * level)) if level else text
 
