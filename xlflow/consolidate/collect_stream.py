@@ -20,7 +20,7 @@ import datetime as dt
 import marshal
 import pickle
 from collections import Counter
-from typing import Any, Iterable
+from typing import Iterable
 
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import school_stats as stats
@@ -288,7 +288,12 @@ class StreamCollect:
                 self.extra(copy, Problem(C.NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
                                          params={"role": label, "value": value.strip()}))
 
-    def check_load(self, alerts: Iterable[dict]) -> None:
+    def check_load(self, alerts: list[dict]) -> None:
+        if alerts:  # people to locate: index the columns they are looked up by
+            self.spill.script("CREATE INDEX reg_mentor ON reg_pairs (file_i, mentor_s, i); "
+                              "CREATE INDEX reg_mentee ON reg_pairs (file_i, mentee_s, i); "
+                              "CREATE INDEX copy_mentor ON prog (c_mentor, gid, mid); "
+                              "CREATE INDEX copy_mentee ON prog (c_mentee, gid, mid);")
         for row in alerts:
             mentor = row["role"] == stats.ROLE_MENTOR
             params = {"value": row["person_id"], "count": row["max_concurrent"],
