@@ -118,3 +118,18 @@ def test_the_parent_knows_every_code_a_worker_sends(folder, tmp_path):
                          text=True, encoding="utf-8", check=False)
     assert run.returncode == 0, run.stderr
     assert "sheet-missing" in run.stdout
+
+
+def test_names_and_paths_as_the_scan_gives_them(folder, tmp_path):
+    nested = tmp_path / "папка"
+    shutil.copytree(folder, nested / "2025" / "осень")
+    hostile.random_bytes(nested / "верхний.xlsx")
+    from xlflow.scan import scan_inputs
+
+    for given in (str(nested), str(nested) + os.sep):
+        expected = [(e.path, e.name) for e in scan_inputs([given], purpose="collect").entries]
+        plan = intake._compact(given, intake._scan(given, [], templates=False))
+        assert sum(isinstance(x, str) for x in plan) > 5  # candidates kept as their path alone
+        got = [(f.path, f.name) for f in intake.iter_facts(given, [], AS_OF, jobs=2)]
+        assert got == expected
+        assert any(name.startswith("2025/осень/") for _p, name in got)

@@ -125,6 +125,19 @@ def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
     return [by_path.get(f.path, f) for f in files]
 
 
+def _compact(folder: str, entries: list[Any]) -> list[Any]:
+    """The scan kept small: a candidate is only its path (the name shown is
+    derived from it, :func:`_name_of`), other files keep their entry."""
+    from xlflow.scan import CANDIDATE
+
+    prefix = os.path.join(folder, "")
+    return [e.path if e.status == CANDIDATE and _name_of(prefix, e.path) == e.name else e for e in entries]
+
+
+def _name_of(prefix: str, path: str) -> str:
+    return path[len(prefix):].replace(os.sep, "/")
+
+
 def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], as_of: dt.date, *,
                jobs: int | None = None, progress: ProgressFn | None = None,
                on_scan: Callable[[int], None] | None = None) -> Iterator[FileFacts]:
@@ -135,21 +148,23 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     from xlflow.reading.isolate import read_isolated
     from xlflow.scan import CANDIDATE
 
-    entries = _scan(folder, outputs, templates=False)
-    todo = [e.path for e in entries if e.status == CANDIDATE]
+    plan = _compact(os.fspath(folder), _scan(folder, outputs, templates=False))
+    todo = [x if isinstance(x, str) else x.path for x in plan if isinstance(x, str) or x.status == CANDIDATE]
     if on_scan:
         on_scan(len(todo))
     results = read_isolated(todo, _worker(as_of), jobs=jobs)
+    prefix = os.path.join(os.fspath(folder), "")
     own: dict[str, Problem] = {}
     try:
-        for e in entries:
-            if e.status != CANDIDATE:
-                yield _facts_of_entry(e, own)
+        for x in plan:
+            if not isinstance(x, str) and x.status != CANDIDATE:
+                yield _facts_of_entry(x, own)
                 continue
-            named = _named(next(results)[1], e.path, e.name)
+            path, name = (x, _name_of(prefix, x)) if isinstance(x, str) else (x.path, x.name)
+            named = _named(next(results)[1], path, name)
             if isinstance(named, Problem):
-                own[e.name] = named
-                named = _skipped_own(e.path, named)
+                own[name] = named
+                named = _skipped_own(path, named)
             if progress:
                 progress(named)
             yield named
