@@ -226,3 +226,18 @@ def test_machine_copies_beside_summaries_are_own_outputs(tmp_path):
     assert merge["МУН.json"].code == "skipped-own-output"
     assert merge["чужой.json"].status == CANDIDATE  # refused later by the summary reader, with its reason
     assert merge["СВОДКА.pairs.csv"].code == "skipped-own-output"
+
+
+def test_same_size_files_are_duplicates_only_when_every_byte_matches(tmp_path):
+    base = hostile.valid_xlsx(tmp_path / "а.xlsx").read_bytes()
+    head_differs = bytes([base[0] ^ 1]) + base[1:]  # same size, same last KB
+    middle_differs = base[:len(base) // 2] + bytes([base[len(base) // 2] ^ 1]) + base[len(base) // 2 + 1:]
+    (tmp_path / "б.xlsx").write_bytes(head_differs)
+    (tmp_path / "в.xlsx").write_bytes(base)
+    (tmp_path / "г.xlsx").write_bytes(middle_differs)
+    (tmp_path / "д.xlsx").write_bytes(head_differs)
+    (tmp_path / "е.xlsx").write_bytes(b"x" * 10 + base[10:-10] + b"y" * 10)  # same size, another tail
+    got = by_name(scan_inputs([tmp_path], purpose="collect"))
+    assert {n: e.duplicate_of for n, e in got.items()} == {
+        "а.xlsx": None, "б.xlsx": None, "в.xlsx": "а.xlsx", "г.xlsx": None, "д.xlsx": "б.xlsx", "е.xlsx": None}
+    assert got["в.xlsx"].code == "skipped-duplicate-file" and got["г.xlsx"].status == CANDIDATE

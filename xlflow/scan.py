@@ -421,6 +421,30 @@ def _mark_duplicates(entries: list[ScanEntry]) -> None:
 
 
 def _dedupe_by_content(group: list[ScanEntry]) -> None:
+    """Byte-identical files of one size: the first in name order counts. The
+    last KB (a zip's central directory, with every part's CRC) tells most
+    files apart cheaply; only files that share it are hashed whole."""
+    by_tail: dict[bytes | None, list[ScanEntry]] = {}
+    for e in group:
+        by_tail.setdefault(_tail(e.path), []).append(e)
+    for tail, same in by_tail.items():
+        if tail is None:
+            for e in same:
+                e.skip(VANISHED)
+        elif len(same) > 1:
+            _dedupe_by_hash(same)
+
+
+def _tail(path: str, size: int = 1024) -> bytes | None:
+    try:
+        with open(_long(path), "rb") as fh:
+            fh.seek(max(0, os.fstat(fh.fileno()).st_size - size))
+            return fh.read(size)
+    except OSError:
+        return None
+
+
+def _dedupe_by_hash(group: list[ScanEntry]) -> None:
     seen: dict[str, ScanEntry] = {}
     for e in group:
         digest = _sha256(e.path)
