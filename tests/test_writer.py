@@ -567,6 +567,8 @@ def _small_book(path, worksheet_class):
             warnings.simplefilter("ignore")
             assert ws.data_validation(1, 5, 9, 5, {"validate": "nonsense"}) == -2
             assert ws.conditional_format(1, 5, 9, 5, {"type": "cell", "bad": 1}) == -2
+            assert ws.conditional_format(1, 5, 9, 5) == -2
+            assert ws.data_validation(1, 5, 9, 5) == -2
     wb.close()
 
 

@@ -1,8 +1,9 @@
 """An xlsxwriter worksheet that writes xlflow's workbooks faster, with the same bytes.
 
-Two private hooks of xlsxwriter's ``Worksheet`` are overridden; both produce
-exactly what the base methods produce (``tests/test_writer.py`` compares the
-XML of whole workbooks written with this class and with the stock one):
+Some methods of xlsxwriter's ``Worksheet`` (private hooks among them) are
+overridden; all produce exactly what the base methods produce
+(``tests/test_writer.py`` compares the XML of whole workbooks written with this
+class and with the stock one):
 
 * ``_prepare_formula``: xlsxwriter rewrites every formula it stores
   (data-validation sources, conditional-format rules, cell formulas) with about
@@ -188,9 +189,11 @@ class CachedFormulaWorksheet(Worksheet):
 
         def _first_conditional_format(self, key, first_row, first_col, last_row, last_col, options):  # noqa: ANN001, ANN202
             result = _BASE_CF(self, first_row, first_col, last_row, last_col, options)
-            rules = self.cond_formats.get(_cf_range(first_row, first_col, last_row, last_col, options)) or [{}]
-            if key is not None and result == 0 and "is_data_bar_2010" not in rules[-1]:
-                _remember(_CF_OPTIONS, key, {k: v for k, v in rules[-1].items() if k not in ("format", "priority")})
+            if key is None or result != 0:
+                return result
+            rule = (self.cond_formats.get(_cf_range(first_row, first_col, last_row, last_col, options)) or [{}])[-1]
+            if rule and "is_data_bar_2010" not in rule:
+                _remember(_CF_OPTIONS, key, {k: v for k, v in rule.items() if k not in ("format", "priority")})
             return result
 
 
