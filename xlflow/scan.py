@@ -21,7 +21,7 @@ import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
 from xlflow.problems import ERROR, WARNING, Problem, register
@@ -196,30 +196,29 @@ def _scan_one(given: str, purpose: Purpose) -> Iterator[ScanEntry]:
         return
     if stat.S_ISDIR(st.st_mode):
         root = os.path.realpath(given)
-        yield from _walk(given, root, PurePosixPath())
+        yield from _walk(given, root, "")
         return
     entry = ScanEntry(given, given, explicit=True, size=st.st_size)
     yield _check_file_entry(entry, st)
 
 
-def _walk(folder: str, root: str, rel: PurePosixPath) -> Iterator[ScanEntry]:
+def _walk(folder: str, root: str, rel: str) -> Iterator[ScanEntry]:
+    """``rel``: the folder's name shown, relative to the scanned one with "/" ("" for itself)."""
     try:
         with os.scandir(_long(folder)) as it:
             items = sorted(it, key=lambda d: d.name)
     except FileNotFoundError:
-        yield ScanEntry(folder, _shown(rel) or folder).skip(VANISHED)
+        yield ScanEntry(folder, rel or folder).skip(VANISHED)
         return
     except PermissionError:
-        yield ScanEntry(folder, _shown(rel) or folder).skip(UNREADABLE_FOLDER, UNREADABLE)
+        yield ScanEntry(folder, rel or folder).skip(UNREADABLE_FOLDER, UNREADABLE)
         return
     for d in items:
         path = os.path.join(folder, d.name)
-        rel_name = rel / d.name
-        yield from _walk_item(d, path, root, rel_name)
+        yield from _walk_item(d, path, root, f"{rel}/{d.name}" if rel else d.name)
 
 
-def _walk_item(d: os.DirEntry, path: str, root: str, rel: PurePosixPath) -> Iterator[ScanEntry]:
-    name = rel.as_posix()
+def _walk_item(d: os.DirEntry, path: str, root: str, name: str) -> Iterator[ScanEntry]:
     entry = ScanEntry(path, name)
     if d.name.startswith(TEMP_PREFIX):
         yield entry.skip(SKIP_TEMP)
@@ -242,7 +241,7 @@ def _walk_item(d: os.DirEntry, path: str, root: str, rel: PurePosixPath) -> Iter
     if is_dir:
         if d.name.lower().endswith(SPREADSHEET_SUFFIXES):
             yield ScanEntry(path, name + "/").skip(SKIP_DIR_LIKE_WORKBOOK)
-        yield from _walk(path, root, rel)
+        yield from _walk(path, root, name)
         return
     yield _stat_file_entry(entry)
 
@@ -300,9 +299,11 @@ def _inside(target: str, root: str) -> bool:
         return False
 
 
-def _shown(rel: PurePosixPath) -> str:
-    text = rel.as_posix()
-    return "" if text == "." else text
+def _suffix(name: str) -> str:
+    """``Path(name).suffix.lower()`` without building a path object."""
+    base = os.path.basename(name.replace("/", os.sep))
+    i = base.rfind(".")
+    return base[i:].lower() if 0 < i < len(base) - 1 else ""
 
 
 def _long(path: str) -> str:
@@ -324,10 +325,11 @@ def _identity_key(path: str | os.PathLike) -> tuple | str | None:
 # ---------------------------------------------------------------- classification
 def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set, templates: bool = True) -> None:
     key = _identity_key(e.path)
-    if key in outputs or os.path.normcase(os.path.abspath(e.path)) in outputs:
+    by_path = any(isinstance(k, str) for k in outputs)  # outputs not written yet
+    if key in outputs or (by_path and os.path.normcase(os.path.abspath(e.path)) in outputs):
         e.skip(SKIP_OWN_OUTPUT, what="файл результата этой команды")
         return
-    suffix = Path(e.name).suffix.lower()
+    suffix = _suffix(e.name)
     if suffix in (".json", ".csv") and _own_machine_copy(e, purpose):
         return
     if not e.explicit and suffix not in CANDIDATE_SUFFIXES[purpose]:
