@@ -545,6 +545,10 @@ def _small_book(path, worksheet_class):
     fill, red = wb.add_format({"bg_color": "#FFF8DC"}), wb.add_format({"font_color": "#C00000"})
     for name in ("a", "b"):  # the second sheet hits the caches the first filled
         ws = wb.add_worksheet(name, worksheet_class=worksheet_class)
+        ws.set_column(0, 2, 20)
+        ws.set_column(3, 3, 12, None, {"hidden": True})
+        if name == "b":
+            ws.set_column(6, 6, 9, fill)  # a column format: xlsxwriter writes <cols> itself
         ws.write_blank(0, 0, None, fill)
         ws.write_string(0, 1, "текст", fill)
         ws.write_number(0, 2, 2.5, fill)

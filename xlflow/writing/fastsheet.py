@@ -22,6 +22,9 @@ class and with the stock one):
   ``formula`` rules): the checked options are memoised the same way; what
   depends on the workbook (the dxf index of the format, the rule's priority)
   and the range are filled in per call as the base method does.
+* ``_write_cols``: the ``<cols>`` element (widths of ~50 column ranges, the
+  same in every copy) is memoised by the columns' properties when no column
+  has a format.
 * ``_write_cell``: nearly every cell of a programme workbook has a format (input
   cells are unlocked and coloured, blank or not). The base method builds an
   attribute list per cell and escapes each attribute (the integer style index
@@ -36,6 +39,7 @@ matching override is simply unused.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from functools import lru_cache
@@ -50,12 +54,14 @@ _BASE_WRITE_CELL = getattr(Worksheet, "_write_cell", None)
 _BASE_DV = getattr(Worksheet, "data_validation", None)
 _BASE_WRITE_DV = getattr(Worksheet, "_write_data_validation", None)
 _BASE_CF = getattr(Worksheet, "conditional_format", None)
+_BASE_WRITE_COLS = getattr(Worksheet, "_write_cols", None)
 _convert_range_args = getattr(_xw, "convert_range_args", None)
 _CACHE_MAX = 4096
 _DV_OPTIONS: dict[tuple, dict] = {}  # (frozen options, date settings) -> checked options without "cells"
 _DV_XML: dict[tuple, str] = {}  # frozen checked options -> <dataValidation> XML
 _CF_OPTIONS: dict[tuple, dict] = {}  # frozen options without the format -> checked options
 _CF_KINDS = ("cell", "formula")
+_COLS_XML: dict[tuple, str] = {}  # frozen column properties -> <cols> XML
 
 BLANK, SHARED_STRING, NUMBER = 0, 1, 2
 _DATE_TYPES = (dt.date, dt.time, dt.timedelta)  # datetime is a date
@@ -90,6 +96,26 @@ def freeze(options: Any) -> tuple | None:
             return None
         items.append((key, value))
     return tuple(items)
+
+
+def _captured(ws: Worksheet, write: Any, *args: Any) -> str:
+    """What ``write(ws, *args)`` writes to the worksheet's XML, as a string."""
+    fh, ws.fh = ws.fh, io.StringIO()
+    try:
+        write(ws, *args)
+        return ws.fh.getvalue()
+    finally:
+        ws.fh = fh
+
+
+def _cols_key(ws: Worksheet) -> tuple | None:
+    """Hashable properties of the worksheet's columns; None if a column has a format."""
+    items = []
+    for col, info in sorted(ws.col_info.items()):
+        if not dataclasses.is_dataclass(info) or getattr(info, "column_format", None) is not None:
+            return None
+        items.append((col, *(getattr(info, f.name) for f in dataclasses.fields(info))))
+    return ws.default_col_width, ws.max_digit_width, tuple(items)
 
 
 def _remember(cache: dict, key: tuple, value: Any) -> None:
@@ -159,13 +185,20 @@ class CachedFormulaWorksheet(Worksheet):
             key = (frozen, self.use_future_functions)
             xml = _DV_XML.get(key)
             if xml is None:
-                fh, self.fh = self.fh, io.StringIO()
-                try:
-                    _BASE_WRITE_DV(self, options)
-                    xml = self.fh.getvalue()
-                finally:
-                    self.fh = fh
+                xml = _captured(self, _BASE_WRITE_DV, options)
                 _remember(_DV_XML, key, xml)
+            self.fh.write(xml)
+            return None
+
+    if _BASE_WRITE_COLS is not None:
+        def _write_cols(self):  # noqa: ANN202
+            key = _cols_key(self) if self.col_info else None
+            if key is None:
+                return _BASE_WRITE_COLS(self)
+            xml = _COLS_XML.get(key)
+            if xml is None:
+                xml = _captured(self, _BASE_WRITE_COLS)
+                _remember(_COLS_XML, key, xml)
             self.fh.write(xml)
             return None
 
