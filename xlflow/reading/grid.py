@@ -106,18 +106,11 @@ def _norm_other(v: Any) -> Any:
 
 
 def _norm_row(row: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
-    append = out.append
-    for v in row:
-        t = type(v)
-        if t is str:
-            append(v if v else None)
-        elif t is float:
-            append(int(v) if v.is_integer() else v)
-        elif v is None or t is int or t is bool:
-            append(v)
-        else:
-            append(_norm_other(v))
+    out = [(v or None) if (t := type(v)) is str
+           else (int(v) if v.is_integer() else v) if t is float
+           else v if v is None or t is int or t is bool
+           else _norm_other(v)
+           for v in row]
     while out and out[-1] is None:
         out.pop()
     return out

@@ -286,7 +286,11 @@ def normalizer(value_type: str, choices: Iterable[Any] | None = None,
 @lru_cache(maxsize=512)
 def _choice_normalizer(options: tuple, open_list: bool) -> Callable[[Any], Any]:
     if options and all(_plain_number(c) for c in options):
-        return lambda value: normalize_choice(value, options)
+        def number(value: Any) -> Any:  # normalize_choice on a list of integers, checked once
+            x = normalize_level(value)
+            return x if x in options else value
+
+        return number
     exact = frozenset(str(c) for c in options)
     table = _choice_map(tuple(str(c) for c in options))
 

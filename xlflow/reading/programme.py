@@ -107,7 +107,7 @@ _ERROR_TEXTS = frozenset({
     "#ПУСТО!", "#ДЕЛ/0!", "#ЗНАЧ!", "#ССЫЛКА!", "#ССЫЛ!", "#ИМЯ?", "#ЧИСЛО!", "#Н/Д",
 })
 _LO_ERROR = re.compile(r"Err:\d{3}")
-_ERROR_STARTS = ("#", "E", " ")
+_ERROR_STARTS = frozenset("#E ")  # first characters of an error value (see is_error_value)
 _BIG = 1 << 30
 _HEADER_SEARCH = 12  # rows below the expected header row that are searched for it
 
@@ -343,7 +343,8 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     hdr, found = _locate_header(grid, keys, spec.header_row - 1)
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
     extra = _report_extra_columns(ctx, grid, hdr, found, keys)
-    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(spec.column(k)))
+    by_key = {c.key: c for c in spec.columns}
+    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(by_key[k]))
                for k, c in sorted(found.items(), key=lambda kv: kv[1])]
     for _, c, _, _ in located:
         ctx.input_area(grid, hdr + 1, c, _BIG, c)
@@ -351,11 +352,12 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     width = max(headed, default=-1) + 1
     unheaded: set[int] = set()
     records: list[dict] = []
-    for r in range(hdr + 1, grid.height):
-        row = grid.rows[r]
+    rows = grid.rows
+    for r in range(hdr + 1, len(rows)):
+        row = rows[r]
         if not row:
             continue
-        rec = _table_row(ctx, grid, r, located, (spec.key, len(records)))
+        rec = _table_row(ctx, grid.name, row, r, located, (spec.key, len(records)))
         if len(row) > width:
             _check_unheaded(ctx, grid, r, headed, unheaded)
         if rec:
@@ -363,30 +365,31 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     return records
 
 
-def _table_row(ctx: _Ctx, grid: SheetGrid, r: int, located: list, where: tuple[str, int]) -> dict:
+def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: tuple[str, int]) -> dict:
     """One table row as a record; records each value's cell and the row's first cell."""
     rec: dict[str, Any] = {}
-    row = grid.rows[r]
     n = len(row)
     number = str(r + 1)
     cells = ctx.cells
+    table, index = where
     for key, c, letter, conv in located:
         if c >= n:
             break
         v = row[c]
         if v is None:
             continue
-        if type(v) is str:
-            if v[:1] in _ERROR_STARTS and is_error_value(v):
-                ctx.problem(FORMULA_ERROR, grid.name, letter + number, value=v.strip())
+        if type(v) is str:  # never "" in a grid
+            first = v[0]
+            if first in _ERROR_STARTS and is_error_value(v):
+                ctx.problem(FORMULA_ERROR, sheet, letter + number, value=v.strip())
                 continue
-            if len(v) <= 3 or v[0].isspace() or v[-1].isspace():
-                if is_empty(v):
-                    continue
+            if (len(v) <= 3 or first.isspace() or v[-1].isspace()) and is_empty(v):
+                continue
+        at = (sheet, letter + number)
         if not rec:
-            cells[where] = (grid.name, letter + number)
+            cells[where] = at
         rec[key] = conv(v)
-        cells[(*where, key)] = (grid.name, letter + number)
+        cells[(table, index, key)] = at
     return rec
 
 
