@@ -71,3 +71,16 @@ def test_parent_pauses_only_while_every_queue_is_full(tmp_path, monkeypatch):
     many = [str(tmp_path / f"f{i}") for i in range(40)]
     assert [v for _p, v in read_isolated(many, _quick, jobs=1)] == [f"f{i}" for i in range(40)]
     assert naps and all(0 < s <= isolate.MAX_NAP_S for s in naps)
+
+
+def test_pace_is_learned_from_each_look_not_from_each_result():
+    """Results that arrive together after a pause must not read as instant files."""
+    run = _Run(["a"], _quick, jobs=2, memory_mb=0, timeout_s=30)
+    run._learn_pace(100.0, readers=2, received=0)  # the first look only starts the clock
+    assert run.pace == 0
+    run._learn_pace(100.020, readers=2, received=4)  # 20 ms, two workers, four files: 10 ms a file
+    assert abs(run.pace - 0.010) < 1e-9
+    run._learn_pace(100.030, readers=2, received=0)  # nothing came: no sample
+    assert abs(run.pace - 0.010) < 1e-9
+    run._learn_pace(100.050, readers=1, received=1)  # 20 ms for one file: the average moves towards it
+    assert 0.010 < run.pace < 0.020

@@ -369,6 +369,8 @@ class _Run:
         self.next_index = 0
         self.retry: list[int] = []  # heap: tasks of a replaced worker, not read yet
         self.pace = 0.0  # seconds a file takes a worker (moving average)
+        self.last_look = 0.0
+        self.received = 0
 
     def results(self) -> Iterator[tuple[str, Any]]:
         emitted = 0
@@ -410,6 +412,7 @@ class _Run:
             return
         self._nap(busy)
         deadline = min(w.started for w in busy) + self.timeout_s
+        received, readers = self.received, len(busy)
         ready = self.waiter.ready(busy, deadline - time.monotonic())
         while ready:
             for w, has_message in ready.items():
@@ -418,10 +421,19 @@ class _Run:
             busy = [w for w in self.workers if w.tasks]
             ready = self.waiter.ready(busy, 0) if busy else {}
         now = time.monotonic()
+        self._learn_pace(now, readers, self.received - received)
         for w in [w for w in self.workers if w.tasks and now - w.started > self.timeout_s]:
             index, path = w.tasks[0]
             self._replace(w)
             self.done[index] = Failure(path, READ_TIMEOUT, {"seconds": _fmt_seconds(self.timeout_s)})
+
+    def _learn_pace(self, now: float, readers: int, received: int) -> None:
+        """Moving average of the time a worker takes per file, from the
+        results of each look (several arrive together after a nap)."""
+        if received and self.last_look:
+            sample = (now - self.last_look) * readers / received
+            self.pace = sample if self.pace == 0 else 0.7 * self.pace + 0.3 * sample
+        self.last_look = now
 
     def _nap(self, busy: list[_Worker]) -> None:
         """Let results pile up while every worker has files queued: one
@@ -457,8 +469,7 @@ class _Run:
             index, path = w.finished()
             self.done[index] = failure_from_exception(path, exc)
             return True
-        took = time.monotonic() - w.started
-        self.pace = took if self.pace == 0 else 0.7 * self.pace + 0.3 * took
+        self.received += 1
         w.finished()
         self.done[got_index] = value
         return True
