@@ -220,6 +220,14 @@ class _TreeSampler(threading.Thread):
             self.stop_event.wait(self.interval)
 
 
+def _child_environ() -> dict[str, str]:
+    """The environment of measured commands: this one, but with bytecode caching
+    on (``PYTHONDONTWRITEBYTECODE`` removed), as on a user's machine where pip
+    compiled the modules at install time; otherwise every start-up would
+    recompile changed modules from source and measure the compiler."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = None,
               timeout: float = 3600.0) -> ChildRun:
     """Run ``cmd``; return wall time and peak memory.
@@ -231,7 +239,7 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     tree, sampled, so worker processes running at the same time are added up."""
     cmd = [str(c) for c in cmd]
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
+    full_env = {**_child_environ(), "PYTHONPATH": path, **(env or {})}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
