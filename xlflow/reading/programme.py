@@ -23,12 +23,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from xlflow.errors import ReadError
 from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, col_index,
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
+from xlflow.reading.cellmap import CellMap
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
@@ -118,7 +119,7 @@ __all__ = ["ParsedWorkbook", "read_programme", "is_error_value"]
 class ParsedWorkbook:
     path: str
     data: dict
-    cells: dict = field(default_factory=dict)
+    cells: Mapping = field(default_factory=dict)  # a CellMap when read from a file
     problems: list = field(default_factory=list)
 
     def cell_of(self, path: tuple) -> tuple[str, str] | None:
@@ -166,7 +167,7 @@ class _Ctx:
     layout: Layout
     directions: list[str]
     problems: list[Problem] = field(default_factory=list)
-    cells: dict = field(default_factory=dict)
+    cells: CellMap = field(default_factory=CellMap)
     inputs: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     converters: dict[int, Callable[[Any], Any]] = field(default_factory=dict)
 
@@ -344,9 +345,10 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
     extra = _report_extra_columns(ctx, grid, hdr, found, keys)
     by_key = {c.key: c for c in spec.columns}
-    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(by_key[k]))
-               for k, c in sorted(found.items(), key=lambda kv: kv[1])]
-    for _, c, _, _ in located:
+    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(by_key[k]), 1 << j)
+               for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
+    ctx.cells.add_table(spec.key, grid.name, [(k, letter) for k, _, letter, _, _ in located])
+    for _, c, _, _, _ in located:
         ctx.input_area(grid, hdr + 1, c, _BIG, c)
     headed = set(found.values()) | extra
     width = max(headed, default=-1) + 1
@@ -366,13 +368,12 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
 
 
 def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: tuple[str, int]) -> dict:
-    """One table row as a record; records each value's cell and the row's first cell."""
+    """One table row as a record; records which columns hold values (their
+    cells, and the row's first cell, in :class:`CellMap`)."""
     rec: dict[str, Any] = {}
     n = len(row)
-    number = str(r + 1)
-    cells = ctx.cells
-    table, index = where
-    for key, c, letter, conv in located:
+    mask = 0
+    for key, c, letter, conv, bit in located:
         if c >= n:
             break
         v = row[c]
@@ -381,15 +382,14 @@ def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: t
         if type(v) is str:  # never "" in a grid
             first = v[0]
             if first in _ERROR_STARTS and is_error_value(v):
-                ctx.problem(FORMULA_ERROR, sheet, letter + number, value=v.strip())
+                ctx.problem(FORMULA_ERROR, sheet, letter + str(r + 1), value=v.strip())
                 continue
             if (len(v) <= 3 or first.isspace() or v[-1].isspace()) and is_empty(v):
                 continue
-        at = (sheet, letter + number)
-        if not rec:
-            cells[where] = at
         rec[key] = conv(v)
-        cells[(table, index, key)] = at
+        mask |= bit
+    if mask:
+        ctx.cells.add_row(where[0], where[1], r + 1, mask)
     return rec
 
 
