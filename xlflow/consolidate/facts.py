@@ -11,11 +11,13 @@ import hashlib
 import marshal
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from xlflow.consolidate import school_stats as stats
 from xlflow.problems import Problem
+from xlflow.reading.cellmap import CellMap, TableCells
 
 ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
     "accepted", "accepted_with_problems", "duplicate", "superseded", "rejected", "skipped")
@@ -23,6 +25,8 @@ FILE_STATUSES = (ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPP
 OWN_TEMPLATES = ("xlflow-school-summary", "xlflow-municipal-summary")
 REJECTING_CODES = frozenset({"template-unknown", "template-version-mismatch"})
 PAIR_KEYS_COMPARED = ("mentor_id", "start_date", "planned_end_date")
+PAIR_CELL_KEYS = ("group_id", "mentee_id") + PAIR_KEYS_COMPARED  # the pair cells facts keep
+_FEW_PAIRS = 64  # up to this many pair rows, pair cells are a plain dict (a copy has a few)
 OWN_OUTPUT_REASON = "Это результат работы xlflow (сводка), а не входной файл: пропущен."
 
 
@@ -39,7 +43,7 @@ class FileFacts:
     meta: dict = field(default_factory=dict)
     record: dict | None = None
     fingerprint: str | None = None
-    pair_cells: dict = field(default_factory=dict)  # (row index, key) -> (sheet, A1)
+    pair_cells: Mapping = field(default_factory=dict)  # (row index, key) -> (sheet, A1)
     problems: list = field(default_factory=list)
 
     @property
@@ -92,20 +96,69 @@ def fingerprint(data: dict) -> str:
     as they are (top-level and meta keys sorted) in marshal's version 2
     format: canonical for equal values (no shared-object references, unlike
     later versions), 1 and 1.0 and True kept apart, and several times cheaper
-    than sorted JSON. Anything marshal cannot write is hashed by its ``repr``."""
+    than sorted JSON. Long tables are written in slices of :data:`_SLICE` rows
+    (after their length, so the stream stays unambiguous): a school's
+    registry never holds all its records as one blob. Anything marshal cannot
+    write is hashed by its ``repr``."""
     meta = sorted((k, v) for k, v in (data.get("meta") or {}).items() if k not in ("created", "xlflow_version"))
-    body = (meta, sorted((k, v) for k, v in data.items() if k not in ("meta", "computed")))
+    body = sorted((k, v) for k, v in data.items() if k not in ("meta", "computed"))
+    digest = hashlib.sha256()
     try:
-        blob = marshal.dumps(body, 2)
+        for blob in _marshalled(meta, body):
+            digest.update(blob)
     except ValueError:  # not plain data (records built by hand)
-        blob = repr(body).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()
+        digest = hashlib.sha256(repr((meta, body)).encode("utf-8"))
+    return digest.hexdigest()
 
 
-def _pair_cells(parsed: Any) -> dict:
+_SLICE = 512
+
+
+def _marshalled(meta: list, body: list) -> Iterator[bytes]:
+    yield marshal.dumps(meta, 2)
+    for key, value in body:
+        if type(value) is not list or len(value) <= _SLICE:
+            yield marshal.dumps((key, value), 2)
+            continue
+        yield marshal.dumps((key, len(value)), 2)
+        for start in range(0, len(value), _SLICE):
+            yield marshal.dumps(value[start:start + _SLICE], 2)
+
+
+class PairCells(Mapping):
+    """``(row index, key) -> (sheet, A1)`` of a registry's pair rows, kept as
+    the reader's compact table (:class:`TableCells`): the cell of ``key`` in
+    row ``index``, else the row's first cell, as :meth:`ParsedWorkbook.cell_of`
+    answers; only the :data:`PAIR_CELL_KEYS` of the first ``count`` rows."""
+
+    def __init__(self, table: TableCells, count: int) -> None:
+        self.table = table
+        self.count = min(count, len(table))
+
+    def __getitem__(self, where: Any) -> tuple[str, str]:
+        if type(where) is tuple and len(where) == 2 and where[1] in PAIR_CELL_KEYS:
+            index = where[0]
+            if isinstance(index, int) and 0 <= index < self.count:
+                hit = self.table.cell(index, where[1]) or self.table.first(index)
+                if hit is not None:
+                    return hit
+        raise KeyError(where)
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return ((i, key) for i in range(self.count) for key in PAIR_CELL_KEYS)
+
+    def __len__(self) -> int:
+        return self.count * len(PAIR_CELL_KEYS)
+
+
+def _pair_cells(parsed: Any) -> Mapping:
+    pairs = parsed.data.get("pairs") or []
+    table = parsed.cells.table("pairs") if isinstance(parsed.cells, CellMap) else None
+    if table is not None and len(pairs) > _FEW_PAIRS:
+        return PairCells(table, len(pairs))
     out = {}
-    for i, _row in enumerate(parsed.data.get("pairs") or []):
-        for key in ("group_id", "mentee_id") + PAIR_KEYS_COMPARED:
+    for i, _row in enumerate(pairs):
+        for key in PAIR_CELL_KEYS:
             hit = parsed.cell_of(("pairs", i, key))
             if hit:
                 out[(i, key)] = hit
@@ -132,8 +185,8 @@ def read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
     if any(p.code in REJECTING_CODES for p in facts.problems):
         facts.status = REJECTED
         return facts
+    facts.fingerprint = fingerprint(data)  # first: its buffers reuse the memory the reading freed
     facts.record = compact_record(data, as_of)
-    facts.fingerprint = fingerprint(data)
     facts.pair_cells = _pair_cells(result.parsed)
     return facts
 
