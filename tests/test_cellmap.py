@@ -9,8 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xlflow.layout import load_layout
 from xlflow.reading.cellmap import CellMap
 from xlflow.reading.programme import read_programme
+from xlflow.validation.locate import CellLocator
+from xlflow.validation.validate import validate_records
 from xlflow.writing.sample import write_samples
 
 KEYS = ("id", "name", "date", "mark", "note")
@@ -103,3 +106,18 @@ def test_every_table_value_points_at_its_cell(copies):
                 assert parsed.cell_of((table, i, "no-such-key")) == parsed.cells[(table, i)]
             assert (table, len(records)) not in parsed.cells
         assert dict(parsed.cells.items()) == {k: parsed.cells[k] for k in parsed.cells}
+
+
+def test_validation_places_problems_as_with_the_plain_dict(copies):
+    for path in copies:
+        parsed = read_programme(path)
+        plain = dict(parsed.cells.items())
+        problems = validate_records(parsed.data, parsed.cells, file="x", today=None)
+        assert problems == validate_records(parsed.data, plain, file="x", today=None)
+        layout = load_layout()
+        compact, reference = CellLocator(parsed.cells, layout), CellLocator(plain, layout)
+        for table in ("pairs", "mentors", "mentees", "diagnostics", "rubric", "passport"):
+            for index in (-1, 0, 2, 10_000):
+                for field in (None, "id", "full_name", "mentee_id", "comment", "no-such-key", 3):
+                    path_ = (table, index) if field is None else (table, index, field)
+                    assert compact.position(path_) == reference.position(path_), (path.name, path_)

@@ -111,6 +111,10 @@ class CellMap(Mapping):
     def table(self, table: str) -> TableCells | None:
         return self._tables.get(table)
 
+    def loose_items(self) -> Iterator[tuple[Any, tuple[str, str]]]:
+        """The cells outside the compact tables (meta, passport, matrices)."""
+        return iter(self._other.items())
+
     def __getitem__(self, path: Any) -> tuple[str, str]:
         if type(path) is tuple and 2 <= len(path) <= 3:
             t = self._tables.get(path[0])

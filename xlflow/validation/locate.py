@@ -7,10 +7,13 @@ column of the field (from other rows of the same table, or from the layout).
 """
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from xlflow.layout import FormSpec, Layout, MatrixSpec, RubricSpec, TableSpec, col_index, col_letter
+from xlflow.reading.cellmap import CellMap, TableCells
 
 Path = tuple
 Position = tuple  # (sheet name or None, A1 cell or None)
@@ -31,6 +34,7 @@ class CellLocator:
         self.cells = cells
         self.layout = layout
         self._indexed: tuple[dict, dict] | None = None
+        self._filled: dict[str, int] = {}  # compact table -> keys present in some row (bitmask)
 
     @property
     def _row_of(self) -> dict[tuple[str, int], tuple[str, int]]:
@@ -44,14 +48,17 @@ class CellLocator:
         """Row and column indexes, built on first need: a clean file never asks
         for the cell of a missing value, so it never pays for them."""
         if self._indexed is None:
-            self._indexed = self._build_index(self.cells)
+            cells = self.cells
+            self._indexed = self._build_index(cells.loose_items() if isinstance(cells, CellMap) else cells.items())
         return self._indexed
 
     @staticmethod
-    def _build_index(cells: Mapping[Path, tuple[str, str]]) -> tuple[dict, dict]:
+    def _build_index(items: Iterable[tuple[Path, tuple[str, str]]]) -> tuple[dict, dict]:
+        """Row and column indexes of the map's ``items()`` (a compact
+        table of a :class:`CellMap` answers them itself)."""
         row_of: dict[tuple[str, int], tuple[str, int]] = {}
         col_of: dict[tuple[str, str], str] = {}
-        for path, where in cells.items():
+        for path, where in items:
             if not isinstance(path, tuple) or len(path) < 2 or not isinstance(path[1], int):
                 continue
             row_key = (path[0], path[1])
@@ -100,6 +107,9 @@ class CellLocator:
         return (spec.name, f"{spec.raw.get('value_col', 'B')}{row}")
 
     def _row_position(self, table: str, index: int, field: object) -> Position:
+        compact = self.cells.table(table) if isinstance(self.cells, CellMap) else None
+        if compact is not None:
+            return self._compact_position(compact, table, index, field)
         row = self._row_of.get((table, index))
         if row is None:
             return (self.sheet_name(table), None)
@@ -112,6 +122,22 @@ class CellLocator:
         if first is not None:
             return (first[0], first[1])
         return (sheet, f"{self._first_column(table)}{row_number}")
+
+    def _compact_position(self, t: TableCells, table: str, index: int, field: object) -> Position:
+        """As :meth:`_row_position`, from a compact table: the column of a
+        field is known once some row of the table holds a value in it."""
+        first = t.first(index)
+        if first is None:
+            return (self.sheet_name(table), None)
+        if isinstance(field, str):
+            filled = self._filled.get(table)
+            if filled is None:
+                filled = self._filled[table] = functools.reduce(operator.or_, t.masks, 0)
+            j = t.bits.get(field)
+            letters = t.letters[j] if j is not None and filled >> j & 1 else self._layout_column(table, field)
+            if letters:
+                return (t.sheet, f"{letters}{t.rows[index]}")
+        return first
 
     def _layout_column(self, table: str, field: str) -> str | None:
         try:
