@@ -30,7 +30,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, BinaryIO, Literal, Mapping
 
 from xlflow.errors import ReadError
@@ -173,7 +173,7 @@ class Checked:
     entries: tuple[tuple[str, int], ...] = ()
     complete: bool = False
 
-    @property
+    @cached_property
     def members(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.entries)
 
