@@ -10,12 +10,13 @@ levels, roadmap completion by direction. Every text is written with
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import Worksheet
 
 from xlflow.consolidate.export import summary_layout, write_payload_sheet
@@ -25,6 +26,9 @@ from xlflow.writing.xlsx import new_workbook, print_report_sheets
 HEADER_BG = "#DDEBF7"
 OVER_LIMIT_BG = "#F8CBAD"
 ERROR_BG = "#FCE4D6"
+# columns whose machine keys are shown as the Russian labels of layout["labels"][...]
+_TRANSLATED = {("files", "status"): "file_status", ("files", "kind"): "file_kind",
+               ("breakdown", "dimension"): "dimension", ("problems", "severity"): "severity"}
 
 
 # text xlsxwriter would change when writing it inline: control characters and their
@@ -57,6 +61,68 @@ class SummarySheet(Worksheet):
             self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
         else:
             super()._write_cell(row, col, cell)
+
+
+    def write_table_row(self, row: int, values: Sequence[Any], kinds: Sequence[str], formats: Sequence[Any],
+                        yes_no: tuple[str, str]) -> bool:
+        """Write a whole table row (``values`` in columns 0.., every cell with a
+        format) as the XML the cell-by-cell path gives, updating the dimensions
+        once. Only in ``constant_memory`` mode, for a row after the rows already
+        written and without row properties; False (nothing of the row written)
+        when the row needs the cell-by-cell path (unusual text, NaN ...); the
+        row must then be written that way, and nothing else may go in it later."""
+        if not (self.constant_memory and self.previous_row < row < self.xls_rowmax and values
+                and len(values) <= len(_COL_NAMES) and row not in self.row_info and row not in self.comments
+                and self.default_row_height == self.original_row_height and self.excel_version == 2007):
+            return False
+        self._write_single_row(row)  # the previous row, as the first cell of this one would
+        styles = [f._get_xf_index() for f in formats]
+        xml = self._row_xml(row + 1, values, kinds, styles, yes_no)
+        if xml is None:
+            return False
+        self._check_dimensions(row, 0)
+        self._check_dimensions(row, len(values) - 1)
+        self.fh.write(xml)
+        return True
+
+    def _row_xml(self, n: int, values: Sequence[Any], kinds: Sequence[str], styles: Sequence[int],
+                 yes_no: tuple[str, str]) -> str | None:
+        out = [f'<row r="{n}">']
+        for name, value, kind, style in zip(_COL_NAMES, values, kinds, styles):
+            head = f'<c r="{name}{n}" s="{style}"'
+            if value is None:
+                out.append(head + "/>")
+                continue
+            if kind == "bool":
+                value = yes_no[0] if value else yes_no[1]
+            elif kind == "date" and isinstance(value, str):
+                value = self._date_number(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if isinstance(value, float) and not math.isfinite(value):
+                    return None
+                out.append(f"{head}><v>{value:.16G}</v></c>")
+                continue
+            text = value if isinstance(value, str) else str(value)
+            if len(text) > self.xls_strmax // 2 or _NOT_PLAIN.search(text):
+                return None
+            out.append(f'{head} t="inlineStr"><is><t>{text}</t></is></c>')
+        out.append("</row>")
+        return "".join(out)
+
+    def _date_number(self, iso: str) -> float | str:
+        """Excel serial number of an ISO date text (the text itself when it is no date), memoised."""
+        cache = self.__dict__.setdefault("_dates", {})
+        number = cache.get(iso)
+        if number is None:
+            try:
+                number = self._convert_date_time(dt.datetime.fromisoformat(iso))
+            except ValueError:
+                number = iso
+            cache[iso] = number
+        return number
+
+
+_COL_NAMES = [xl_col_to_name(c) for c in range(64)]
 
 
 class _Formats:
@@ -109,15 +175,10 @@ class _Writer:
 
     def display(self, table: str, key: str, value: Any) -> Any:
         """Translate machine keys of the payload into the Russian labels."""
-        if table == "files" and key == "status":
-            return self.labels["file_status"].get(value, value)
-        if table == "files" and key == "kind":
-            return self.labels["file_kind"].get(value or "", value)
-        if table == "breakdown" and key == "dimension":
-            return self.labels["dimension"].get(value, value)
-        if table == "problems" and key == "severity":
-            return self.labels["severity"].get(value, value)
-        return value
+        labels = _TRANSLATED.get((table, key))
+        if labels is None:
+            return value
+        return self.labels[labels].get(value or "" if labels == "file_kind" else value, value)
 
     def table(self, ws: Any, row: int, name: str, rows: Sequence[Mapping[str, Any]],
               title: bool = True, alert_key: str | None = None, filters: bool = False) -> tuple[int, int]:
@@ -131,14 +192,29 @@ class _Writer:
         for c, col in enumerate(cols):
             ws.write_string(row, c, col["header"], self.fmt.header)
         header_row = row
-        for r, data in enumerate(rows, start=row + 1):
-            alert = bool(alert_key and data.get(alert_key))
-            for c, col in enumerate(cols):
-                self.value(ws, r, c, self.display(name, col["key"], data.get(col["key"])), col["type"], alert)
+        self.rows(ws, row + 1, name, rows, alert_key)
         end = header_row + 1 + len(rows)
         if rows and filters:
             ws.autofilter(header_row, 0, end - 1, len(cols) - 1)
         return header_row + 1, end + 1
+
+    def rows(self, ws: Any, first: int, name: str, rows: Iterable[Mapping[str, Any]], alert_key: str | None) -> None:
+        """The data rows of table ``name`` from row ``first``: a whole row at a
+        time where the sheet can, else cell by cell."""
+        cols = self.layout["tables"][name]["columns"]
+        keys, kinds = [c["key"] for c in cols], [c["type"] for c in cols]
+        shown = [(c, key) for c, key in enumerate(keys) if (name, key) in _TRANSLATED]
+        formats = {False: [self.fmt.cells[k] for k in kinds], True: [self.fmt.alert[k] for k in kinds]}
+        yes_no = (self.labels["yes"], self.labels["no"])
+        fast = getattr(ws, "write_table_row", None)
+        for r, data in enumerate(rows, start=first):
+            alert = bool(alert_key and data.get(alert_key))
+            values = [data.get(key) for key in keys]
+            for c, key in shown:
+                values[c] = self.display(name, key, values[c])
+            if fast is None or not fast(r, values, kinds, formats[alert], yes_no):
+                for c, (value, kind) in enumerate(zip(values, kinds)):
+                    self.value(ws, r, c, value, kind, alert)
 
     def col(self, table: str, key: str) -> int:
         """0-based column of ``key`` in ``table``."""
