@@ -69,3 +69,33 @@ def test_every_kind_of_cell_text_through_the_fast_sheet(tmp_path):
     stock = _cells_of_every_kind(tmp_path / "stock.xlsx", Worksheet)
     assert fast == stock
     assert b'xml:space="preserve"' in stock["xl/worksheets/sheet1.xml"]
+
+
+_ODD_VALUES = ["a & b <c>", " ведущий", "хвост ", "_x0041_", "упр\x01символ", "<r>rich</r>", "строка\nдве",
+               "2026-13-45", "2026-02-03", "2026-02-03T10:30:00", True, False, 0, -7, 2 ** 60, 1 / 3, 1e-300,
+               float("nan"), float("inf"), "", None, "x" * 20000, "😀 Ё"]
+
+
+def _odd_payload(payload):
+    """The payload's tables with every odd value once in every column (one odd cell per row)."""
+    tables = {}
+    for name, rows in payload["tables"].items():
+        rows = [dict(r) for r in rows] or [{}]
+        keys = [c["key"] for c in school_writer.summary_layout()["tables"][name]["columns"]]
+        tables[name] = [{**rows[i % len(rows)], keys[i % len(keys)]: _ODD_VALUES[i // len(keys)]}
+                        for i in range(len(keys) * len(_ODD_VALUES))]
+    return {**payload, "tables": tables}
+
+
+def test_whole_rows_of_odd_values_write_the_xml_of_xlsxwriters_own(tmp_path, monkeypatch):
+    write_samples(tmp_path / "in", 4, seed=11, error_rate=0.5, jobs=1)
+    outcome = collect(tmp_path / "in", tmp_path / "S.xlsx", as_of=dt.date(2026, 5, 25), jobs=1)
+    payload = _odd_payload(outcome.payload)
+    outcome.close()
+    fast = _sheet_xml(write_school_summary(tmp_path / "fast.xlsx", payload))
+    monkeypatch.setattr(school_writer, "SummarySheet", Worksheet)
+    stock = _sheet_xml(write_school_summary(tmp_path / "stock.xlsx", payload))
+    assert fast == stock
+    whole = b"".join(fast.values())
+    for piece in (b"&amp;", b'xml:space="preserve"', b"_x0001_", b"#NUM!", b"<v>0.3333333333333333</v>", "😀".encode()):
+        assert piece in whole, piece
