@@ -4,7 +4,9 @@ Every reader reads all cell values of the same ``xlflow sample`` copies; the
 table gives the median ms per file over repeated passes, the speed-up over what
 a user would write (pandas + openpyxl) and the ratio to python-calamine's raw
 read. A second table splits xlflow's cost: safety pre-checks, reading, and
-validation, and gives the share of the hardening on the fast path.
+validation, and gives the cost of the hardening on the fast path: the same
+``read_programme`` with the safety pre-checks switched off (the parser opens the
+file directly, as it would without hardening) against the hardened read.
 
     python bench/bench_read.py [--quick]
 """
@@ -52,13 +54,31 @@ def stages() -> dict[str, tuple[str, Callable[[Path], object]]]:
         return validate_records(got.data, got.cells, today=today)
 
     return {
-        "precheck": ("safety pre-checks (`safety.precheck`)", safety.precheck),
+        "precheck": ("safety pre-checks alone (`safety.precheck`)", safety.precheck),
+        "unhardened": ("read without the pre-checks (parser opens the file itself; for the hardening's cost)",
+                       read_unhardened),
         "calamine": ("python-calamine raw read (for reference)", baselines.calamine_raw),
         "read": ("read (`read_programme`, pre-checks included)", read_programme),
         "validate": ("validate parsed records (`validate_records`: schema + rules)", validate_only),
         "facts": ("collect's per-file work (`read_facts`: read + validate + compact)",
                   lambda p: read_facts(str(p), p.name, today)),
     }
+
+
+def read_unhardened(path: Path) -> object:
+    """``read_programme`` with the safety pre-checks switched off: the file is
+    taken for a plain xlsx and python-calamine and the merged/error scan open
+    it themselves, as a reader without hardening would. Benchmark only."""
+    from xlflow.reading import grid
+    from xlflow.reading.programme import read_programme
+    from xlflow.reading.safety import Checked
+
+    real = grid.check
+    grid.check = lambda name, *a, **k: Checked(kind="xlsx")
+    try:
+        return read_programme(path)
+    finally:
+        grid.check = real
 
 
 def run(quick: bool) -> list[Section]:
@@ -75,10 +95,13 @@ def run(quick: bool) -> list[Section]:
     parts = stages()
     st = compare_per_file({k: f for k, (_, f) in parts.items()}, paths, repeat)
     sec.table(["xlflow stage", "ms per file"], [(label, fmt(st[k])) for k, (label, _) in parts.items()])
-    pre, read = st["precheck"], st["read"]
-    verdict = "meets" if pre <= 0.25 * (read - pre) else "misses"
-    sec.add(f"Hardening (pre-checks) costs {pre:.2f} ms per file = {pre / (read - pre) * 100:.0f}% "
-            f"of the rest of the read: {verdict} the target of at most 25%.\n")
+    bare, read = st["unhardened"], st["read"]
+    cost = read / bare - 1
+    verdict = "meets" if cost <= 0.25 else "misses"
+    sec.add(f"Hardening costs the fast path {cost * 100:.0f}%: `read_programme` {read:.2f} ms per file "
+            f"with the pre-checks, {bare:.2f} ms without them (the pre-checks alone take "
+            f"{st['precheck']:.2f} ms, but the parser then reads the members they inflated instead of "
+            f"inflating them again): {verdict} the target of at most 25%.\n")
     return [sec]
 
 
