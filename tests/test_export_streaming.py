@@ -1,6 +1,8 @@
 """Streamed payload chunks rebuild the text exactly, within Excel's UTF-16 cell limit."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from hypothesis import given, strategies as st
@@ -48,3 +50,18 @@ def test_streamed_json_is_the_text_json_gives(payload, tables, indent, sort_keys
        limit=st.integers(2, 9))
 def test_chunks_of_a_stream_are_the_chunks_of_the_whole_text(pieces, limit):
     assert list(export.stream_chunks(pieces, limit)) == list(export.iter_chunks("".join(pieces), limit))
+
+
+_cells = st.none() | st.booleans() | st.integers() | st.floats() | st.text(
+    alphabet=st.sampled_from(["a", "Я", "=", "+", "-", "@", "\t", "\r", "\n", '"', ",", " "]), max_size=5)
+
+
+@given(rows=st.lists(st.lists(_cells, min_size=3, max_size=3), max_size=5))
+def test_csv_rows_are_csv_value_of_every_cell(rows):
+    columns = ["a", "b", "c"]
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([export.csv_value(v) for v in row])
+    assert export.csv_text(columns, [dict(zip(columns, row)) for row in rows]) == expected.getvalue()

@@ -71,9 +71,9 @@ def test_every_kind_of_cell_text_through_the_fast_sheet(tmp_path):
     assert b'xml:space="preserve"' in stock["xl/worksheets/sheet1.xml"]
 
 
-_ODD_VALUES = ["a & b <c>", " ведущий", "хвост ", "_x0041_", "упр\x01символ", "<r>rich</r>", "строка\nдве",
-               "2026-13-45", "2026-02-03", "2026-02-03T10:30:00", True, False, 0, -7, 2 ** 60, 1 / 3, 1e-300,
-               float("nan"), float("inf"), "", None, "x" * 20000, "😀 Ё"]
+_ODD_VALUES = ["a & b <c>", " ведущий", "хвост ", "_x0041_", "_X00e9_", "упр\x01символ", "<r>rich</r>",
+               "строка\nдве", "\ue000", "a \ue000", "\ue000 b", "2026-13-45", "2026-02-03", "2026-02-03T10:30:00",
+               True, False, 0, -7, 2 ** 60, 1 / 3, 1e-300, float("nan"), float("inf"), "", None, "x" * 20000, "😀 Ё"]
 
 
 def _odd_payload(payload):

@@ -99,14 +99,38 @@ class RowStream:
         return len(self) > 0
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_BATCH = 256  # flat items joined into one piece
+
+
+@lru_cache(maxsize=None)
+def _encoder(item_separator: str, key_separator: str, sort_keys: bool) -> json.JSONEncoder:
+    """A JSON encoder made once (``json.dumps`` builds one per call)."""
+    return json.JSONEncoder(ensure_ascii=False, separators=(item_separator, key_separator), sort_keys=sort_keys)
+
+
+def _flat_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> str | None:
+    """The JSON of a scalar or of a dict of scalars as :func:`iter_json` gives it, by
+    the C encoder (json's ``indent`` runs in Python); None for any other value."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return _encoder(",", ":", sort_keys).encode(value)
+    if kind is not dict or not _SCALARS.issuperset(map(type, value.values())):
+        return None
+    if indent is None or not value:
+        return _encoder(",", ":", sort_keys).encode(value)
+    # a flat row: the indented separators between its items
+    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
+    text = _encoder(",\n" + inner, ": ", sort_keys).encode(value)
+    return "{\n" + inner + text[1:-1] + "\n" + pad + "}"
+
+
 def _leaf_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> str:
+    flat = _flat_json(value, indent, sort_keys, level)
+    if flat is not None:
+        return flat
     if indent is None:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
-    if isinstance(value, dict) and value and not any(isinstance(v, (dict, list, tuple)) for v in value.values()):
-        # a flat row: the C encoder with the indented separators (json's indent runs in Python)
-        pad, inner = " " * (indent * level), " " * (indent * (level + 1))
-        text = json.dumps(value, ensure_ascii=False, separators=(",\n" + inner, ": "), sort_keys=sort_keys)
-        return "{\n" + inner + text[1:-1] + "\n" + pad + "}"
     text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
     return text.replace("\n", "\n" + " " * (indent * level)) if level else text
 
@@ -138,13 +162,24 @@ def _nested(values: Iterable[Any]) -> bool:
 
 def _iter_container(open_: str, close: str, items: Iterable[tuple[str | None, Any]], indent: int | None,
                     sort_keys: bool, level: int) -> Iterator[str]:
+    """The items' text; runs of flat items (rows) come joined, :data:`_BATCH` at a time."""
     inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
     key_sep = ":" if indent is None else ": "
-    yield open_
+    batch = [open_]
     for n, (key, value) in enumerate(items):
-        yield ("," if n else "") + inner + ("" if key is None else key + key_sep)
-        yield from iter_json(value, indent, sort_keys, level + 1)
-    yield ("" if indent is None else "\n" + " " * (indent * level)) + close
+        batch.append(("," if n else "") + inner + ("" if key is None else key + key_sep))
+        flat = _flat_json(value, indent, sort_keys, level + 1)
+        if flat is None:
+            yield "".join(batch)
+            batch = []
+            yield from iter_json(value, indent, sort_keys, level + 1)
+        else:
+            batch.append(flat)
+            if len(batch) >= 2 * _BATCH:
+                yield "".join(batch)
+                batch = []
+    batch.append(("" if indent is None else "\n" + " " * (indent * level)) + close)
+    yield "".join(batch)
 
 
 def payload_text(payload: Mapping[str, Any]) -> str:
@@ -170,7 +205,7 @@ def iter_chunks(text: str, limit: int | None = None) -> Iterator[str]:
     if not text:
         yield ""
         return
-    if max(text) <= "\uffff":  # no surrogate pairs: one UTF-16 unit per character
+    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):  # one UTF-16 unit per character
         for i in range(0, len(text), limit):
             yield text[i:i + limit]
         return
@@ -312,11 +347,17 @@ def csv_value(value: Any) -> str:
     return text
 
 
+def _csv_row(values: Iterable[Any]) -> list[Any]:
+    """:func:`csv_value` of each value, leaving those the csv writer itself writes the same
+    (None as empty, numbers as ``str``, text that starts no formula) untouched."""
+    return [v if v is None or (t := type(v)) is int or t is float or (t is str and not v.startswith(_FORMULA_START))
+            else csv_value(v) for v in values]
+
+
 def _write_csv_rows(fh: Any, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_value(row.get(c)) for c in columns])
+    writer.writerows(_csv_row(map(row.get, columns)) for row in rows)
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:

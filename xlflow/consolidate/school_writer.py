@@ -34,6 +34,15 @@ _TRANSLATED = {("files", "status"): "file_status", ("files", "kind"): "file_kind
 # text xlsxwriter would change when writing it inline: control characters and their
 # _xHHHH_ escapes, XML specials, rich strings, leading or trailing whitespace
 _NOT_PLAIN = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_SEP = "\ue000"  # joins the texts of a row: any text with it beside a space is merely not plain
+# the same in texts joined by _SEP (their _xHHHH_ escapes found as "_x")
+_NOT_PLAIN_JOINED = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|\s\ue000|\ue000\s")
+
+
+def _plain_texts(texts: Sequence[str], limit: int) -> bool:
+    """True when xlsxwriter writes every text inline unchanged (one search for them all)."""
+    joined = _SEP + _SEP.join(texts) + _SEP
+    return len(joined) <= limit and "_x" not in joined and not _NOT_PLAIN_JOINED.search(joined)
 
 
 class SummarySheet(Worksheet):
@@ -88,26 +97,26 @@ class SummarySheet(Worksheet):
     def _row_xml(self, n: int, values: Sequence[Any], kinds: Sequence[str], styles: Sequence[int],
                  yes_no: tuple[str, str]) -> str | None:
         out = [f'<row r="{n}">']
+        texts = []
         for name, value, kind, style in zip(_COL_NAMES, values, kinds, styles):
-            head = f'<c r="{name}{n}" s="{style}"'
             if value is None:
-                out.append(head + "/>")
+                out.append(f'<c r="{name}{n}" s="{style}"/>')
                 continue
             if kind == "bool":
                 value = yes_no[0] if value else yes_no[1]
             elif kind == "date" and isinstance(value, str):
                 value = self._date_number(value)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if isinstance(value, float) and not math.isfinite(value):
+            t = type(value)
+            if t is not str and (t is int or t is float or isinstance(value, (int, float))) and t is not bool:
+                if not math.isfinite(value):
                     return None
-                out.append(f"{head}><v>{value:.16G}</v></c>")
+                out.append(f'<c r="{name}{n}" s="{style}"><v>{value:.16G}</v></c>')
                 continue
-            text = value if isinstance(value, str) else str(value)
-            if len(text) > self.xls_strmax // 2 or _NOT_PLAIN.search(text):
-                return None
-            out.append(f'{head} t="inlineStr"><is><t>{text}</t></is></c>')
+            text = value if t is str else str(value)
+            texts.append(text)
+            out.append(f'<c r="{name}{n}" s="{style}" t="inlineStr"><is><t>{text}</t></is></c>')
         out.append("</row>")
-        return "".join(out)
+        return None if texts and not _plain_texts(texts, self.xls_strmax // 2) else "".join(out)
 
     def _date_number(self, iso: str) -> float | str:
         """Excel serial number of an ISO date text (the text itself when it is no date), memoised."""
