@@ -55,6 +55,11 @@ class SummarySheet(Worksheet):
     base method writes them; any other cell goes to the base method
     (``tests/test_summary_streaming.py`` compares the sheets' XML of both)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._styles: dict[tuple, list[int]] = {}  # formats of a table row -> their xf indexes
+        self._dates: dict[str, float | str] = {}  # ISO date text -> Excel serial number
+
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         kind = type(cell).__name__
         fmt = getattr(cell, "format", None)
@@ -85,7 +90,10 @@ class SummarySheet(Worksheet):
                 and self.default_row_height == self.original_row_height and self.excel_version == 2007):
             return False
         self._write_single_row(row)  # the previous row, as the first cell of this one would
-        styles = [f._get_xf_index() for f in formats]
+        key = tuple(formats)
+        styles = self._styles.get(key)
+        if styles is None:  # a format's index, once given (on first use), stays
+            styles = self._styles[key] = [f._get_xf_index() for f in formats]
         xml = self._row_xml(row + 1, values, kinds, styles, yes_no)
         if xml is None:
             return False
@@ -120,14 +128,13 @@ class SummarySheet(Worksheet):
 
     def _date_number(self, iso: str) -> float | str:
         """Excel serial number of an ISO date text (the text itself when it is no date), memoised."""
-        cache = self.__dict__.setdefault("_dates", {})
-        number = cache.get(iso)
+        number = self._dates.get(iso)
         if number is None:
             try:
                 number = self._convert_date_time(dt.datetime.fromisoformat(iso))
             except ValueError:
                 number = iso
-            cache[iso] = number
+            self._dates[iso] = number
         return number
 
 
