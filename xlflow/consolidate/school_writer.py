@@ -52,7 +52,10 @@ class SummarySheet(Worksheet):
     ``constant_memory`` mode; the base ``_write_cell`` builds and escapes an
     attribute list per cell. Plain inline strings, numbers, dates and blanks
     with a format are written here with one formatted string, exactly as the
-    base method writes them; any other cell goes to the base method
+    base method writes them; any other cell goes to the base method. The data
+    rows of the tables are written a whole row at a time (:meth:`write_table_row`:
+    one f-string per cell, one plain-text check and one dimension update per row),
+    rows with unusual values cell by cell
     (``tests/test_summary_streaming.py`` compares the sheets' XML of both)."""
 
     def __init__(self) -> None:
@@ -75,7 +78,6 @@ class SummarySheet(Worksheet):
             self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
         else:
             super()._write_cell(row, col, cell)
-
 
     def write_table_row(self, row: int, values: Sequence[Any], kinds: Sequence[str], formats: Sequence[Any],
                         yes_no: tuple[str, str]) -> bool:
@@ -194,7 +196,7 @@ class _Writer:
         labels = _TRANSLATED.get((table, key))
         if labels is None:
             return value
-        return self.labels[labels].get(value or "" if labels == "file_kind" else value, value)
+        return self.labels[labels].get((value or "") if labels == "file_kind" else value, value)
 
     def table(self, ws: Any, row: int, name: str, rows: Sequence[Mapping[str, Any]],
               title: bool = True, alert_key: str | None = None, filters: bool = False) -> tuple[int, int]:
