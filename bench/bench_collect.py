@@ -15,6 +15,8 @@ pandas+openpyxl loop and within about 2× of python-calamine's raw read;
 """
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -112,8 +114,42 @@ def scaling(quick: bool) -> Section:
     return sec
 
 
+def copies_only_folder(size: int) -> Path:
+    """The sample folder of ``size`` copies without the school's workbook (hard
+    links, no copying): how memory grows with the number of copies alone, the
+    registry (one workbook listing every pair, so it grows with the school)
+    left out."""
+    src = ensure_sample_folder(size)
+    dst = WORK / f"copies-only-{src.name}"
+    if dst.is_dir():  # made afresh each time: the samples may have been regenerated
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for p in src.iterdir():
+        if p.suffix == ".xlsx" and not p.name.startswith("Книга школы"):
+            os.link(p, dst / p.name)
+    return dst
+
+
+def scaling_copies_only(quick: bool) -> Section:
+    _count, _repeat, sizes = PLAN[quick]
+    small, big = sizes[-2], sizes[-1]
+    sec = start_section("The same without the school's workbook (copies only; one run each, `--jobs 2`)")
+    rows, runs = [], {}
+    for size in (small, big):
+        folder = copies_only_folder(size)
+        runs[size] = run = run_ok(collect_cmd(folder, 2))
+        rows.append((f"{size:,}".replace(",", " "), fmt(run.wall), fmt(count_inputs(folder) / run.wall, 0),
+                     fmt(run.max_rss_mb, 0), fmt(run.tree_rss_mb, 0)))
+    sec.table(["copies", "wall s", "files/s", "peak RSS MB (largest process)", "peak RSS MB (all processes)"],
+              rows)
+    for label, attr in (("largest process", "max_rss_mb"), ("all processes", "tree_rss_mb")):
+        ratio = getattr(runs[big], attr) / getattr(runs[small], attr)
+        sec.add(f"Copies only, {label}: {big} copies need {ratio:.2f}× the memory of {small}.\n")
+    return sec
+
+
 def run(quick: bool) -> list[Section]:
-    return [throughput(quick), scaling(quick)]
+    return [throughput(quick), scaling(quick), scaling_copies_only(quick)]
 
 
 if __name__ == "__main__":
