@@ -28,6 +28,8 @@ Everything here is generic over the template id, so ``xlflow merge`` can reuse
 """
 from __future__ import annotations
 
+import abc
+
 import csv
 import hashlib
 import io
@@ -84,16 +86,18 @@ def table_columns(table: str, layout: Mapping[str, Any] | None = None) -> list[d
 
 # ---------------------------------------------------------------- payload text
 
-class RowStream:
+class RowStream(abc.ABC):
     """A long table of a payload kept outside the heap (e.g. collect's spill):
     iterable any number of times, one row dict at a time, with a length.
     The writers here stream it wherever a list of rows is accepted."""
 
+    @abc.abstractmethod
     def __iter__(self) -> Iterator[dict]:
-        raise NotImplementedError
+        """The rows, in order, one dict at a time."""
 
+    @abc.abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """The number of rows."""
 
     def __bool__(self) -> bool:
         return len(self) > 0
