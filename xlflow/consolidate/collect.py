@@ -57,10 +57,10 @@ from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summar
 from xlflow.errors import XlflowError
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import ERROR, WARNING, Problem, register
-from xlflow.consolidate.facts import (  # noqa: F401 - re-exported for callers and tests
-    ACCEPTED, DUPLICATE, FILE_STATUSES, OWN_TEMPLATES, PAIR_KEYS_COMPARED, REJECTED, REJECTING_CODES,
-    SKIPPED, SUPERSEDED, WITH_PROBLEMS, FileFacts, compact_record, fingerprint, read_facts)
-from xlflow.consolidate.intake import ProgressFn, iter_facts, read_all, scan_folder  # noqa: F401
+from xlflow.consolidate.facts import (  # noqa: F401 - statuses and FileFacts re-exported for callers and tests
+    ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED, SUPERSEDED, WITH_PROBLEMS,
+    FileFacts)
+from xlflow.consolidate.intake import ProgressFn, iter_facts
 
 OTHER_SCHOOL = register(
     "collect-other-school", ERROR,
