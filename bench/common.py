@@ -148,6 +148,7 @@ class ChildRun:
     max_rss_mb: float  # largest single process of the tree (kernel's ru_maxrss)
     tree_rss_mb: float  # peak of the sum over the process tree (sampled every 20 ms)
     returncode: int
+    cpu: float = 0.0  # user + system seconds of the process and the children it waited for
     stdout: str = ""
     stderr: str = ""
 
@@ -270,7 +271,7 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     largest_kb = sampler.largest_kb or usage.ru_maxrss
     return ChildRun(cmd=cmd, wall=wall, max_rss_mb=largest_kb / 1024.0,
                     tree_rss_mb=max(sampler.peak_kb, largest_kb) / 1024.0,
-                    returncode=proc.returncode,
+                    returncode=proc.returncode, cpu=usage.ru_utime + usage.ru_stime,
                     stdout="".join(reader_out), stderr="".join(reader_err))
 
 
