@@ -8,12 +8,13 @@ the summary workbook (:mod:`~xlflow.consolidate.school_writer`) and its
 machine-readable copy (:mod:`~xlflow.consolidate.export`).
 
 :func:`collect` runs that flow with memory that stays flat as the folder
-grows (:mod:`~xlflow.consolidate.collect_stream`): each file's facts go to a
-temporary sqlite store as they arrive, the figures are computed one programme
-at a time (:mod:`~xlflow.consolidate.school_stream`) and the long tables are
-streamed from disk into the workbook, the JSON and the CSV copies. The
-in-memory :func:`consolidate` + :func:`build_payload` below are the reference
-it is tested against (same payload, same files).
+grows: the consolidation is :class:`~xlflow.consolidate.collect_stream.StreamCollect`
+(each file's facts go to a temporary sqlite store as they arrive), the figures
+are computed one programme at a time (:mod:`~xlflow.consolidate.school_stream`)
+and the long tables are streamed from disk into the workbook, the JSON and the
+CSV copies. This module holds the call itself, the problem codes of the
+school-wide rules and the small helpers of those rules (identity and rank of a
+copy, how a value and a problem are shown).
 
 File statuses (``files`` table): ``accepted`` (read, no problem);
 ``accepted_with_problems`` (read, with validation or school-wide problems; its
@@ -46,8 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,11 +55,9 @@ from xlflow import __version__
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summary_layout
 from xlflow.errors import XlflowError
-from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import ERROR, WARNING, Problem, register
-from xlflow.consolidate.facts import (  # noqa: F401 - statuses and FileFacts re-exported for callers and tests
-    ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED, SUPERSEDED, WITH_PROBLEMS,
-    FileFacts)
+from xlflow.consolidate.facts import (  # noqa: F401 - re-exported for collect_stream
+    FILE_STATUSES, PAIR_KEYS_COMPARED, SKIPPED, FileFacts)
 from xlflow.consolidate.intake import ProgressFn, iter_facts
 
 OTHER_SCHOOL = register(
@@ -119,16 +117,7 @@ NO_REGISTRY = register(
     "no school workbook in the folder")
 
 
-# ---------------------------------------------------------------- consolidation
-
-@dataclass
-class Consolidation:
-    files: list[FileFacts]
-    data: stats.SchoolData
-    problems: list[Problem]  # school-wide problems (file-level ones stay on FileFacts)
-    registry: FileFacts | None
-    duplicate_of: dict[str, str] = field(default_factory=dict)  # file name -> counted file name
-
+# ---------------------------------------------------------------- rule helpers
 
 def _latest_entered(record: dict | None) -> str:
     rec = record or {}
@@ -140,10 +129,6 @@ def rank(f: FileFacts) -> tuple:
     """Higher wins: done activities, latest date entered, modification time, path."""
     done = stats.reduced(f.record)["roadmap_done"] if f.record is not None else 0
     return (done, _latest_entered(f.record), f.mtime, f.name)
-
-
-def _why(winner: FileFacts, other: FileFacts) -> str:
-    return why_ranked(rank(winner), rank(other))
 
 
 def why_ranked(a: tuple, b: tuple) -> str:
@@ -165,25 +150,6 @@ def _shown(value: Any) -> str:
 def _ru(iso: str) -> str:
     d = stats.parse_date(iso)
     return d.strftime("%d.%m.%Y") if d else iso
-
-
-def resolve_versions(group: list[FileFacts], key_text: str, duplicate_of: dict[str, str]) -> FileFacts:
-    """Pick the counted file among files with one identity; mark the others."""
-    winner = max(group, key=rank)
-    for f in group:
-        if f is winner:
-            continue
-        duplicate_of[f.name] = winner.name
-        f.problems = []  # a file that does not count is not checked further
-        if f.fingerprint == winner.fingerprint:
-            f.status = DUPLICATE
-            f.problems.append(Problem(DUPLICATE_COPY, file=f.name, params={"other": winner.name}))
-        else:
-            f.status = SUPERSEDED
-            params = {"counted": winner.name, "other": f.name, "key": key_text, "why": _why(winner, f)}
-            f.problems.append(Problem(CONFLICTING_COPIES, file=f.name, params=params))
-            winner.problems.append(Problem(CONFLICTING_COPIES, file=winner.name, params=params))
-    return winner
 
 
 def _copy_identity(f: FileFacts) -> tuple[str, str] | None:
@@ -210,249 +176,11 @@ def _pair_row(record: dict | None, key: tuple[str, str]) -> tuple[int, dict] | N
     return None
 
 
-class _Consolidator:
-    def __init__(self, files: list[FileFacts]) -> None:
-        self.files = files
-        self.problems: list[Problem] = []
-        self.duplicate_of: dict[str, str] = {}
-        self.registry: FileFacts | None = None
-        self.school_code: str | None = None
-
-    def readable(self, kind: str) -> list[FileFacts]:
-        return [f for f in self.files if f.status is None and f.kind == kind]
-
-    def choose_registry(self) -> None:
-        schools = self.readable("school")
-        by_code: dict[str, list[FileFacts]] = defaultdict(list)
-        for f in schools:
-            by_code[f.school_code or ""].append(f)
-        if not by_code:
-            return
-        # the school with most programme copies wins when several schools' registries lie here
-        copies = Counter(f.school_code or "" for f in self.readable("programme"))
-        code = max(by_code, key=lambda c: (copies[c], len(by_code[c]), c))
-        self.registry = resolve_versions(by_code[code], f"книга школы {code or '—'}", self.duplicate_of)
-        self.school_code = code or None
-        for other_code, group in by_code.items():
-            if other_code != code:
-                for f in group:
-                    self.reject_other_school(f)
-
-    def reject_other_school(self, f: FileFacts) -> None:
-        f.status = REJECTED
-        f.problems = [Problem(OTHER_SCHOOL, file=f.name,
-                              params={"found": f.school_code or "—", "expected": self.school_code or "—"})]
-
-    def choose_school_without_registry(self) -> None:
-        codes = Counter(f.school_code for f in self.readable("programme") if f.school_code)
-        if codes:
-            self.school_code = max(codes, key=lambda c: (codes[c], c))
-        self.problems.append(Problem(NO_REGISTRY))
-
-    def copies(self) -> dict[tuple[str, str], FileFacts]:
-        groups: dict[tuple[str, str], list[FileFacts]] = defaultdict(list)
-        for f in self.readable("programme"):
-            if self.school_code and f.school_code and f.school_code != self.school_code:
-                self.reject_other_school(f)
-                continue
-            key = _copy_identity(f)
-            if key is None:
-                f.status = REJECTED
-                f.problems.append(Problem(NO_IDENTITY, file=f.name))
-                continue
-            groups[key].append(f)
-        return {key: resolve_versions(g, f"{key[0]}, {key[1]}", self.duplicate_of) for key, g in groups.items()}
-
-    def banks(self, copies: dict) -> tuple[dict, dict]:
-        mentors: dict[str, dict] = {}
-        mentees: dict[str, dict] = {}
-        sources = ([self.registry] if self.registry else []) + list(copies.values())
-        for f in sources:
-            for bank, table in ((mentors, "mentors"), (mentees, "mentees")):
-                for person in (f.record or {}).get(table) or []:
-                    pid = person.get("id")
-                    if isinstance(pid, str) and pid.strip() and pid.strip() not in bank:
-                        bank[pid.strip()] = person
-        return mentors, mentees
-
-    def programmes(self, copies: dict[tuple[str, str], FileFacts]) -> list[stats.Programme]:
-        out: list[stats.Programme] = []
-        listed: set[tuple[str, str]] = set()
-        if self.registry is not None:
-            for i, row in enumerate((self.registry.record or {}).get("pairs") or []):
-                key = (str(row.get("group_id", "")).strip(), str(row.get("mentee_id", "")).strip())
-                if not all(key) or key in listed:
-                    continue
-                listed.add(key)
-                copy = copies.get(key)
-                out.append(stats.Programme(key[0], key[1], row, copy.record if copy else None, True,
-                                           copy.name if copy else None))
-                if copy is None:
-                    self.problems.append(self.at_registry_row(MISSING_COPY, i, "mentee_id",
-                                                              programme=key[0], mentee=key[1]))
-        for key, copy in sorted(copies.items()):
-            if key in listed:
-                continue
-            found = _pair_row(copy.record, key)
-            row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
-            out.append(stats.Programme(key[0], key[1], row, copy.record, False, copy.name))
-            if self.registry is not None:
-                sheet, cell = copy.pair_cells.get((found[0], "group_id"), (None, None)) if found else (None, None)
-                copy.problems.append(Problem(UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
-                                             params={"programme": key[0], "mentee": key[1]}))
-        return out
-
-    def at_registry_row(self, code: str, row: int, key: str, **params: Any) -> Problem:
-        reg = self.registry
-        assert reg is not None
-        sheet, cell = reg.pair_cells.get((row, key), (None, None))
-        return Problem(code, file=reg.name, sheet=sheet, cell=cell, params=params)
-
-    def check_pair_rows(self, copies: dict[tuple[str, str], FileFacts]) -> None:
-        """A copy's own pair row should say what the registry says."""
-        if self.registry is None:
-            return
-        listed = {}
-        for row in (self.registry.record or {}).get("pairs") or []:
-            listed.setdefault((str(row.get("group_id", "")).strip(), str(row.get("mentee_id", "")).strip()), row)
-        spec = load_layout().sheet("pairs")
-        assert isinstance(spec, TableSpec)
-        headers = {c.key: c.header for c in spec.columns}
-        for key, copy in copies.items():
-            found, reg_row = _pair_row(copy.record, key), listed.get(key)
-            if found is None or reg_row is None:
-                continue
-            i, row = found
-            for col in PAIR_KEYS_COMPARED:
-                mine, theirs = row.get(col), reg_row.get(col)
-                if mine is not None and theirs is not None and mine != theirs:
-                    sheet, cell = copy.pair_cells.get((i, col), (None, None))
-                    copy.problems.append(Problem(COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
-                        "column": headers[col], "value": _shown(mine), "registry": _shown(theirs)}))
-
-    def check_banks(self, copies: dict[tuple[str, str], FileFacts]) -> None:
-        """The people of each copy's pair rows must be in the curator's banks."""
-        if self.registry is None:
-            return
-        rec = self.registry.record or {}
-        banks = {"mentor_id": {str(p.get("id", "")).strip() for p in rec.get("mentors") or []},
-                 "mentee_id": {str(p.get("id", "")).strip() for p in rec.get("mentees") or []}}
-        roles = {"mentor_id": "Наставника", "mentee_id": "Наставляемого"}
-        for copy in copies.values():
-            for i, row in enumerate((copy.record or {}).get("pairs") or []):
-                for key, known in banks.items():
-                    value = row.get(key)
-                    if isinstance(value, str) and value.strip() and value.strip() not in known:
-                        sheet, cell = copy.pair_cells.get((i, key), (None, None))
-                        copy.problems.append(Problem(NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
-                                                     params={"role": roles[key], "value": value.strip()}))
-
-    def check_load(self, data: stats.SchoolData, copies: dict[tuple[str, str], FileFacts]) -> None:
-        for row in stats.load_table(data):
-            if not row["over_limit"]:
-                continue
-            mentor = row["role"] == stats.ROLE_MENTOR
-            code = MENTOR_OVERLOAD if mentor else MENTEE_OVERLOAD
-            params = {"value": row["person_id"], "count": row["max_concurrent"],
-                      "groups": row["programme_ids"], "day": _ru(row["peak_date"] or "")}
-            self.problems.append(self.locate_person(data, "mentor_id" if mentor else "mentee_id",
-                                                    row["person_id"], code, params, copies))
-
-    def locate_person(self, data: stats.SchoolData, key: str, person: str, code: str, params: dict,
-                      copies: dict[tuple[str, str], FileFacts]) -> Problem:
-        if self.registry is not None:
-            for i, row in enumerate((self.registry.record or {}).get("pairs") or []):
-                if str(row.get(key, "")).strip() == person:
-                    return self.at_registry_row(code, i, key, **params)
-        for (pid, mid), copy in sorted(copies.items()):
-            found = _pair_row(copy.record, (pid, mid))
-            if found and str(found[1].get(key, "")).strip() == person:
-                sheet, cell = copy.pair_cells.get((found[0], key), (None, None))
-                return Problem(code, file=copy.name, sheet=sheet, cell=cell, params=params)
-        return Problem(code, params=params)
-
-    def run(self) -> Consolidation:
-        self.choose_registry()
-        if self.registry is None:
-            self.choose_school_without_registry()
-        copies = self.copies()
-        mentors, mentees = self.banks(copies)
-        data = stats.SchoolData(self.school_identity(copies), self.directions(copies), mentors, mentees,
-                                self.programmes(copies))
-        self.check_pair_rows(copies)
-        self.check_banks(copies)
-        self.check_load(data, copies)
-        for f in self.files:
-            if f.status is None:
-                f.status = WITH_PROBLEMS if f.problems else ACCEPTED
-        by_name = {f.name: f for f in self.files}
-        for p in self.problems:
-            owner = by_name.get(p.file or "")
-            if owner is not None and owner.status == ACCEPTED:
-                owner.status = WITH_PROBLEMS
-        return Consolidation(self.files, data, self.problems, self.registry, self.duplicate_of)
-
-    def school_identity(self, copies: dict) -> dict:
-        source = self.registry or next(iter(sorted(copies.values(), key=lambda f: f.name)), None)
-        meta = source.meta if source else {}
-        passport = ((source.record or {}).get("passport") or {}) if source else {}
-        ident = {k: meta.get(k) or passport.get(k) for k in ("school_name", "municipality", "academic_year")}
-        return {"code": self.school_code, "name": ident["school_name"], "municipality": ident["municipality"],
-                "academic_year": ident["academic_year"]}
-
-    def directions(self, copies: dict) -> list[str]:
-        source = self.registry or next(iter(sorted(copies.values(), key=lambda f: f.name)), None)
-        dirs = (source.meta.get("directions") if source else None) or load_layout().directions()
-        return [d for d in dirs if isinstance(d, str)]
-
-
-def consolidate(files: list[FileFacts]) -> Consolidation:
-    """Registry, duplicates and school-wide rules over the facts of all files."""
-    return _Consolidator(files).run()
-
-
 # ---------------------------------------------------------------- payload
-
-def _file_row(f: FileFacts, duplicate_of: dict[str, str], problems: list[Problem]) -> dict:
-    errors = sum(1 for p in problems if p.is_error)
-    reason = f.reason
-    if reason is None and f.status in (REJECTED, DUPLICATE, SUPERSEDED):
-        first = next((p for p in problems if p.is_error), problems[0] if problems else None)
-        reason = first.message if first else None
-    return {
-        "file": f.name, "status": f.status, "kind": f.kind if f.status != SKIPPED else None,
-        "programme_id": f.meta.get("programme_id") if f.kind == "programme" else None,
-        "mentee_id": f.meta.get("mentee_id") if f.kind == "programme" else None,
-        "errors": errors, "warnings": len(problems) - errors, "reason": reason,
-        "duplicate_of": duplicate_of.get(f.name),
-    }
-
 
 def _problem_row(p: Problem) -> dict:
     return {"file": p.file, "severity": p.severity, "sheet": p.sheet, "cell": p.cell,
             "message": p.message, "code": p.code}
-
-
-def all_problems(result: Consolidation) -> list[Problem]:
-    out = [p for f in result.files for p in f.problems] + list(result.problems)
-    return sorted(out, key=Problem.sort_key)
-
-
-def build_payload(result: Consolidation, as_of: dt.date, created: dt.datetime | None = None) -> dict:
-    """The summary payload (shape: ``schemas/school_summary.schema.json``)."""
-    figures, tables = stats.compute(result.data, as_of)
-    problems = all_problems(result)
-    by_file: dict[str | None, list[Problem]] = defaultdict(list)
-    for p in problems:
-        by_file[p.file].append(p)
-    files = [_file_row(f, result.duplicate_of, by_file.get(f.name, [])) for f in result.files]
-    counts = Counter(f.status for f in result.files)
-    figures["files"] = {"total": len(result.files), **{s: counts.get(s, 0) for s in FILE_STATUSES}}
-    figures["problems"] = {"errors": sum(1 for p in problems if p.is_error),
-                           "warnings": sum(1 for p in problems if not p.is_error)}
-    tables["files"] = files
-    tables["problems"] = [_problem_row(p) for p in problems]
-    return payload_of(result.data.school, result.data.directions, figures, tables, as_of, created)
 
 
 def payload_of(school: dict, directions: list[str], figures: dict, tables: dict, as_of: dt.date,
@@ -469,16 +197,7 @@ def payload_of(school: dict, directions: list[str], figures: dict, tables: dict,
     }
 
 
-def exit_code(result: Consolidation) -> int:
-    """0 when every file was accepted and nothing is wrong school-wide, else 1."""
-    if result.problems:
-        return 1
-    return 0 if all(f.status in (ACCEPTED, SKIPPED) for f in result.files) else 1
-
-
 # ---------------------------------------------------------------- the whole call
-
-
 
 @dataclass
 class CollectOutcome:

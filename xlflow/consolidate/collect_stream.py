@@ -1,8 +1,9 @@
 """Collect with memory that stays flat as the folder grows.
 
-The same consolidation as :class:`xlflow.consolidate.collect._Consolidator`
-(registry, versions and duplicates, school-wide rules) and the same figures
-as :mod:`xlflow.consolidate.school_stats`, but each file's facts go to the
+The consolidation of :func:`xlflow.consolidate.collect.collect` (registry,
+versions and duplicates, school-wide rules; problem codes and small rule
+helpers in :mod:`xlflow.consolidate.collect`) and its figures (definitions in
+:mod:`xlflow.consolidate.school_stats`): each file's facts go to the
 spill (:mod:`xlflow.consolidate.spill`) as they arrive; memory keeps one
 :class:`Entry` per file (name, status, identity, rank, fingerprint: a few
 hundred bytes). Consolidation works on the entries, then one pass over the
@@ -11,7 +12,7 @@ programmes loads each counted copy's records once and feeds
 the spill with their sort key and read back in order. The payload's long
 tables (programmes, files, problems, load, per-programme roadmap and rubric)
 are :class:`~xlflow.consolidate.spill.SpilledRows`, read by the writers row
-by row. A test checks that the payload equals the in-memory one.
+by row.
 """
 from __future__ import annotations
 
@@ -378,7 +379,7 @@ class StreamCollect:
 
     @staticmethod
     def file_row(e: Entry, found: list | None) -> dict:
-        """The ``files`` row (as :func:`xlflow.consolidate.collect._file_row`)."""
+        """The ``files`` row of ``e``; ``found``: its (errors, warnings, first error, first message)."""
         n_errors, n_warnings, first_error, first = found or (0, 0, None, None)
         reason = e.reason
         if reason is None and e.status in (REJECTED, DUPLICATE, SUPERSEDED):

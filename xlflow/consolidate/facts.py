@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import marshal
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,21 +70,6 @@ def compact_record(data: dict, as_of: dt.date | None = None) -> dict:
     for table, keys in _KEEP.items():
         out[table] = [{k: r[k] for k in keys if k in r} for r in data.get(table) or [] if isinstance(r, dict)]
     return out
-
-
-def _interned(value: Any) -> Any:
-    """``value`` with every string interned: copies repeat the same directions,
-    marks, dates and keys thousands of times, and each unpickled result would
-    otherwise carry its own copies (about half of the parent's memory)."""
-    if isinstance(value, str):
-        return sys.intern(value)
-    if isinstance(value, dict):
-        return {_interned(k): _interned(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interned(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_interned(v) for v in value)
-    return value
 
 
 def fingerprint(data: dict) -> str:

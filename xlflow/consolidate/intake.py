@@ -14,8 +14,7 @@ import importlib
 import os
 from typing import Any, Callable, Iterable, Iterator
 
-from xlflow.consolidate.facts import (DUPLICATE, REJECTED, SKIPPED, FileFacts, _interned, _mtime,
-                                      read_facts)
+from xlflow.consolidate.facts import DUPLICATE, REJECTED, SKIPPED, FileFacts, _mtime, read_facts
 from xlflow.problems import Problem
 
 ProgressFn = Callable[[FileFacts], None]
@@ -49,13 +48,6 @@ def _scan(root: str | os.PathLike, outputs: Iterable[str | os.PathLike], templat
     from xlflow.scan import scan_inputs
 
     return scan_inputs([root], purpose="collect", output_paths=list(outputs), templates=templates).entries
-
-
-def scan_folder(root: str | os.PathLike, outputs: Iterable[str | os.PathLike] = ()) -> list[FileFacts]:
-    """Every file under ``root`` in name order (:func:`xlflow.scan.scan_inputs`):
-    candidates have no status yet; skipped files carry the reason, unreadable
-    ones are rejected, byte-identical copies are duplicates of the first."""
-    return [_facts_of_entry(e) for e in _scan(root, outputs, templates=True)]
 
 
 def read_path(path: str, as_of: dt.date) -> FileFacts | Problem:
@@ -102,27 +94,6 @@ def _worker(as_of: dt.date) -> Callable[[str], Any]:
     for name in WORKER_MODULES:
         importlib.import_module(name)
     return functools.partial(read_path, as_of=as_of)
-
-
-def read_all(files: list[FileFacts], as_of: dt.date, jobs: int | None = None,
-             progress: ProgressFn | None = None) -> list[FileFacts]:
-    """Facts of every file of :func:`scan_folder` (kept as a list, strings
-    interned): candidates are read and validated in ``jobs`` isolated worker
-    processes, the others are kept as they are."""
-    from xlflow.reading.isolate import read_isolated
-
-    todo = [f for f in files if f.status is None]
-    by_path: dict[str, FileFacts] = {}
-    for f, (_path, got) in zip(todo, read_isolated([f.path for f in todo], _worker(as_of), jobs=jobs)):
-        named = _named(got, f.path, f.name)
-        facts = _skipped_own(f.path, named) if isinstance(named, Problem) else named
-        facts.meta = _interned(facts.meta)
-        facts.record = _interned(facts.record)
-        facts.pair_cells = _interned(facts.pair_cells)
-        by_path[f.path] = facts
-        if progress:
-            progress(facts)
-    return [by_path.get(f.path, f) for f in files]
 
 
 def _compact(folder: str, entries: list[Any]) -> list[Any]:

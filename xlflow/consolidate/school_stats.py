@@ -1,8 +1,11 @@
 """Figures and tables of the school summary, computed from consolidated records.
 
-Pure functions: the input is a :class:`SchoolData` (banks, programmes with the
-records of their counted copy); the output is rows in the shape of the tables
-of ``workbook_templates/school_summary.json``. Nothing here reads files.
+Pure functions: a :class:`Programme` (a pair row with the records of its
+counted copy) and the reduction of a copy's records (:func:`reduce_record`,
+done in the workers) in, rows in the shape of the tables of
+``workbook_templates/school_summary.json`` out. The accumulation over all
+programmes is :class:`xlflow.consolidate.school_stream.FigureSink`. Nothing
+here reads files.
 
 Definitions (also in the README):
 
@@ -44,8 +47,7 @@ Definitions (also in the README):
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from xlflow.layout import RubricSpec, load_layout
@@ -137,15 +139,6 @@ class Programme:
         return choice(self.passport.get("status"), "statuses") or STATUS_UNKNOWN
 
 
-@dataclass
-class SchoolData:
-    school: dict
-    directions: list[str]
-    mentors: dict[str, dict] = field(default_factory=dict)
-    mentees: dict[str, dict] = field(default_factory=dict)
-    programmes: list[Programme] = field(default_factory=list)
-
-
 def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
@@ -160,38 +153,7 @@ def months(start: dt.date | None, end: dt.date | None) -> float | None:
     return round((end - start).days / DAYS_PER_MONTH, 1)
 
 
-# ---------------------------------------------------------------- pairs, groups
-
-def group_kinds(programmes: Sequence[Programme]) -> dict[str, str]:
-    """programme_id -> 'пара' | 'группа'."""
-    members: dict[str, set[str]] = defaultdict(set)
-    declared: dict[str, str] = {}
-    for p in programmes:
-        members[p.programme_id].add(p.mentee_id)
-        t = choice(p.pair.get("group_type"), "group_types")
-        if t and p.programme_id not in declared:
-            declared[p.programme_id] = t
-    return {gid: declared.get(gid, "группа" if len(ids) > 1 else "пара") for gid, ids in members.items()}
-
-
-def breakdown_table(programmes: Sequence[Programme]) -> list[dict]:
-    kinds = group_kinds(programmes)
-    rows = []
-    for dim in BREAKDOWN_DIMENSIONS:
-        buckets: dict[str, list[Programme]] = defaultdict(list)
-        for p in programmes:
-            value = kinds[p.programme_id] if dim == "group_type" else choice(p.pair.get(dim), _LIST_OF_DIMENSION[dim])
-            if value:
-                buckets[value].append(p)
-        counts = {}
-        for value, ps in buckets.items():
-            gids = {p.programme_id for p in ps}
-            counts[value] = (len(ps), sum(1 for g in gids if kinds[g] == "пара"),
-                             sum(1 for g in gids if kinds[g] == "группа"),
-                             len({p.mentor_id for p in ps if p.mentor_id}), len({p.mentee_id for p in ps}))
-        rows += breakdown_rows(dim, counts)
-    return rows
-
+# ---------------------------------------------------------------- breakdown, statuses
 
 def breakdown_rows(dim: str, counts: Mapping[str, Sequence[int]]) -> list[dict]:
     """Rows of one dimension from {value: (programmes, pairs, groups, mentors, mentees)}, in list order."""
@@ -207,10 +169,6 @@ _LIST_OF_DIMENSION = {"group_type": "group_types", "mentoring_form": "mentoring_
 def _list_order(dim: str, value: str) -> tuple[int, str]:
     values = load_layout().lists[_LIST_OF_DIMENSION[dim]]
     return (values.index(value), "") if value in values else (len(values), value)
-
-
-def status_table(programmes: Sequence[Programme]) -> list[dict]:
-    return status_rows(Counter(p.status for p in programmes))
 
 
 def status_rows(counts: Mapping[str, int]) -> list[dict]:
@@ -238,7 +196,7 @@ def max_overlap(intervals: Iterable[tuple[dt.date, dt.date]]) -> tuple[int, dt.d
     return best, best_day
 
 
-def _intervals_by_programme(programmes: Iterable[Programme]) -> dict[str, tuple[dt.date, dt.date]]:
+def _intervals_by_programme(programmes: Iterable[Any]) -> dict[str, tuple[dt.date, dt.date]]:
     spans: dict[str, tuple[dt.date, dt.date]] = {}
     for p in programmes:
         if p.start is None or p.end is None:
@@ -248,7 +206,9 @@ def _intervals_by_programme(programmes: Iterable[Programme]) -> dict[str, tuple[
     return spans
 
 
-def _load_row(role: str, person_id: str, name: str | None, progs: list[Programme], limit: int) -> dict:
+def _load_row(role: str, person_id: str, name: str | None, progs: Sequence[Any], limit: int) -> dict:
+    """The load row of a person; ``progs``: their programmes (anything with ``programme_id``,
+    ``start`` and ``end``, e.g. :class:`xlflow.consolidate.school_stream.Span`)."""
     spans = _intervals_by_programme(progs)
     peak, day = max_overlap(spans.values())
     return {
@@ -258,24 +218,6 @@ def _load_row(role: str, person_id: str, name: str | None, progs: list[Programme
         "peak_date": day.isoformat() if day and peak > limit else None,
         "programme_ids": ", ".join(sorted({p.programme_id for p in progs})) or None,
     }
-
-
-def load_table(data: SchoolData, mentor_limit: int = MENTOR_LIMIT, mentee_limit: int = MENTEE_LIMIT) -> list[dict]:
-    """One row per mentor then per mentee (bank people and people of programmes)."""
-    by_mentor: dict[str, list[Programme]] = defaultdict(list)
-    by_mentee: dict[str, list[Programme]] = defaultdict(list)
-    for p in data.programmes:
-        if p.mentor_id:
-            by_mentor[p.mentor_id].append(p)
-        by_mentee[p.mentee_id].append(p)
-    rows = []
-    for pid in sorted(set(data.mentors) | set(by_mentor)):
-        rows.append(_load_row(ROLE_MENTOR, pid, _text((data.mentors.get(pid) or {}).get("full_name")),
-                              by_mentor.get(pid, []), mentor_limit))
-    for pid in sorted(set(data.mentees) | set(by_mentee)):
-        rows.append(_load_row(ROLE_MENTEE, pid, _text((data.mentees.get(pid) or {}).get("full_name")),
-                              by_mentee.get(pid, []), mentee_limit))
-    return rows
 
 
 # ---------------------------------------------------------------- deficits, roadmap, rubric
@@ -332,28 +274,6 @@ def reduced(record: Mapping[str, Any] | None, as_of: dt.date | None = None) -> d
     return reduce_record(record, as_of)
 
 
-def table_directions(data: SchoolData) -> list[str]:
-    """The school's directions, then any other diagnostics column met in the copies."""
-    out = list(data.directions)
-    seen = set(out)
-    for p in data.programmes:
-        for d in reduced(p.record)["diag_directions"]:
-            if d not in seen:
-                seen.add(d)
-                out.append(d)
-    return out
-
-
-def deficit_table(data: SchoolData) -> list[dict]:
-    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for p in data.programmes:
-        for key, part in reduced(p.record)["deficits"].items():
-            acc = sums[key]
-            for i, v in enumerate(part):
-                acc[i] += v
-    return deficit_rows(table_directions(data), sums)
-
-
 def deficit_rows(directions: Sequence[str], sums: Mapping[tuple[str, str], Sequence[int]]) -> list[dict]:
     """Deficit rows from {(stage, direction): (sum, count, count of 3)}."""
     rows = []
@@ -393,29 +313,6 @@ def _counts_dict(counts: Sequence[int]) -> dict:
     return c
 
 
-def _add(acc: list[int], counts: Sequence[int]) -> None:
-    for i, v in enumerate(counts):
-        acc[i] += v
-
-
-def roadmap_tables(data: SchoolData, as_of: dt.date) -> tuple[list[dict], list[dict], dict]:
-    """(by direction, by programme, school totals)."""
-    width = len(ROADMAP_COUNTS)
-    by_direction: dict[str, list[int]] = defaultdict(lambda: [0] * width)
-    per_programme, everything = [], [0] * width
-    known = set(table_directions(data))
-    for p in data.programmes:
-        if p.record is None:
-            continue
-        mine = [0] * width
-        for d, counts in reduced(p.record, as_of)["roadmap"].items():
-            _add(by_direction[d if d in known else NO_DIRECTION], counts)
-            _add(mine, counts)
-        _add(everything, mine)
-        per_programme.append(roadmap_row(p, mine))
-    return roadmap_direction_rows(table_directions(data), by_direction), per_programme, _counts_dict(everything)
-
-
 def roadmap_row(p: Programme, counts: Sequence[int]) -> dict:
     """The «by programme» roadmap row of ``p`` with its activity counts."""
     return {"programme_id": p.programme_id, "mentee_id": p.mentee_id, "mentor_id": p.mentor_id,
@@ -449,23 +346,6 @@ def _rubric_scores_of(record: Mapping[str, Any]) -> dict[int, int]:
     return out
 
 
-def rubric_tables(data: SchoolData) -> tuple[list[dict], list[dict], list[dict]]:
-    """(per programme, per indicator, counts per level)."""
-    spec = _rubric_spec()
-    n_ind = len(spec.indicators)
-    per_programme, by_indicator = [], defaultdict(list)
-    levels: Counter = Counter()
-    for p in data.programmes:
-        scores, total, level = rubric_of(p, n_ind)
-        for ind, s in scores.items():
-            by_indicator[ind].append(s)
-        levels[level] += 1
-        if p.record is not None:
-            per_programme.append(rubric_row(p, scores, total, level))
-    sums = {n: (sum(v), len(v)) for n, v in by_indicator.items()}
-    return per_programme, rubric_indicator_rows(sums), rubric_level_rows(levels)
-
-
 def rubric_of(p: Programme, n_ind: int) -> tuple[dict[int, int], int | None, str]:
     """(sound scores, total when all ``n_ind`` are scored, level) of ``p``."""
     scores = rubric_scores(p.record)
@@ -494,12 +374,7 @@ def rubric_level_rows(levels: Mapping[str, int]) -> list[dict]:
     return rows
 
 
-# ---------------------------------------------------------------- programmes, figures
-
-def programme_table(data: SchoolData) -> list[dict]:
-    kinds = group_kinds(data.programmes)
-    return [programme_row(p, kinds[p.programme_id]) for p in data.programmes]
-
+# ---------------------------------------------------------------- programmes
 
 def programme_row(p: Programme, group_type: str | None) -> dict:
     """The «Программы» row of ``p`` (``group_type``: «пара»/«группа» of its pair or group)."""
@@ -521,52 +396,3 @@ def programme_row(p: Programme, group_type: str | None) -> dict:
 
 def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
-
-
-def figures(data: SchoolData, load_rows: Sequence[dict]) -> dict:
-    ps = data.programmes
-    kinds = group_kinds(ps)
-    mentee_ids = {p.mentee_id for p in ps}
-    young = {i for i, m in data.mentees.items() if m.get("category") == YOUNG_SPECIALIST}
-    covered = young & mentee_ids
-    listed = [p for p in ps if p.in_registry]
-    return {
-        "mentors": len({p.mentor_id for p in ps if p.mentor_id}),
-        "mentees": len(mentee_ids),
-        "pairs": sum(1 for k in kinds.values() if k == "пара"),
-        "groups": sum(1 for k in kinds.values() if k == "группа"),
-        "programmes": len(ps),
-        "mentors_in_bank": len(data.mentors),
-        "mentees_in_bank": len(data.mentees),
-        "young_specialists": len(young),
-        "young_specialists_covered": len(covered),
-        "young_specialists_share": _pct(len(covered), len(young)),
-        "copies_expected": len(listed),
-        "copies_received": sum(1 for p in listed if p.record is not None),
-        "copies_missing": sum(1 for p in listed if p.record is None),
-        "copies_unlisted": sum(1 for p in ps if not p.in_registry),
-        "mentors_over_limit": sum(1 for r in load_rows if r["role"] == ROLE_MENTOR and r["over_limit"]),
-        "mentees_over_limit": sum(1 for r in load_rows if r["role"] == ROLE_MENTEE and r["over_limit"]),
-    }
-
-
-def compute(data: SchoolData, as_of: dt.date) -> tuple[dict, dict]:
-    """(figures without the file counts, tables without files/problems)."""
-    load_rows = load_table(data)
-    rd, rp, totals = roadmap_tables(data, as_of)
-    rub_p, rub_i, rub_l = rubric_tables(data)
-    figs = figures(data, load_rows)
-    figs["roadmap"] = totals
-    tables = {
-        "breakdown": breakdown_table(data.programmes),
-        "statuses": status_table(data.programmes),
-        "load": load_rows,
-        "deficits": deficit_table(data),
-        "roadmap_directions": rd,
-        "roadmap_programmes": rp,
-        "rubric_programmes": rub_p,
-        "rubric_indicators": rub_i,
-        "rubric_levels": rub_l,
-        "programmes": programme_table(data),
-    }
-    return figs, tables

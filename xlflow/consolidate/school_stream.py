@@ -6,9 +6,8 @@ keeps only small accumulators in memory: counts per status, direction,
 indicator and level. What grows with the number of programmes goes to the
 spill (:mod:`xlflow.consolidate.spill`): one ``prog`` row of keys and dates
 per programme (for pairs/groups, the breakdown, the load and the head
-counts, all done in SQL) and the rows of the long tables. The definitions are
-those of :mod:`xlflow.consolidate.school_stats` (same row builders); a test
-checks that both give the same payload.
+counts, all done in SQL) and the rows of the long tables. The definitions and
+row builders are those of :mod:`xlflow.consolidate.school_stats`.
 """
 from __future__ import annotations
 
