@@ -243,8 +243,49 @@ def _xlsx_extras(path: str, names: list[str], checked: Checked) -> dict[str, tup
             part = paths.get(name)
             if part is None or part not in zf.NameToInfo:
                 continue
-            out[name] = _scan_sheet_xml(zf.read(part))
+            if part in parts:
+                out[name] = _scan_sheet_xml(parts[part])
+                continue
+            with zf.open(part) as fh:
+                out[name] = _scan_sheet_stream(fh)
     return out
+
+
+_CHUNK = 1 << 20
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+
+
+def _scan_sheet_stream(fh: Any) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
+    """:func:`_scan_sheet_xml` of a sheet too large to have been kept, read in
+    pieces of about :data:`_CHUNK` bytes cut after a row's end tag (a cell and
+    a merged range never span two pieces): the sheet's XML is never whole in
+    memory."""
+    errors: dict[tuple[int, int], str] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    carry = b""
+    while True:
+        chunk = fh.read(_CHUNK)
+        data = carry + chunk if carry else chunk
+        cut = _last_row_end(data) if chunk else len(data)
+        if cut:
+            found, ranges = _scan_sheet_xml(data[:cut])
+            errors.update(found)
+            merged += ranges
+        carry = data[cut:]
+        if not chunk:
+            return errors, merged
+
+
+def _last_row_end(data: bytes) -> int:
+    """Offset just after the last ``</row>`` end tag of ``data`` (0: none)."""
+    pos = data.rfind(b"row>")
+    while pos != -1:
+        start = data.rfind(b"</", max(0, pos - 40), pos)
+        m = _ROW_END.match(data, start) if start != -1 else None
+        if m is not None and m.end() == pos + 4:
+            return m.end()
+        pos = data.rfind(b"row>", 0, pos)
+    return 0
 
 
 def _source(path: str, checked: Checked) -> Any:
@@ -385,7 +426,7 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str
         grids = {}
         for name in _selected(names, wanted):
             sheet = book.get_sheet_by_name(name)
-            rows, capped = _norm_rows(sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1), MAX_ROWS)
+            rows, capped = _norm_rows(_calamine_rows(sheet), MAX_ROWS)
             merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
             grids[name] = SheetGrid(name, rows, merged, capped)
     except (pc.CalamineError, ValueError, OverflowError) as exc:
@@ -393,6 +434,18 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str
     finally:
         book.close()
     return names, grids
+
+
+def _calamine_rows(sheet: Any) -> Iterable[list[Any]]:
+    """The sheet's rows from row 1 and column A, as ``to_python(skip_empty_area=False)``
+    gives them. A sheet whose cells start at A1 (every sheet xlflow writes) is
+    read one row at a time, so that only the normalised copy is kept (a
+    school's registry has tens of thousands of rows); another is converted
+    whole (``iter_rows`` pads the rows above its first cell but not the
+    columns left of it)."""
+    if sheet.start in (None, (0, 0)):
+        return sheet.iter_rows()
+    return sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1)
 
 
 def _read_openpyxl(path: str, wanted: Any, data: bytes | None) -> tuple[list[str], dict[str, SheetGrid]]:
