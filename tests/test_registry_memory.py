@@ -3,14 +3,28 @@ XML too large to keep scanned in pieces, the registry handed to the parent
 through a side file (same results as the whole-file paths)."""
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import io
+import os
+import tempfile
+from pathlib import Path
 
 import openpyxl
 import pytest
 import xlsxwriter
 
+from test_collect_rules import _mentor_pairs, pair, registry
+from test_collect_rules import copy as copy_facts
+from test_collect_streaming import CREATED, _plain
+from xlflow.consolidate import collect as C
+from xlflow.consolidate import intake, registry_side
+from xlflow.consolidate.collect_stream import collect_stream
 from xlflow.reading import grid, safety
 from xlflow.reading.grid import load_book
+from xlflow.writing.sample import write_samples
+
+AS_OF = dt.date(2026, 2, 1)
 
 
 def _book(path, rows: int = 400):
@@ -69,3 +83,69 @@ def test_sheet_starting_away_from_a1_reads_as_with_openpyxl(tmp_path):
     assert by_calamine.sheets["a"].rows == by_openpyxl.sheets["a"].rows
     assert by_calamine.sheets["a"].rows[4] == [None, None, None, "x"]
     assert by_calamine.sheets["empty"].rows == []
+
+
+def _through_side_files(files, folder):
+    """The facts as the stream's workers send them: each registry's people and
+    pairs in a side file, its record without them."""
+    out = []
+    for f in files:
+        f = copy.deepcopy(f)
+        if f.kind == "school":
+            f.side = registry_side.write_side(str(folder), f.record, f.pair_cells)
+            f.record, f.pair_cells = {**f.record, "mentors": [], "mentees": [], "pairs": []}, {}
+        out.append(f)
+    return out
+
+
+def _payload(files):
+    run, payload = collect_stream(files, AS_OF, CREATED)
+    try:
+        return _plain(payload), run.exit_code()
+    finally:
+        run.close()
+
+
+def test_registries_handed_over_in_side_files_give_the_same_payload(tmp_path):
+    listed, extra, other = pair("П-1", "Н-1", "У-1"), pair("П-2", "Н-9", "У-9"), pair("П-3", "Н-1", "У-3")
+    edited = dict(listed, mentor_id="Н-7", start_date="2025-10-01")
+    done = [{"direction": "A", "completion": "выполнено", "due_date": "2025-10-01"}]
+    loaded = _mentor_pairs(5) + [pair("Г-1", "Н-2", "У-0"), pair("Г-2", "Н-3", "У-0")]
+    files = [registry([listed, other] + loaded, mentors=["Н-1", "Н-2", "Н-3"], mentees=["У-1", "У-3"]),
+             registry([listed], name="Книга школы (старая).xlsx"),
+             copy_facts(edited, name="a.xlsx", roadmap=done), copy_facts(listed, name="b.xlsx"),
+             copy_facts(extra, name="extra.xlsx"), copy_facts(other, name="alien.xlsx", code="ОО-001"),
+             registry([other], code="ОО-002", name="Другая школа.xlsx")] + [copy_facts(p) for p in loaded]
+    files.sort(key=lambda f: f.name)
+    whole = _payload(files)
+    codes = {p["code"] for p in whole[0]["tables"]["problems"]}
+    assert {C.COPY_DIFFERS, C.NOT_IN_BANK, C.OTHER_SCHOOL, C.CONFLICTING_COPIES, C.MENTOR_OVERLOAD} <= codes
+    sided = _through_side_files(files, tmp_path)
+    assert sum(f.side is not None for f in sided) == 3
+    assert _payload(sided) == whole
+    assert not list(tmp_path.iterdir())  # every side file was copied and deleted
+
+
+def test_a_worker_dying_while_it_writes_the_side_file_is_charged_to_the_registry(tmp_path, monkeypatch):
+    folder = tmp_path / "копии"
+    write_samples(folder, 3, seed=5, jobs=1)
+    monkeypatch.setattr(registry_side, "write_side", _write_then_die)  # the workers are forked with it
+    seen = {f.name: f for f in intake.iter_facts(folder, [], AS_OF, jobs=1)}
+    school = [f for f in seen.values() if f.name.startswith("Книга школы")]
+    assert len(school) == 1 and school[0].status == "rejected"
+    assert [p.code for p in school[0].problems] == ["worker-crashed"]
+    assert sum(f.status is None and f.kind == "programme" for f in seen.values()) == 3
+    assert not [p for p in Path(tempfile.gettempdir()).glob("xlflow-registry-*") if _ours(p)]
+
+
+_WRITE_SIDE = registry_side.write_side
+
+
+def _write_then_die(folder, data, cells):
+    _WRITE_SIDE(folder, data, cells)
+    (Path(folder) / f"owner-{os.getppid()}").touch()
+    os.abort()
+
+
+def _ours(folder: Path) -> bool:
+    return (folder / f"owner-{os.getpid()}").exists()
