@@ -149,3 +149,16 @@ def _write_then_die(folder, data, cells):
 
 def _ours(folder: Path) -> bool:
     return (folder / f"owner-{os.getpid()}").exists()
+
+
+def test_equal_texts_of_a_long_sheet_share_one_object(tmp_path):
+    path = tmp_path / "long.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("people")
+    for r in range(600):
+        ws.write_row(r, 0, [f"Н-{r:03d}", "учитель", "русский язык" if r % 2 else "математика", r])
+    wb.close()
+    rows = load_book(path).sheets["people"].rows
+    assert rows == load_book(path, engine="openpyxl").sheets["people"].rows
+    assert rows[300][1] is rows[500][1] and rows[301][2] is rows[599][2]
+    assert rows[300][2] is not rows[301][2] and len({id(r[0]) for r in rows}) == 600

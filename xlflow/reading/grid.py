@@ -116,11 +116,20 @@ def _norm_row(row: Iterable[Any]) -> list[Any]:
     return out
 
 
+_SHARED_FROM = 128  # rows of a sheet read before equal texts start sharing one object
+_SHARED_MAX = 4096  # distinct texts remembered per sheet for that
+
+
 def _norm_rows(rows: Iterable[Any], limit: int) -> tuple[list[list[Any]], bool]:
-    """Normalised rows (trailing empty rows and cells dropped) and whether capped."""
+    """Normalised rows (trailing empty rows and cells dropped) and whether capped.
+
+    In a long sheet (a school's registry: thousands of people and pairs)
+    equal texts share one object: positions, subjects, forms, ids repeat on
+    most rows, and each cell would otherwise hold its own copy."""
     out: list[list[Any]] = []
     last = -1
     capped = False
+    shared: dict[str, str] = {}
     for i, row in enumerate(rows):
         if i >= limit:
             capped = True
@@ -129,11 +138,24 @@ def _norm_rows(rows: Iterable[Any], limit: int) -> tuple[list[list[Any]], bool]:
             out.append([])
             continue
         vals = _norm_row(row)
+        if i >= _SHARED_FROM:
+            _share_texts(vals, shared)
         out.append(vals)
         if vals:
             last = i
     del out[last + 1:]
     return out, capped
+
+
+def _share_texts(vals: list[Any], shared: dict[str, str]) -> None:
+    """Replace each text of ``vals`` by the equal one met before, if any."""
+    for j, v in enumerate(vals):
+        if type(v) is str:
+            hit = shared.get(v)
+            if hit is not None:
+                vals[j] = hit
+            elif len(shared) < _SHARED_MAX:
+                shared[v] = v
 
 
 # ---------------------------------------------------------------- xlsx XML scan
