@@ -20,9 +20,13 @@ from test_collect_streaming import CREATED, _plain
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import intake, registry_side
 from xlflow.consolidate.collect_stream import collect_stream
+from xlflow.errors import ReadError
 from xlflow.reading import grid, safety
 from xlflow.reading.grid import load_book
-from xlflow.writing.sample import write_samples
+from xlflow.validation.validate import validate_file
+from xlflow.writing.programme import write_programme_workbook
+from xlflow.writing.sample import generate_school, write_samples
+from xlflow.writing.sample_files import school_tasks
 
 AS_OF = dt.date(2026, 2, 1)
 
@@ -162,3 +166,60 @@ def test_equal_texts_of_a_long_sheet_share_one_object(tmp_path):
     assert rows == load_book(path, engine="openpyxl").sheets["people"].rows
     assert rows[300][1] is rows[500][1] and rows[301][2] is rows[599][2]
     assert rows[300][2] is not rows[301][2] and len({id(r[0]) for r in rows}) == 600
+
+
+@pytest.fixture(scope="module")
+def long_registry(tmp_path_factory) -> Path:
+    """A sample school's registry with 300 pairs and a few mistakes."""
+    school = generate_school(7, n_copies=300, error_rate=0.3)
+    folder = tmp_path_factory.mktemp("registry")
+    tasks, path, _copies = school_tasks(school, folder)
+    registry = copy.deepcopy(school.registry)
+    registry["pairs"][200]["start_date"] = "31.02.2026"  # a bad date, far down the table
+    registry["pairs"][250]["mentor_id"] = "Н-нет"  # not in the bank
+    write_programme_workbook(path, tasks[0].options, registry, lock_prefilled=tasks[0].lock_prefilled)
+    return path
+
+
+def test_a_long_registry_reads_and_validates_as_without_sharing(long_registry, monkeypatch):
+    shared = validate_file(long_registry, today=AS_OF)
+    pairs = shared.parsed.data["pairs"]
+    assert len(pairs) >= 300
+    days: dict[str, list[str]] = {}
+    for row in pairs:
+        for key in ("start_date", "planned_end_date", "order_date"):
+            if key in row:
+                days.setdefault(row[key], []).append(row[key])
+    repeated = [same for same in days.values() if len(same) > 1]
+    assert repeated and all(day is same[0] for same in repeated for day in same)  # one object per date
+    monkeypatch.setattr(grid, "_SHARED_FROM", 10 ** 9)
+    plain = validate_file(long_registry, today=AS_OF)
+    assert shared.parsed.data == plain.parsed.data
+    assert dict(shared.parsed.cells.items()) == dict(plain.parsed.cells.items())
+    assert [(p.code, p.sheet, p.cell, p.message) for p in shared.problems] == \
+        [(p.code, p.sheet, p.cell, p.message) for p in plain.problems]
+    assert {"bad-date"} <= {p.code for p in shared.problems}
+
+
+def test_the_sheet_scan_runs_before_the_cells_are_read_but_fails_after_the_parser(tmp_path, monkeypatch):
+    path = _book(tmp_path / "big.xlsx", rows=20)
+    events = []
+    scan, norm = grid._xlsx_extras, grid._norm_rows
+    monkeypatch.setattr(grid, "_xlsx_extras", lambda *a: events.append("scan") or scan(*a))
+    monkeypatch.setattr(grid, "_norm_rows", lambda *a: events.append("cells") or norm(*a))
+    assert load_book(path).sheets["big"].rows[6][1] == "#DIV/0!"
+    assert events == ["scan", "cells", "cells"]
+
+    def fails(what):
+        def fail(*_args):
+            raise ValueError(f"{what} failed")
+        return fail
+
+    monkeypatch.setattr(grid, "_xlsx_extras", fails("scan"))
+    with pytest.raises(ReadError) as info:
+        load_book(path)
+    assert info.value.code == "workbook-corrupt" and "scan failed" in info.value.message
+    monkeypatch.setattr(grid, "_norm_rows", fails("parser"))
+    with pytest.raises(ReadError) as info:
+        load_book(path)
+    assert "parser failed" in info.value.message

@@ -18,6 +18,7 @@ from typing import Any
 from xlflow.consolidate import school_stats as stats
 from xlflow.problems import Problem
 from xlflow.reading.cellmap import CellMap, TableCells
+from xlflow.reading.grid import release_heap
 
 ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
     "accepted", "accepted_with_problems", "duplicate", "superseded", "rejected", "skipped")
@@ -172,19 +173,8 @@ def read_facts(path: str, name: str, as_of: dt.date, side_dir: str | None = None
     side file in that folder (:mod:`xlflow.consolidate.registry_side`)."""
     facts = _read_facts(path, name, as_of, side_dir)
     if facts.side is not None or isinstance(facts.pair_cells, PairCells):  # a registry: its reading freed MBs
-        _release_memory()
+        release_heap()  # so that a worker does not hold a big file's peak for the rest of the run
     return facts
-
-
-def _release_memory() -> None:
-    """Give the heap the reading freed back to the system (glibc), so that a
-    worker does not hold a big file's peak for the rest of the run."""
-    import ctypes  # only here: its import costs every start-up ~2 ms
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _read_facts(path: str, name: str, as_of: dt.date, side_dir: str | None) -> FileFacts:

@@ -158,6 +158,47 @@ def _share_texts(vals: list[Any], shared: dict[str, str]) -> None:
                 shared[v] = v
 
 
+def long_sheet(grid: SheetGrid) -> bool:
+    """Whether ``grid`` is long enough for its equal texts to share one object."""
+    return len(grid.rows) > _SHARED_FROM
+
+
+Convert = Callable[[Any], Any]
+
+
+def sharing_for(grid: SheetGrid) -> Callable[[Convert], Convert]:
+    """What the converters of a table read from ``grid`` are wrapped in: in a
+    long table (a school's registry) a text a converter gives back unchanged
+    stays the cell's object (shared by :func:`_norm_rows`), and equal texts
+    the converters make (dates, codes) are one object for the whole table, so
+    that its records do not hold tens of thousands of copies."""
+    if not long_sheet(grid):
+        return _as_is
+    shared: dict[str, str] = {}
+
+    def share(convert: Convert) -> Convert:
+        def convert_shared(raw: Any) -> Any:
+            value = convert(raw)
+            if type(value) is not str or value is raw:
+                return value
+            if type(raw) is str and value == raw:
+                return raw
+            hit = shared.get(value)
+            if hit is not None:
+                return hit
+            if len(shared) < _SHARED_MAX:
+                shared[value] = value
+            return value
+
+        return convert_shared
+
+    return share
+
+
+def _as_is(convert: Convert) -> Convert:
+    return convert
+
+
 # ---------------------------------------------------------------- xlsx XML scan
 
 _REF = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
@@ -433,7 +474,10 @@ def _selected(names: list[str], wanted: Any) -> list[str]:
     return [n for n in dict.fromkeys(chosen) if n in names]
 
 
-def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str], dict[str, SheetGrid]]:
+def _read_calamine(path: str, wanted: Any, data: bytes | None,
+                   before: Callable[[list[str]], None] | None = None) -> tuple[list[str], dict[str, SheetGrid]]:
+    """The sheet names and the grids of the sheets ``wanted``; ``before`` gets
+    the names of those sheets once the workbook is open, before any is read."""
     import python_calamine as pc
 
     try:
@@ -445,8 +489,11 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str
         raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
     try:
         names = list(book.sheet_names)
+        chosen = _selected(names, wanted)
+        if before is not None:
+            before(chosen)
         grids = {}
-        for name in _selected(names, wanted):
+        for name in chosen:
             sheet = book.get_sheet_by_name(name)
             rows, capped = _norm_rows(_calamine_rows(sheet), MAX_ROWS)
             merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
@@ -533,20 +580,66 @@ def load_book(path: str | os.PathLike,
     name = os.fspath(path)
     checked = _checked(name, engine)
     kind = checked.kind
+    scan = _SheetScan(name, checked)
+    data = stored_zip(checked) if engine == "calamine" else None
+    data = data or checked.data
+    del checked  # the scan holds the inflated parts only until it has run
     if engine == "calamine":
-        names, grids = _read_calamine(name, sheet_names, stored_zip(checked) or checked.data)
+        names, grids = _read_calamine(name, sheet_names, data, scan.run)
     else:
-        names, grids = _read_openpyxl(name, sheet_names, checked.data)
+        names, grids = _read_openpyxl(name, sheet_names, data)
+    del data
     if not names:
         raise ReadError(WORKBOOK_CORRUPT, name, detail="в книге нет ни одного листа")
     if grids:
-        try:
-            extras = (_ods_extras if kind == "ods" else _xlsx_extras)(name, list(grids), checked)
-        except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
-            raise ReadError(WORKBOOK_CORRUPT, name, detail=_short(exc)) from exc
+        extras = scan.result(list(grids))
         for sheet, grid in grids.items():
             _apply_extras(grid, extras.get(sheet))
+        if any(long_sheet(grid) for grid in grids.values()):
+            release_heap()  # the parser's buffers of a long sheet, before the records are built
     return GridBook(name, names, grids, engine, kind, kind_problems(kind, name))
+
+
+def release_heap() -> None:
+    """Give the heap memory freed so far back to the system (glibc): Python's
+    small objects live in arenas of their own and cannot reuse what the
+    parser (Rust) and large buffers freed, so a big file's peak would stay."""
+    import ctypes  # only here: its import costs every start-up ~2 ms
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+class _SheetScan:
+    """Merged ranges and error cells of the sheets read, scanned from the
+    checked parts before the parser reads the cells (so that the inflated
+    parts are freed first: a school's registry keeps megabytes of them).
+    A failure of the scan is raised by :meth:`result`, as if the scan had
+    run after the parser: a parser's own error still comes first."""
+
+    def __init__(self, name: str, checked: Checked) -> None:
+        self.name = name
+        self.checked: Checked | None = checked
+        self.found: dict[str, tuple[dict, list]] = {}
+        self.error: BaseException | None = None
+
+    def run(self, sheets: list[str]) -> None:
+        checked, self.checked = self.checked, None
+        if not sheets or checked is None:
+            return
+        try:
+            self.found = (_ods_extras if checked.kind == "ods" else _xlsx_extras)(self.name, list(sheets), checked)
+        except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+            self.error = exc
+
+    def result(self, sheets: list[str]) -> dict[str, tuple[dict, list]]:
+        if self.checked is not None:  # not run before the cells were read (openpyxl)
+            self.run(sheets)
+        if self.error is not None:
+            raise ReadError(WORKBOOK_CORRUPT, self.name, detail=_short(self.error)) from self.error
+        return self.found
 
 
 def read_grids(path: str | os.PathLike, sheet_names: Iterable[str] | None = None, *,
