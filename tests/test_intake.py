@@ -3,16 +3,19 @@ xlflow's own summaries, the parent scans cheaply, and every file gets the
 same facts as reading each file in the parent."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
+import pickle
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 import hostile
 from test_scan import _summary
-from xlflow.consolidate import intake
+from xlflow.consolidate import intake, registry_side
 from xlflow.writing.sample import write_samples
 
 AS_OF = dt.date(2026, 5, 31)
@@ -42,17 +45,52 @@ def _view(f) -> tuple:
             f.pair_cells, problems)
 
 
+def _side_rows(f) -> tuple:
+    """The rows of a registry's side file (read before the stream goes on)."""
+    with sqlite3.connect(f.side) as db:
+        rows = ([tuple(r) for r in db.execute("SELECT * FROM bank ORDER BY rowid")],
+                [_unpickled(r) for r in db.execute("SELECT * FROM reg_pairs ORDER BY rowid")])
+    db.close()
+    return rows
+
+
+def _unpickled(row: tuple) -> tuple:
+    return (*row[:-1], pickle.loads(row[-1]))
+
+
+def _whole_rows(f) -> tuple:
+    pairs = registry_side.pair_rows(f.record["pairs"], f.pair_cells)
+    return list(registry_side.bank_rows(f.record)), [_unpickled(r) for r in pairs]
+
+
+def _without_tables(f):
+    f = copy.copy(f)
+    f.record = {**f.record, "mentors": [], "mentees": [], "pairs": []}
+    f.pair_cells, f.side = {}, None
+    return f
+
+
 def test_stream_equals_reading_each_file_in_this_process(folder):
     """Workers, queueing and naming change nothing: each file's facts are those
     of reading it here (:func:`read_facts`), or of its scan entry when the scan
-    (which here also opens every workbook for its template id) settles it."""
+    (which here also opens every workbook for its template id) settles it; only
+    a registry's people and pairs come in a side file instead of its facts."""
     from xlflow.scan import CANDIDATE, scan_inputs
 
     entries = scan_inputs([folder], purpose="collect", templates=True).entries
     reference = [intake.read_facts(e.path, e.name, AS_OF) if e.status == CANDIDATE else intake._facts_of_entry(e)
                  for e in entries]
-    streamed = list(intake.iter_facts(folder, [], AS_OF, jobs=2))
-    assert [_view(f) for f in streamed] == [_view(f) for f in reference]
+    streamed, side_rows = [], {}
+    for f in intake.iter_facts(folder, [], AS_OF, jobs=2):
+        if f.side is not None:
+            side_rows[f.name] = _side_rows(f)
+        streamed.append(f)
+    registries = [f for f in reference if f.kind == "school"]
+    assert len(registries) == 1 and registries[0].record["pairs"] and registries[0].record["mentors"]
+    assert side_rows == {f.name: _whole_rows(f) for f in registries}
+    assert not any(os.path.exists(os.path.dirname(f.side)) for f in streamed if f.side)  # the folder went
+    reference = [_without_tables(f) if f.kind == "school" else f for f in reference]
+    assert [_view(_without_tables(f) if f.side else f) for f in streamed] == [_view(f) for f in reference]
     by_name = {f.name: f for f in streamed}
     assert by_name["Сводка.xlsx"].status == "skipped"
     assert "сводка школы" in by_name["Сводка.xlsx"].reason
@@ -97,10 +135,10 @@ def test_a_crash_is_reported_for_its_file_and_a_crashing_summary_is_still_skippe
     assert sum(f.status is None for f in by_name.values()) >= 3
 
 
-def _abort_on_summaries_or_crash(path: str, name: str, as_of: dt.date):
+def _abort_on_summaries_or_crash(path: str, name: str, as_of: dt.date, side_dir: str | None = None):
     if "(крах)" in path or "Сводка (копия)" in path or "Муниципалитет" in path:
         os.abort()
-    return intake_read_facts(path, name, as_of)
+    return intake_read_facts(path, name, as_of, side_dir)
 
 
 def test_the_parent_knows_every_code_a_worker_sends(folder, tmp_path):

@@ -24,6 +24,7 @@ from collections import Counter
 from typing import Iterable
 
 from xlflow.consolidate import collect as C
+from xlflow.consolidate import registry_side as side
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.facts import ACCEPTED, DUPLICATE, REJECTED, SUPERSEDED, WITH_PROBLEMS, FileFacts
 from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
@@ -31,10 +32,8 @@ from xlflow.consolidate.spill import Spill, SpilledRows
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import Problem
 
-_PEOPLE = ((MENTOR, "mentors"), (MENTEE, "mentees"))
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the in-memory order
 _MAX_INT = 2 ** 62
-_CELL_KEYS = ("group_id", "mentee_id") + C.PAIR_KEYS_COMPARED  # the pair cells facts keep (facts._pair_cells)
 
 
 def _b(text: str) -> bytes:
@@ -91,12 +90,8 @@ class StreamCollect:
         if f.status is not None:
             return
         rec = f.record or {}
-        for role, table in _PEOPLE:
-            for seq, person in enumerate(rec.get(table) or []):
-                pid = person.get("id")
-                self.spill.add("bank", (e.i, role, seq, pid.strip() if isinstance(pid, str) and pid.strip() else None,
-                                        str(person.get("id", "")).strip(), stats._text(person.get("full_name")),
-                                        int(person.get("category") == stats.YOUNG_SPECIALIST)))
+        for row in side.bank_rows(rec):
+            self.spill.add("bank", (e.i, *row))
         if f.kind == "school":
             self._spill_pairs(e, f)
             rec = {k: v for k, v in rec.items() if k not in ("pairs", "mentors", "mentees")}
@@ -107,11 +102,13 @@ class StreamCollect:
         self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL)))
 
     def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
-        cells = f.pair_cells
-        for i, row in enumerate((f.record or {}).get("pairs") or []):
-            key = [str(row.get(k, "")).strip() for k in ("group_id", "mentee_id", "mentor_id", "mentee_id")]
-            at = {k: cells[(i, k)] for k in _CELL_KEYS if (i, k) in cells}
-            self.spill.add("reg_pairs", (e.i, i, *key, pickle.dumps((row, at), pickle.HIGHEST_PROTOCOL)))
+        """The registry's pair rows (and people, when the worker wrote them to a side file)."""
+        if f.side is not None:
+            self.spill.flush()
+            side.copy_side(self.spill.db, f.side, e.i)
+            return
+        for row in side.pair_rows((f.record or {}).get("pairs") or [], f.pair_cells):
+            self.spill.add("reg_pairs", (e.i, *row))
 
     def load(self, e: Entry) -> tuple[dict, dict | None, dict]:
         """(meta, records, pair cells) of a file, from the spill."""

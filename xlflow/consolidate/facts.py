@@ -17,6 +17,7 @@ from typing import Any
 from xlflow.consolidate import school_stats as stats
 from xlflow.problems import Problem
 from xlflow.reading.cellmap import CellMap, TableCells
+from xlflow.reading.grid import release_heap
 
 ACCEPTED, WITH_PROBLEMS, DUPLICATE, SUPERSEDED, REJECTED, SKIPPED = (
     "accepted", "accepted_with_problems", "duplicate", "superseded", "rejected", "skipped")
@@ -44,6 +45,7 @@ class FileFacts:
     fingerprint: str | None = None
     pair_cells: Mapping = field(default_factory=dict)  # (row index, key) -> (sheet, A1)
     problems: list = field(default_factory=list)
+    side: str | None = None  # a registry's people and pairs, in a side file (registry_side)
 
     @property
     def school_code(self) -> str | None:
@@ -149,26 +151,17 @@ def _pair_cells(parsed: Any) -> Mapping:
     return out
 
 
-def read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
-    """Read + validate one candidate file (runs in a worker process)."""
-    facts = _read_facts(path, name, as_of)
-    if isinstance(facts.pair_cells, PairCells):  # a big registry: its reading freed tens of MB
-        _release_memory()
+def read_facts(path: str, name: str, as_of: dt.date, side_dir: str | None = None) -> FileFacts:
+    """Read + validate one candidate file (runs in a worker process). With
+    ``side_dir``, a school's registry sends its people and pairs through a
+    side file in that folder (:mod:`xlflow.consolidate.registry_side`)."""
+    facts = _read_facts(path, name, as_of, side_dir)
+    if facts.side is not None or isinstance(facts.pair_cells, PairCells):  # a registry: its reading freed MBs
+        release_heap()  # so that a worker does not hold a big file's peak for the rest of the run
     return facts
 
 
-def _release_memory() -> None:
-    """Give the heap the reading freed back to the system (glibc), so that a
-    worker does not hold a big file's peak for the rest of the run."""
-    import ctypes  # only here: its import costs every start-up ~2 ms
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
-def _read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
+def _read_facts(path: str, name: str, as_of: dt.date, side_dir: str | None) -> FileFacts:
     from xlflow.validation.validate import validate_file
 
     facts = FileFacts(path=path, name=name, mtime=_mtime(path))
@@ -188,6 +181,12 @@ def _read_facts(path: str, name: str, as_of: dt.date) -> FileFacts:
         facts.status = REJECTED
         return facts
     facts.fingerprint = fingerprint(data)  # first: its buffers reuse the memory the reading freed
+    if side_dir is not None and facts.kind == "school":
+        from xlflow.consolidate import registry_side
+
+        facts.side = registry_side.write_side(side_dir, data, _pair_cells(result.parsed))
+        facts.record = compact_record(registry_side.without_tables(data), as_of)
+        return facts
     facts.record = compact_record(data, as_of)
     facts.pair_cells = _pair_cells(result.parsed)
     return facts

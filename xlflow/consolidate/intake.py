@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import importlib
 import os
+import tempfile
 from typing import Any, Callable, Iterable, Iterator
 
 from xlflow.consolidate.facts import DUPLICATE, REJECTED, SKIPPED, FileFacts, _mtime, read_facts
@@ -50,12 +51,13 @@ def _scan(root: str | os.PathLike, outputs: Iterable[str | os.PathLike], templat
     return scan_inputs([root], purpose="collect", output_paths=list(outputs), templates=templates).entries
 
 
-def read_path(path: str, as_of: dt.date) -> FileFacts | Problem:
+def read_path(path: str, as_of: dt.date, side_dir: str | None = None) -> FileFacts | Problem:
     """Worker entry point for :func:`xlflow.reading.isolate.read_isolated`
     (the parent sets the display name afterwards): the facts, or the
     ``skipped-own-output`` problem for one of xlflow's own summaries (looked
-    for only in files that are not accepted copies: it costs a few ms)."""
-    facts = read_facts(path, path, as_of)
+    for only in files that are not accepted copies: it costs a few ms).
+    ``side_dir``: see :func:`read_facts`."""
+    facts = read_facts(path, path, as_of, side_dir)
     if facts.status is not None:
         from xlflow.scan import own_output_problem
 
@@ -90,10 +92,10 @@ def _skipped_own(path: str, problem: Problem) -> FileFacts:
 WORKER_MODULES = ("xlflow.validation.validate", "xlflow.reading.programme", "xlflow.scan")
 
 
-def _worker(as_of: dt.date) -> Callable[[str], Any]:
+def _worker(as_of: dt.date, side_dir: str | None = None) -> Callable[[str], Any]:
     for name in WORKER_MODULES:
         importlib.import_module(name)
-    return functools.partial(read_path, as_of=as_of)
+    return functools.partial(read_path, as_of=as_of, side_dir=side_dir)
 
 
 def _compact(folder: str, entries: list[Any]) -> list[Any]:
@@ -115,7 +117,9 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     """The facts of every file under ``folder``, each exactly once, in name
     order (skipped and rejected files included), as soon as they are known.
     ``on_scan`` gets the number of files to read before the first one is read;
-    ``progress`` is called once for each file read."""
+    ``progress`` is called once for each file read. A school's registry
+    comes with a side file (:mod:`xlflow.consolidate.registry_side`) for the
+    consumer to copy; what is left of those files goes when the iteration ends."""
     from xlflow.reading.isolate import read_isolated
     from xlflow.scan import CANDIDATE
 
@@ -123,7 +127,8 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     todo = [x if isinstance(x, str) else x.path for x in plan if isinstance(x, str) or x.status == CANDIDATE]
     if on_scan:
         on_scan(len(todo))
-    results = read_isolated(todo, _worker(as_of), jobs=jobs)
+    side_dir = tempfile.TemporaryDirectory(prefix="xlflow-registry-", ignore_cleanup_errors=True)
+    results = read_isolated(todo, _worker(as_of, side_dir.name), jobs=jobs)
     prefix = os.path.join(os.fspath(folder), "")
     own: dict[str, Problem] = {}
     try:
@@ -141,3 +146,4 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
             yield named
     finally:
         results.close()
+        side_dir.cleanup()

@@ -116,11 +116,20 @@ def _norm_row(row: Iterable[Any]) -> list[Any]:
     return out
 
 
+_SHARED_FROM = 128  # rows of a sheet read before equal texts start sharing one object
+_SHARED_MAX = 4096  # distinct texts remembered per sheet for that
+
+
 def _norm_rows(rows: Iterable[Any], limit: int) -> tuple[list[list[Any]], bool]:
-    """Normalised rows (trailing empty rows and cells dropped) and whether capped."""
+    """Normalised rows (trailing empty rows and cells dropped) and whether capped.
+
+    In a long sheet (a school's registry: thousands of people and pairs)
+    equal texts share one object: positions, subjects, forms, ids repeat on
+    most rows, and each cell would otherwise hold its own copy."""
     out: list[list[Any]] = []
     last = -1
     capped = False
+    shared: dict[str, str] = {}
     for i, row in enumerate(rows):
         if i >= limit:
             capped = True
@@ -129,11 +138,65 @@ def _norm_rows(rows: Iterable[Any], limit: int) -> tuple[list[list[Any]], bool]:
             out.append([])
             continue
         vals = _norm_row(row)
+        if i >= _SHARED_FROM:
+            _share_texts(vals, shared)
         out.append(vals)
         if vals:
             last = i
     del out[last + 1:]
     return out, capped
+
+
+def _share_texts(vals: list[Any], shared: dict[str, str]) -> None:
+    """Replace each text of ``vals`` by the equal one met before, if any."""
+    for j, v in enumerate(vals):
+        if type(v) is str:
+            hit = shared.get(v)
+            if hit is not None:
+                vals[j] = hit
+            elif len(shared) < _SHARED_MAX:
+                shared[v] = v
+
+
+def long_sheet(grid: SheetGrid) -> bool:
+    """Whether ``grid`` is long enough for its equal texts to share one object."""
+    return len(grid.rows) > _SHARED_FROM
+
+
+Convert = Callable[[Any], Any]
+
+
+def sharing_for(grid: SheetGrid) -> Callable[[Convert], Convert]:
+    """What the converters of a table read from ``grid`` are wrapped in: in a
+    long table (a school's registry) a text a converter gives back unchanged
+    stays the cell's object (shared by :func:`_norm_rows`), and equal texts
+    the converters make (dates, codes) are one object for the whole table, so
+    that its records do not hold tens of thousands of copies."""
+    if not long_sheet(grid):
+        return _as_is
+    shared: dict[str, str] = {}
+
+    def share(convert: Convert) -> Convert:
+        def convert_shared(raw: Any) -> Any:
+            value = convert(raw)
+            if type(value) is not str or value is raw:
+                return value
+            if type(raw) is str and value == raw:
+                return raw
+            hit = shared.get(value)
+            if hit is not None:
+                return hit
+            if len(shared) < _SHARED_MAX:
+                shared[value] = value
+            return value
+
+        return convert_shared
+
+    return share
+
+
+def _as_is(convert: Convert) -> Convert:
+    return convert
 
 
 # ---------------------------------------------------------------- xlsx XML scan
@@ -243,8 +306,49 @@ def _xlsx_extras(path: str, names: list[str], checked: Checked) -> dict[str, tup
             part = paths.get(name)
             if part is None or part not in zf.NameToInfo:
                 continue
-            out[name] = _scan_sheet_xml(zf.read(part))
+            if part in parts:
+                out[name] = _scan_sheet_xml(parts[part])
+                continue
+            with zf.open(part) as fh:
+                out[name] = _scan_sheet_stream(fh)
     return out
+
+
+_CHUNK = 1 << 20
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+
+
+def _scan_sheet_stream(fh: Any) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
+    """:func:`_scan_sheet_xml` of a sheet too large to have been kept, read in
+    pieces of about :data:`_CHUNK` bytes cut after a row's end tag (a cell and
+    a merged range never span two pieces): the sheet's XML is never whole in
+    memory."""
+    errors: dict[tuple[int, int], str] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    carry = b""
+    while True:
+        chunk = fh.read(_CHUNK)
+        data = carry + chunk if carry else chunk
+        cut = _last_row_end(data) if chunk else len(data)
+        if cut:
+            found, ranges = _scan_sheet_xml(data[:cut])
+            errors.update(found)
+            merged += ranges
+        carry = data[cut:]
+        if not chunk:
+            return errors, merged
+
+
+def _last_row_end(data: bytes) -> int:
+    """Offset just after the last ``</row>`` end tag of ``data`` (0: none)."""
+    pos = data.rfind(b"row>")
+    while pos != -1:
+        start = data.rfind(b"</", max(0, pos - 40), pos)
+        m = _ROW_END.match(data, start) if start != -1 else None
+        if m is not None and m.end() == pos + 4:
+            return m.end()
+        pos = data.rfind(b"row>", 0, pos)
+    return 0
 
 
 def _source(path: str, checked: Checked) -> Any:
@@ -370,7 +474,10 @@ def _selected(names: list[str], wanted: Any) -> list[str]:
     return [n for n in dict.fromkeys(chosen) if n in names]
 
 
-def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str], dict[str, SheetGrid]]:
+def _read_calamine(path: str, wanted: Any, data: bytes | None,
+                   before: Callable[[list[str]], None] | None = None) -> tuple[list[str], dict[str, SheetGrid]]:
+    """The sheet names and the grids of the sheets ``wanted``; ``before`` gets
+    the names of those sheets once the workbook is open, before any is read."""
     import python_calamine as pc
 
     try:
@@ -382,10 +489,13 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str
         raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc
     try:
         names = list(book.sheet_names)
+        chosen = _selected(names, wanted)
+        if before is not None:
+            before(chosen)
         grids = {}
-        for name in _selected(names, wanted):
+        for name in chosen:
             sheet = book.get_sheet_by_name(name)
-            rows, capped = _norm_rows(sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1), MAX_ROWS)
+            rows, capped = _norm_rows(_calamine_rows(sheet), MAX_ROWS)
             merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
             grids[name] = SheetGrid(name, rows, merged, capped)
     except (pc.CalamineError, ValueError, OverflowError) as exc:
@@ -393,6 +503,18 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None) -> tuple[list[str
     finally:
         book.close()
     return names, grids
+
+
+def _calamine_rows(sheet: Any) -> Iterable[list[Any]]:
+    """The sheet's rows from row 1 and column A, as ``to_python(skip_empty_area=False)``
+    gives them. A sheet whose cells start at A1 (every sheet xlflow writes) is
+    read one row at a time, so that only the normalised copy is kept (a
+    school's registry has tens of thousands of rows); another is converted
+    whole (``iter_rows`` pads the rows above its first cell but not the
+    columns left of it)."""
+    if sheet.start in (None, (0, 0)):
+        return sheet.iter_rows()
+    return sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1)
 
 
 def _read_openpyxl(path: str, wanted: Any, data: bytes | None) -> tuple[list[str], dict[str, SheetGrid]]:
@@ -458,20 +580,66 @@ def load_book(path: str | os.PathLike,
     name = os.fspath(path)
     checked = _checked(name, engine)
     kind = checked.kind
+    scan = _SheetScan(name, checked)
+    data = stored_zip(checked) if engine == "calamine" else None
+    data = data or checked.data
+    del checked  # the scan holds the inflated parts only until it has run
     if engine == "calamine":
-        names, grids = _read_calamine(name, sheet_names, stored_zip(checked) or checked.data)
+        names, grids = _read_calamine(name, sheet_names, data, scan.run)
     else:
-        names, grids = _read_openpyxl(name, sheet_names, checked.data)
+        names, grids = _read_openpyxl(name, sheet_names, data)
+    del data
     if not names:
         raise ReadError(WORKBOOK_CORRUPT, name, detail="в книге нет ни одного листа")
     if grids:
-        try:
-            extras = (_ods_extras if kind == "ods" else _xlsx_extras)(name, list(grids), checked)
-        except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
-            raise ReadError(WORKBOOK_CORRUPT, name, detail=_short(exc)) from exc
+        extras = scan.result(list(grids))
         for sheet, grid in grids.items():
             _apply_extras(grid, extras.get(sheet))
+        if any(long_sheet(grid) for grid in grids.values()):
+            release_heap()  # the parser's buffers of a long sheet, before the records are built
     return GridBook(name, names, grids, engine, kind, kind_problems(kind, name))
+
+
+def release_heap() -> None:
+    """Give the heap memory freed so far back to the system (glibc): Python's
+    small objects live in arenas of their own and cannot reuse what the
+    parser (Rust) and large buffers freed, so a big file's peak would stay."""
+    import ctypes  # only here: its import costs every start-up ~2 ms
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+class _SheetScan:
+    """Merged ranges and error cells of the sheets read, scanned from the
+    checked parts before the parser reads the cells (so that the inflated
+    parts are freed first: a school's registry keeps megabytes of them).
+    A failure of the scan is raised by :meth:`result`, as if the scan had
+    run after the parser: a parser's own error still comes first."""
+
+    def __init__(self, name: str, checked: Checked) -> None:
+        self.name = name
+        self.checked: Checked | None = checked
+        self.found: dict[str, tuple[dict, list]] = {}
+        self.error: BaseException | None = None
+
+    def run(self, sheets: list[str]) -> None:
+        checked, self.checked = self.checked, None
+        if not sheets or checked is None:
+            return
+        try:
+            self.found = (_ods_extras if checked.kind == "ods" else _xlsx_extras)(self.name, list(sheets), checked)
+        except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+            self.error = exc
+
+    def result(self, sheets: list[str]) -> dict[str, tuple[dict, list]]:
+        if self.checked is not None:  # not run before the cells were read (openpyxl)
+            self.run(sheets)
+        if self.error is not None:
+            raise ReadError(WORKBOOK_CORRUPT, self.name, detail=_short(self.error)) from self.error
+        return self.found
 
 
 def read_grids(path: str | os.PathLike, sheet_names: Iterable[str] | None = None, *,

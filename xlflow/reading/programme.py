@@ -30,7 +30,7 @@ from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, Tab
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.cellmap import CellMap
-from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once
+from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once, sharing_for
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
 
@@ -345,7 +345,8 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
     extra = _report_extra_columns(ctx, grid, hdr, found, keys)
     by_key = {c.key: c for c in spec.columns}
-    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(by_key[k]), 1 << j)
+    share = sharing_for(grid)  # a registry's table: equal values, one object
+    located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), share(ctx.converter(by_key[k])), 1 << j)
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
     ctx.cells.add_table(spec.key, grid.name, [(k, letter) for k, _, letter, _, _ in located])
     for _, c, _, _, _ in located:
