@@ -128,8 +128,10 @@ def test_names_and_paths_as_the_scan_gives_them(folder, tmp_path):
 
     for given in (str(nested), str(nested) + os.sep):
         expected = [(e.path, e.name) for e in scan_inputs([given], purpose="collect").entries]
-        plan = intake._compact(given, intake._scan(given, [], templates=False))
-        assert sum(isinstance(x, str) for x in plan) > 5  # candidates kept as their path alone
+        todo, others, renamed = intake._plan(given, intake._scan(given, [], templates=False))
+        assert len(todo) > 5 and others and not renamed  # candidates kept as their path alone
+        assert [todo[k] for k in range(len(todo))] == [p for p, _n in expected if p not in
+                                                       {e.path for e in others.values()}]
         got = [(f.path, f.name) for f in intake.iter_facts(given, [], AS_OF, jobs=2)]
         assert got == expected
         assert any(name.startswith("2025/осень/") for _p, name in got)

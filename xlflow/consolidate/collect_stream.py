@@ -19,11 +19,14 @@ import hashlib
 import datetime as dt
 import marshal
 import pickle
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Iterable
 
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import school_stats as stats
+from xlflow.consolidate.forked import Forked, can_fork
 from xlflow.consolidate.facts import ACCEPTED, DUPLICATE, REJECTED, SUPERSEDED, WITH_PROBLEMS, FileFacts
 from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
 from xlflow.consolidate.spill import Spill, SpilledRows
@@ -45,26 +48,69 @@ def _name(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-class Entry:
-    """What stays in memory of one file."""
+def _shared(value: str | None) -> str | None:
+    """One object for the few values many files share (status, kind, school code)."""
+    return sys.intern(value) if type(value) is str else value
 
-    __slots__ = ("i", "name", "mtime", "status", "reason", "kind", "school_code", "identity", "rank",
-                 "fingerprint", "programme_id", "mentee_id", "own", "extra", "dup_of", "listed")
+
+def _pack(values: tuple) -> bytes:
+    """``values`` as one bytes object (marshal; pickle for what marshal cannot write)."""
+    try:
+        return marshal.dumps(values)
+    except ValueError:
+        return pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(blob: bytes) -> tuple:
+    return pickle.loads(blob) if blob[:1] == pickle.PROTO else marshal.loads(blob)  # marshal never starts so
+
+
+class Entry:
+    """What stays in memory of one file: the fields consolidation changes, and
+    the rest (name, programme and mentee ids, identity, rank, fingerprint)
+    packed in one bytes object: a few small objects per file instead of a
+    dozen (the parent's memory grows with the number of files)."""
+
+    __slots__ = ("i", "status", "reason", "kind", "school_code", "own", "extra", "dup_of", "listed", "_packed")
 
     def __init__(self, i: int, f: FileFacts) -> None:
-        self.i, self.name, self.mtime, self.status, self.reason, self.kind = (
-            i, f.name, f.mtime, f.status, f.reason, f.kind)
-        self.school_code = f.school_code
+        self.i, self.status, self.reason, self.kind = i, _shared(f.status), f.reason, _shared(f.kind)
+        self.school_code = _shared(f.school_code)
         programme = f.kind == "programme"
-        self.programme_id = f.meta.get("programme_id") if programme else None
-        self.mentee_id = f.meta.get("mentee_id") if programme else None
         readable = f.status is None
-        self.identity = C._copy_identity(f) if readable and programme else None
-        self.rank = C.rank(f) if readable else None
         fp = f.fingerprint
-        self.fingerprint = hashlib.blake2b(str(fp).encode("utf-8", "surrogatepass"), digest_size=16).digest() \
-            if fp is not None else None
+        self._packed = _pack((
+            f.name, f.meta.get("programme_id") if programme else None, f.meta.get("mentee_id") if programme else None,
+            C._copy_identity(f) if readable and programme else None, C.rank(f)[:3] if readable else None,
+            hashlib.blake2b(str(fp).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if fp is not None else None))
         self.own, self.extra, self.dup_of, self.listed = bool(f.problems), 0, None, False
+
+    @property
+    def name(self) -> str:
+        return _unpack(self._packed)[0]
+
+    @property
+    def programme_id(self) -> object:
+        return _unpack(self._packed)[1]
+
+    @property
+    def mentee_id(self) -> object:
+        return _unpack(self._packed)[2]
+
+    @property
+    def identity(self) -> tuple[str, str] | None:
+        return _unpack(self._packed)[3]
+
+    @property
+    def rank(self) -> tuple | None:
+        """As :func:`xlflow.consolidate.collect.rank`: (done, latest date entered, mtime, name)."""
+        name, _pid, _mid, _identity, rank, _fp = _unpack(self._packed)
+        return (*rank, name) if rank is not None else None
+
+    @property
+    def fingerprint(self) -> bytes | None:
+        return _unpack(self._packed)[5]
 
 
 class StreamCollect:
@@ -388,6 +434,26 @@ class StreamCollect:
                 "programme_id": e.programme_id if programme else None,
                 "mentee_id": e.mentee_id if programme else None,
                 "errors": n_errors, "warnings": n_warnings, "reason": reason, "duplicate_of": e.dup_of}
+
+    def write(self, out: Path, payload: dict) -> list[Path]:
+        """Write the summary workbook ``out`` and its machine-readable copy
+        beside it (:func:`~xlflow.consolidate.export.write_machine_copy`);
+        the copy in a forked child meanwhile where there is one
+        (:mod:`xlflow.consolidate.forked`), which reads the spill through a
+        connection of its own. If the workbook fails, the child is stopped."""
+        from xlflow.consolidate.export import write_machine_copy
+        from xlflow.consolidate.school_writer import write_school_summary
+
+        if not can_fork():
+            return [write_school_summary(out, payload)] + write_machine_copy(out, payload)
+        self.spill.flush()
+        child = Forked(lambda: write_machine_copy(out, payload), self.spill.reopen)
+        try:
+            book = write_school_summary(out, payload)
+        except BaseException:
+            child.stop()
+            raise
+        return [book, *child.result()]
 
     def exit_code(self) -> int:
         if self.school_problems:

@@ -1,0 +1,82 @@
+"""Run one piece of work in a forked child while the parent does another.
+
+collect writes its summary workbook and, at the same time, the
+machine-readable copy (JSON and CSV) in a child: on two cores the serial end
+of a run gets shorter by the copy's time. The child inherits everything
+(payload, spill) by ``fork``; it sends back the function's result or the
+exception it raised (pickled through a pipe), which :meth:`Forked.result`
+returns or raises in the parent, so an ``OSError`` writing a CSV file is the
+same error as without the child. Where there is no ``fork`` (Windows) or it
+is not safe enough (macOS), :func:`can_fork` is False and the caller does the
+work itself.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from typing import Any, Callable
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+def _stop(_signum: int, _frame: Any) -> None:
+    raise SystemExit(1)  # unwinds: atomic outputs remove their temporary files
+
+
+class Forked:
+    """``func()`` running in a child process; ``prepare()`` runs first in the child."""
+
+    def __init__(self, func: Callable[[], Any], prepare: Callable[[], None]) -> None:
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            os.close(read_end)
+            signal.signal(signal.SIGTERM, _stop)
+            _child(func, prepare, write_end)
+        os.close(write_end)
+        self.fd: int | None = read_end
+
+    def result(self) -> Any:
+        """Wait for the child; its result, or raise what it raised."""
+        assert self.fd is not None
+        with os.fdopen(self.fd, "rb") as fh:
+            data = fh.read()
+        self.fd = None
+        _pid, status = os.waitpid(self.pid, 0)
+        if not data:
+            raise ChildProcessError(f"процесс записи завершился без результата ({os.waitstatus_to_exitcode(status)})")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """Stop the child (it removes what it had not finished writing) and wait for it."""
+        if self.fd is None:
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        os.close(self.fd)
+        self.fd = None
+        os.waitpid(self.pid, 0)
+
+
+def _child(func: Callable[[], Any], prepare: Callable[[], None], fd: int) -> None:
+    code = 0
+    try:
+        try:
+            prepare()
+            outcome: tuple[bool, Any] = (True, func())
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+            outcome, code = (False, exc), 1
+        try:
+            data = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            data = pickle.dumps((False, RuntimeError(repr(outcome[1]))))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    finally:
+        os._exit(code)  # no atexit, no finalizers: the parent's temporary store stays
