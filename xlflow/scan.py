@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
@@ -117,7 +117,7 @@ class ScanEntry:
     name: str  # shown to the user: relative to the scanned folder, or as given
     status: str = CANDIDATE  # candidate | skipped | unreadable
     code: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] | None = None  # set by skip(); None, not an empty dict each, for a candidate
     explicit: bool = False  # named directly, not found inside a folder
     size: int = 0
     template_id: str | None = None
@@ -126,7 +126,7 @@ class ScanEntry:
     def problem(self) -> Problem | None:
         if self.code is None:
             return None
-        return Problem(self.code, file=self.name, params=dict(self.params))
+        return Problem(self.code, file=self.name, params=dict(self.params or {}))
 
     def skip(self, code: str, status: str = SKIPPED, **params: Any) -> "ScanEntry":
         self.status, self.code, self.params = status, code, params
@@ -401,7 +401,7 @@ def _suffix_detail(suffix: str, purpose: Purpose) -> str:
 def _mark_duplicates(entries: list[ScanEntry]) -> None:
     """The same file reached twice (hard link, symlink inside the folder,
     named and inside a folder) or a byte-identical copy counts once."""
-    seen_inode: dict[tuple, ScanEntry] = {}
+    seen_inode: dict[int, ScanEntry] = {}  # by device and inode as one int (a tuple costs thrice as much)
     by_size: dict[int, list[ScanEntry]] = {}
     for e in entries:
         if e.status != CANDIDATE:
@@ -411,12 +411,13 @@ def _mark_duplicates(entries: list[ScanEntry]) -> None:
         except OSError:
             e.skip(VANISHED)
             continue
-        first = seen_inode.get((st.st_dev, st.st_ino))
+        inode = st.st_dev << 64 | st.st_ino
+        first = seen_inode.get(inode)
         if first is not None:
             e.duplicate_of = first.name
             e.skip(SKIP_DUPLICATE, other=first.name)
             continue
-        seen_inode[(st.st_dev, st.st_ino)] = e
+        seen_inode[inode] = e
         by_size.setdefault(st.st_size, []).append(e)
     for group in by_size.values():
         if len(group) > 1:

@@ -169,9 +169,10 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
             if entry is not None:
                 yield _facts_of_entry(entry, own)
                 continue
-            path, name = todo[k], renamed.get(k) or _name_of(todo.tail(k))
+            path, got = next(results)
+            name = renamed.get(k) or _name_of(path[len(todo.prefix):])
             k += 1
-            named = _named(next(results)[1], path, name)
+            named = _named(got, path, name)
             if isinstance(named, Problem):
                 own[name] = named
                 named = _skipped_own(path, named)
