@@ -39,3 +39,20 @@ def test_an_unreadable_file_keeps_its_name_only():
     e = Entry(1, FileFacts(path="/п/х.xlsx", name="х.xlsx", status=REJECTED))
     assert (e.name, e.status, e.identity, e.rank, e.fingerprint, e.programme_id) == (
         "х.xlsx", REJECTED, None, None, None, None)
+
+
+def test_copy_keys_are_one_bytes_object_each_that_sorts_like_the_tuple():
+    import itertools
+
+    from xlflow.consolidate.collect_stream import Copies, _identity_of, _key
+
+    parts = ["", "a", "a\0", "a\0\1", "ab", "\0", "\0\0", "Г-001", "Г-0010", "\udcff", "\ue000", "\ud7ff"]
+    pairs = list(itertools.product(parts, parts))
+    assert sorted(pairs) == sorted(pairs, key=_key)
+    assert [_identity_of(_key(p)) for p in pairs] == pairs
+    assert len({_key(p) for p in pairs}) == len(pairs)
+    e, f = Entry(0, _copy()), Entry(1, _copy())
+    copies = Copies({_key(("б", "1")): e, _key(("а", "2")): f})
+    assert copies.get(("б", "1")) is e and copies.get(("б", "2")) is None and len(copies) == 2
+    assert list(copies.values()) == [e, f]
+    assert list(copies.in_key_order()) == [(("а", "2"), f), (("б", "1"), e)]

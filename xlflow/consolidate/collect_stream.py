@@ -22,7 +22,7 @@ import pickle
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import school_stats as stats
@@ -111,6 +111,39 @@ class Entry:
     @property
     def fingerprint(self) -> bytes | None:
         return _unpack(self._packed)[5]
+
+
+def _key(identity: tuple[str, str]) -> bytes:
+    """A (programme, mentee) key as one bytes object that sorts like the tuple
+    (NUL escaped as NUL 1, NUL NUL between the two)."""
+    return b"\0\0".join(_b(part).replace(b"\0", b"\0\1") for part in identity)
+
+
+def _identity_of(key: bytes) -> tuple[str, str]:
+    gid, mid = (_name(part.replace(b"\0\1", b"\0")) for part in key.split(b"\0\0"))
+    return gid, mid
+
+
+class Copies:
+    """The counted copy of each (programme, mentee), in the order the keys
+    were first met; a key is kept as one bytes object (:func:`_key`), a
+    third of what a tuple of two str costs."""
+
+    def __init__(self, by_key: dict[bytes, Entry]) -> None:
+        self._by_key = by_key
+
+    def get(self, identity: tuple[str, str]) -> Entry | None:
+        return self._by_key.get(_key(identity))
+
+    def values(self) -> Iterable[Entry]:
+        return self._by_key.values()
+
+    def in_key_order(self) -> Iterator[tuple[tuple[str, str], Entry]]:
+        for key in sorted(self._by_key):
+            yield _identity_of(key), self._by_key[key]
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
 
 class StreamCollect:
@@ -237,8 +270,9 @@ class StreamCollect:
         self.extra(e, Problem(C.OTHER_SCHOOL, file=e.name,
                               params={"found": e.school_code or "—", "expected": self.school_code or "—"}))
 
-    def copies(self) -> dict[tuple[str, str], Entry]:
-        groups: dict[tuple[str, str], list[Entry]] = {}
+    def copies(self) -> Copies:
+        first: dict[bytes, Entry] = {}
+        more: dict[bytes, list[Entry]] = {}  # the other versions of a key, in name order
         for e in self.readable("programme"):
             if self.school_code and e.school_code and e.school_code != self.school_code:
                 self.reject_other_school(e)
@@ -246,10 +280,17 @@ class StreamCollect:
                 e.status = REJECTED
                 self.extra(e, Problem(C.NO_IDENTITY, file=e.name))
             else:
-                groups.setdefault(e.identity, []).append(e)
-        return {key: self.resolve(g, f"{key[0]}, {key[1]}") for key, g in groups.items()}
+                key = _key(e.identity)
+                if key in first:
+                    more.setdefault(key, []).append(e)
+                else:
+                    first[key] = e
+        for key in [k for k in first if k in more]:
+            gid, mid = _identity_of(key)
+            first[key] = self.resolve([first[key], *more.pop(key)], f"{gid}, {mid}")
+        return Copies(first)
 
-    def banks(self, copies: dict[tuple[str, str], Entry]) -> None:
+    def banks(self, copies: Copies) -> None:
         """The people: the registry's banks first, then the copies' (the first entry of an id counts)."""
         if self.registry is not None:
             self.spill.add("copy_order", (self.registry.i, -1))
@@ -260,7 +301,7 @@ class StreamCollect:
         self.spill.db.commit()
 
     # ------------------------------------------------------------ programmes
-    def programmes(self, copies: dict[tuple[str, str], Entry], sink: FigureSink) -> None:
+    def programmes(self, copies: Copies, sink: FigureSink) -> None:
         """Registry rows in order (first row of each pair/mentee), then the copies the registry does
         not list, by key; each counted copy's records are loaded once, checked and given to ``sink``."""
         reg = self.registry
@@ -278,9 +319,9 @@ class StreamCollect:
                     continue
                 copy.listed = True
                 self.counted_copy(copy, (gid, mid), sink, row)
-        for key in sorted(copies):
-            if not copies[key].listed:
-                self.counted_copy(copies[key], key, sink, None)
+        for key, copy in copies.in_key_order():
+            if not copy.listed:
+                self.counted_copy(copy, key, sink, None)
 
     def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
         _meta, record, cells = self.load(copy)
@@ -363,7 +404,7 @@ class StreamCollect:
             return Problem(code, file=_name(hit[0]), sheet=sheet, cell=cell, params=params)
         return Problem(code, params=params)
 
-    def identity(self, copies: dict[tuple[str, str], Entry]) -> tuple[dict, list[str]]:
+    def identity(self, copies: Copies) -> tuple[dict, list[str]]:
         """(school identity, directions) from the registry, else the first copy by name."""
         source = self.registry or min(copies.values(), key=lambda e: e.name, default=None)
         meta, record, _cells = self.load(source) if source else ({}, None, {})

@@ -1,14 +1,18 @@
-"""Run one piece of work in a forked child while the parent does another.
+"""Run one piece of work in a forked child.
 
-collect writes its summary workbook and, at the same time, the
-machine-readable copy (JSON and CSV) in a child: on two cores the serial end
-of a run gets shorter by the copy's time. The child inherits everything
-(payload, spill) by ``fork``; it sends back the function's result or the
-exception it raised (pickled through a pipe), which :meth:`Forked.result`
-returns or raises in the parent, so an ``OSError`` writing a CSV file is the
-same error as without the child. Where there is no ``fork`` (Windows) or it
-is not safe enough (macOS), :func:`can_fork` is False and the caller does the
-work itself.
+collect uses it twice. Its folder scan runs in a child that sends back only
+the compact plan: a scan holds an entry per file at once, a peak that would
+otherwise stay in the parent's heap (and in the workers forked from it). At
+the end, a child writes the machine-readable copy (JSON and CSV) while the
+parent writes the summary workbook: on two cores the serial end of a run
+gets shorter by the copy's time.
+
+The child inherits everything (payload, spill) by ``fork`` and sends back the
+function's result or the exception it raised (pickled through a pipe), which
+:meth:`Forked.result` returns or raises in the parent, so an ``OSError``
+writing a CSV file is the same error as without the child. Where there is no
+``fork`` (Windows) or it is not safe enough (macOS), :func:`can_fork` is
+False and the caller does the work itself.
 """
 from __future__ import annotations
 
@@ -43,12 +47,14 @@ class Forked:
     def result(self) -> Any:
         """Wait for the child; its result, or raise what it raised."""
         assert self.fd is not None
-        with os.fdopen(self.fd, "rb") as fh:
-            data = fh.read()
-        self.fd = None
-        _pid, status = os.waitpid(self.pid, 0)
+        try:
+            with os.fdopen(self.fd, "rb") as fh:
+                data = fh.read()
+        finally:  # even when interrupted (Ctrl+C reaches the child too): no zombie left
+            self.fd = None
+            _pid, status = os.waitpid(self.pid, 0)
         if not data:
-            raise ChildProcessError(f"процесс записи завершился без результата ({os.waitstatus_to_exitcode(status)})")
+            raise ChildProcessError(f"дочерний процесс завершился без результата (код {os.waitstatus_to_exitcode(status)})")
         ok, value = pickle.loads(data)
         if not ok:
             raise value

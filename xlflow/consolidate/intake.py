@@ -144,6 +144,19 @@ def _plan(folder: str, entries: list[Any]) -> tuple[Any, dict[int, Any], dict[in
     return todo, others, renamed
 
 
+def _scanned(folder: str, outputs: list) -> tuple[Any, dict[int, Any], dict[int, str]]:
+    """:func:`_plan` of the scan, made in a forked child where there is one
+    (:mod:`xlflow.consolidate.forked`): a scan holds an entry per file at
+    once (10 MB for 10,000 files), a peak that would otherwise stay in the
+    parent (and in the workers forked from it) for the whole run."""
+    from xlflow.consolidate.forked import Forked, can_fork
+
+    def plan() -> tuple[Any, dict[int, Any], dict[int, str]]:
+        return _plan(folder, _scan(folder, outputs, templates=False))
+
+    return Forked(plan, lambda: None).result() if can_fork() else plan()
+
+
 def _name_of(tail: str) -> str:
     return tail.replace(os.sep, "/")
 
@@ -157,7 +170,7 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     ``progress`` is called once for each file read."""
     from xlflow.reading.isolate import read_isolated
 
-    todo, others, renamed = _plan(os.fspath(folder), _scan(folder, outputs, templates=False))
+    todo, others, renamed = _scanned(os.fspath(folder), list(outputs))
     if on_scan:
         on_scan(len(todo))
     results = read_isolated(todo, _worker(as_of), jobs=jobs)
