@@ -154,3 +154,15 @@ def test_plan_keeps_paths_compact_and_names_that_do_not_follow_from_them():
     todo, others, renamed = intake._plan(folder, inside + [outside])
     assert todo.prefix == "" and [todo[k] for k in range(3)] == [inside[0].path, inside[2].path, outside.path]
     assert renamed == {0: "а.xlsx", 1: "другое имя", 2: "г.xlsx"}
+
+
+def test_the_scan_in_a_child_gives_the_plan_the_parent_would_make(folder, monkeypatch):
+    from xlflow.consolidate import forked
+
+    def plain(todo, others, renamed):
+        return [todo[k] for k in range(len(todo))], {pos: (e.path, e.name, e.code) for pos, e in others.items()}, renamed
+
+    in_child = plain(*intake._scanned(str(folder), []))
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    assert plain(*intake._scanned(str(folder), [])) == in_child
+    assert len(in_child[0]) > 5
