@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from xlflow.cli import cli
 from xlflow.consolidate import collect as C
-from xlflow.consolidate import collect_stream, export, school_writer
+from xlflow.consolidate import export, school_writer
+from xlflow.consolidate import forked as forked_module
 from xlflow.consolidate.forked import Forked
 from xlflow.fileio import atomic_output
 from xlflow.writing.sample import write_samples
@@ -29,7 +30,7 @@ def folder(tmp_path_factory):
 
 
 def _collect(folder, out, forked, monkeypatch):
-    monkeypatch.setattr(collect_stream, "can_fork", lambda: forked)
+    monkeypatch.setattr(forked_module, "can_fork", lambda: forked)
     outcome = C.collect(folder, out, as_of=AS_OF, jobs=1)
     outcome.close()
     return outcome
@@ -120,6 +121,28 @@ class _Unpicklable(Exception):
 
 def _raise_unpicklable():
     raise _Unpicklable("what went wrong")
+
+
+def _no_fork():
+    raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+
+def test_no_process_to_spare_means_the_work_is_done_here(folder, tmp_path, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(forked_module.os, "fork", _no_fork)
+        fds = sorted(os.listdir("/proc/self/fd"))
+        with pytest.raises(BlockingIOError):
+            Forked(lambda: 1, lambda: None)
+        assert sorted(os.listdir("/proc/self/fd")) == fds  # the pipe is closed again
+        assert forked_module.start(lambda: 1, lambda: None) is None
+
+    def failing(func, prepare):
+        _no_fork()
+
+    monkeypatch.setattr(forked_module, "Forked", failing)  # the scan and the writing (workers still fork)
+    outcome = C.collect(folder, tmp_path / "S.xlsx", as_of=AS_OF, jobs=1)
+    outcome.close()
+    assert all(p.exists() for p in outcome.outputs) and len(outcome.outputs) > 5
 
 
 def test_the_child_result_or_what_went_wrong():

@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import school_stats as stats
-from xlflow.consolidate.forked import Forked, can_fork
+from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import ACCEPTED, DUPLICATE, REJECTED, SUPERSEDED, WITH_PROBLEMS, FileFacts
 from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
 from xlflow.consolidate.spill import Spill, SpilledRows
@@ -485,10 +485,10 @@ class StreamCollect:
         from xlflow.consolidate.export import write_machine_copy
         from xlflow.consolidate.school_writer import write_school_summary
 
-        if not can_fork():
-            return [write_school_summary(out, payload)] + write_machine_copy(out, payload)
         self.spill.flush()
-        child = Forked(lambda: write_machine_copy(out, payload), self.spill.reopen)
+        child = start(lambda: write_machine_copy(out, payload), self.spill.reopen)
+        if child is None:
+            return [write_school_summary(out, payload)] + write_machine_copy(out, payload)
         try:
             book = write_school_summary(out, payload)
         except BaseException:

@@ -11,8 +11,8 @@ The child inherits everything (payload, spill) by ``fork`` and sends back the
 function's result or the exception it raised (pickled through a pipe), which
 :meth:`Forked.result` returns or raises in the parent, so an ``OSError``
 writing a CSV file is the same error as without the child. Where there is no
-``fork`` (Windows) or it is not safe enough (macOS), :func:`can_fork` is
-False and the caller does the work itself.
+``fork`` (Windows), it is not safe enough (macOS) or it fails, :func:`start`
+gives None and the caller does the work itself.
 """
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux")
 
 
+def start(func: Callable[[], Any], prepare: Callable[[], None]) -> "Forked | None":
+    """A child running ``func()``, or None where there is no ``fork`` or no
+    process to spare (the caller then does the work itself)."""
+    if not can_fork():
+        return None
+    try:
+        return Forked(func, prepare)
+    except OSError:  # EAGAIN, ENOMEM: too many processes or too little memory
+        return None
+
+
 def _stop(_signum: int, _frame: Any) -> None:
     raise SystemExit(1)  # unwinds: atomic outputs remove their temporary files
 
@@ -36,7 +47,12 @@ class Forked:
 
     def __init__(self, func: Callable[[], Any], prepare: Callable[[], None]) -> None:
         read_end, write_end = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if self.pid == 0:  # the child: never returns
             os.close(read_end)
             signal.signal(signal.SIGTERM, _stop)

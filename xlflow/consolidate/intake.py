@@ -149,12 +149,13 @@ def _scanned(folder: str, outputs: list) -> tuple[Any, dict[int, Any], dict[int,
     (:mod:`xlflow.consolidate.forked`): a scan holds an entry per file at
     once (10 MB for 10,000 files), a peak that would otherwise stay in the
     parent (and in the workers forked from it) for the whole run."""
-    from xlflow.consolidate.forked import Forked, can_fork
+    from xlflow.consolidate.forked import start
 
     def plan() -> tuple[Any, dict[int, Any], dict[int, str]]:
         return _plan(folder, _scan(folder, outputs, templates=False))
 
-    return Forked(plan, lambda: None).result() if can_fork() else plan()
+    child = start(plan, lambda: None)
+    return child.result() if child is not None else plan()
 
 
 def _name_of(tail: str) -> str:
