@@ -173,8 +173,41 @@ def test_names_and_paths_as_the_scan_gives_them(folder, tmp_path):
 
     for given in (str(nested), str(nested) + os.sep):
         expected = [(e.path, e.name) for e in scan_inputs([given], purpose="collect").entries]
-        plan = intake._compact(given, intake._scan(given, [], templates=False))
-        assert sum(isinstance(x, str) for x in plan) > 5  # candidates kept as their path alone
+        todo, others, renamed = intake._plan(given, intake._scan(given, [], templates=False))
+        assert len(todo) > 5 and others and not renamed  # candidates kept as their path alone
+        assert [todo[k] for k in range(len(todo))] == [p for p, _n in expected if p not in
+                                                       {e.path for e in others.values()}]
         got = [(f.path, f.name) for f in intake.iter_facts(given, [], AS_OF, jobs=2)]
         assert got == expected
         assert any(name.startswith("2025/осень/") for _p, name in got)
+
+
+def test_plan_keeps_paths_compact_and_names_that_do_not_follow_from_them():
+    from xlflow.scan import SKIPPED, ScanEntry
+
+    folder = os.path.join(os.sep, "папка")
+    inside = [ScanEntry(os.path.join(folder, "а.xlsx"), "а.xlsx"),
+              ScanEntry(os.path.join(folder, "б.txt"), "б.txt", status=SKIPPED),
+              ScanEntry(os.path.join(folder, "в\udcff.xlsx"), "другое имя")]
+    todo, others, renamed = intake._plan(folder, inside)
+    assert todo.prefix == os.path.join(folder, "") and len(todo) == 2
+    assert [todo[0], todo[1]] == [inside[0].path, inside[2].path]
+    assert others == {1: inside[1]} and renamed == {1: "другое имя"}
+    with pytest.raises(IndexError):
+        todo[2]
+    outside = ScanEntry(os.path.join(os.sep, "другая", "г.xlsx"), "г.xlsx")
+    todo, others, renamed = intake._plan(folder, inside + [outside])
+    assert todo.prefix == "" and [todo[k] for k in range(3)] == [inside[0].path, inside[2].path, outside.path]
+    assert renamed == {0: "а.xlsx", 1: "другое имя", 2: "г.xlsx"}
+
+
+def test_the_scan_in_a_child_gives_the_plan_the_parent_would_make(folder, monkeypatch):
+    from xlflow.consolidate import forked
+
+    def plain(todo, others, renamed):
+        return [todo[k] for k in range(len(todo))], {pos: (e.path, e.name, e.code) for pos, e in others.items()}, renamed
+
+    in_child = plain(*intake._scanned(str(folder), []))
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    assert plain(*intake._scanned(str(folder), [])) == in_child
+    assert len(in_child[0]) > 5

@@ -283,9 +283,6 @@ def collect(folder: str | os.PathLike, out: str | os.PathLike, *, as_of: dt.date
             on_scan: Callable[[int], None] | None = None) -> CollectOutcome:
     """Scan ``folder``, read every candidate, consolidate, write the summary
     workbook ``out`` and its machine-readable copy beside it."""
-    from xlflow.consolidate.export import write_machine_copy
-    from xlflow.consolidate.school_writer import write_school_summary
-
     from xlflow.consolidate.collect_stream import collect_stream
 
     folder, out = Path(folder), Path(out)
@@ -294,7 +291,7 @@ def collect(folder: str | os.PathLike, out: str | os.PathLike, *, as_of: dt.date
     facts = iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan)
     run, payload = collect_stream(facts, as_of)
     try:
-        written = [write_school_summary(out, payload)] + write_machine_copy(out, payload)
+        written = run.write(out, payload)
     except BaseException:
         run.close()
         raise

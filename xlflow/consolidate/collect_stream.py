@@ -20,12 +20,15 @@ import hashlib
 import datetime as dt
 import marshal
 import pickle
+import sys
 from collections import Counter
-from typing import Iterable
+from pathlib import Path
+from typing import Iterable, Iterator
 
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import registry_side as side
 from xlflow.consolidate import school_stats as stats
+from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import ACCEPTED, DUPLICATE, REJECTED, SUPERSEDED, WITH_PROBLEMS, FileFacts
 from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
 from xlflow.consolidate.spill import Spill, SpilledRows
@@ -45,26 +48,102 @@ def _name(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-class Entry:
-    """What stays in memory of one file."""
+def _shared(value: str | None) -> str | None:
+    """One object for the few values many files share (status, kind, school code)."""
+    return sys.intern(value) if type(value) is str else value
 
-    __slots__ = ("i", "name", "mtime", "status", "reason", "kind", "school_code", "identity", "rank",
-                 "fingerprint", "programme_id", "mentee_id", "own", "extra", "dup_of", "listed")
+
+def _pack(values: tuple) -> bytes:
+    """``values`` as one bytes object (marshal; pickle for what marshal cannot write)."""
+    try:
+        return marshal.dumps(values)
+    except ValueError:
+        return pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(blob: bytes) -> tuple:
+    return pickle.loads(blob) if blob[:1] == pickle.PROTO else marshal.loads(blob)  # marshal never starts so
+
+
+class Entry:
+    """What stays in memory of one file: the fields consolidation changes, and
+    the rest (name, programme and mentee ids, identity, rank, fingerprint)
+    packed in one bytes object: a few small objects per file instead of a
+    dozen (the parent's memory grows with the number of files)."""
+
+    __slots__ = ("i", "status", "reason", "kind", "school_code", "own", "extra", "dup_of", "listed", "_packed")
 
     def __init__(self, i: int, f: FileFacts) -> None:
-        self.i, self.name, self.mtime, self.status, self.reason, self.kind = (
-            i, f.name, f.mtime, f.status, f.reason, f.kind)
-        self.school_code = f.school_code
+        self.i, self.status, self.reason, self.kind = i, _shared(f.status), f.reason, _shared(f.kind)
+        self.school_code = _shared(f.school_code)
         programme = f.kind == "programme"
-        self.programme_id = f.meta.get("programme_id") if programme else None
-        self.mentee_id = f.meta.get("mentee_id") if programme else None
         readable = f.status is None
-        self.identity = C._copy_identity(f) if readable and programme else None
-        self.rank = C.rank(f) if readable else None
         fp = f.fingerprint
-        self.fingerprint = hashlib.blake2b(str(fp).encode("utf-8", "surrogatepass"), digest_size=16).digest() \
-            if fp is not None else None
+        self._packed = _pack((
+            f.name, f.meta.get("programme_id") if programme else None, f.meta.get("mentee_id") if programme else None,
+            C._copy_identity(f) if readable and programme else None, C.rank(f)[:3] if readable else None,
+            hashlib.blake2b(str(fp).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if fp is not None else None))
         self.own, self.extra, self.dup_of, self.listed = bool(f.problems), 0, None, False
+
+    @property
+    def name(self) -> str:
+        return _unpack(self._packed)[0]
+
+    @property
+    def programme_id(self) -> object:
+        return _unpack(self._packed)[1]
+
+    @property
+    def mentee_id(self) -> object:
+        return _unpack(self._packed)[2]
+
+    @property
+    def identity(self) -> tuple[str, str] | None:
+        return _unpack(self._packed)[3]
+
+    @property
+    def rank(self) -> tuple | None:
+        """As :func:`xlflow.consolidate.collect.rank`: (done, latest date entered, mtime, name)."""
+        name, _pid, _mid, _identity, rank, _fp = _unpack(self._packed)
+        return (*rank, name) if rank is not None else None
+
+    @property
+    def fingerprint(self) -> bytes | None:
+        return _unpack(self._packed)[5]
+
+
+def _key(identity: tuple[str, str]) -> bytes:
+    """A (programme, mentee) key as one bytes object that sorts like the tuple
+    (NUL escaped as NUL 1, NUL NUL between the two)."""
+    return b"\0\0".join(_b(part).replace(b"\0", b"\0\1") for part in identity)
+
+
+def _identity_of(key: bytes) -> tuple[str, str]:
+    gid, mid = (_name(part.replace(b"\0\1", b"\0")) for part in key.split(b"\0\0"))
+    return gid, mid
+
+
+class Copies:
+    """The counted copy of each (programme, mentee), in the order the keys
+    were first met; a key is kept as one bytes object (:func:`_key`), a
+    third of what a tuple of two str costs."""
+
+    def __init__(self, by_key: dict[bytes, Entry]) -> None:
+        self._by_key = by_key
+
+    def get(self, identity: tuple[str, str]) -> Entry | None:
+        return self._by_key.get(_key(identity))
+
+    def values(self) -> Iterable[Entry]:
+        return self._by_key.values()
+
+    def in_key_order(self) -> Iterator[tuple[tuple[str, str], Entry]]:
+        for key in sorted(self._by_key):
+            yield _identity_of(key), self._by_key[key]
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
 
 class StreamCollect:
@@ -189,8 +268,9 @@ class StreamCollect:
         self.extra(e, Problem(C.OTHER_SCHOOL, file=e.name,
                               params={"found": e.school_code or "—", "expected": self.school_code or "—"}))
 
-    def copies(self) -> dict[tuple[str, str], Entry]:
-        groups: dict[tuple[str, str], list[Entry]] = {}
+    def copies(self) -> Copies:
+        first: dict[bytes, Entry] = {}
+        more: dict[bytes, list[Entry]] = {}  # the other versions of a key, in name order
         for e in self.readable("programme"):
             if self.school_code and e.school_code and e.school_code != self.school_code:
                 self.reject_other_school(e)
@@ -198,10 +278,17 @@ class StreamCollect:
                 e.status = REJECTED
                 self.extra(e, Problem(C.NO_IDENTITY, file=e.name))
             else:
-                groups.setdefault(e.identity, []).append(e)
-        return {key: self.resolve(g, f"{key[0]}, {key[1]}") for key, g in groups.items()}
+                key = _key(e.identity)
+                if key in first:
+                    more.setdefault(key, []).append(e)
+                else:
+                    first[key] = e
+        for key in [k for k in first if k in more]:
+            gid, mid = _identity_of(key)
+            first[key] = self.resolve([first[key], *more.pop(key)], f"{gid}, {mid}")
+        return Copies(first)
 
-    def banks(self, copies: dict[tuple[str, str], Entry]) -> None:
+    def banks(self, copies: Copies) -> None:
         """The people: the registry's banks first, then the copies' (the first entry of an id counts)."""
         if self.registry is not None:
             self.spill.add("copy_order", (self.registry.i, -1))
@@ -212,7 +299,7 @@ class StreamCollect:
         self.spill.db.commit()
 
     # ------------------------------------------------------------ programmes
-    def programmes(self, copies: dict[tuple[str, str], Entry], sink: FigureSink) -> None:
+    def programmes(self, copies: Copies, sink: FigureSink) -> None:
         """Registry rows in order (first row of each pair/mentee), then the copies the registry does
         not list, by key; each counted copy's records are loaded once, checked and given to ``sink``."""
         reg = self.registry
@@ -230,9 +317,9 @@ class StreamCollect:
                     continue
                 copy.listed = True
                 self.counted_copy(copy, (gid, mid), sink, row)
-        for key in sorted(copies):
-            if not copies[key].listed:
-                self.counted_copy(copies[key], key, sink, None)
+        for key, copy in copies.in_key_order():
+            if not copy.listed:
+                self.counted_copy(copy, key, sink, None)
 
     def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
         _meta, record, cells = self.load(copy)
@@ -315,7 +402,7 @@ class StreamCollect:
             return Problem(code, file=_name(hit[0]), sheet=sheet, cell=cell, params=params)
         return Problem(code, params=params)
 
-    def identity(self, copies: dict[tuple[str, str], Entry]) -> tuple[dict, list[str]]:
+    def identity(self, copies: Copies) -> tuple[dict, list[str]]:
         """(school identity, directions) from the registry, else the first copy by name."""
         source = self.registry or min(copies.values(), key=lambda e: e.name, default=None)
         meta, record, _cells = self.load(source) if source else ({}, None, {})
@@ -386,6 +473,26 @@ class StreamCollect:
                 "programme_id": e.programme_id if programme else None,
                 "mentee_id": e.mentee_id if programme else None,
                 "errors": n_errors, "warnings": n_warnings, "reason": reason, "duplicate_of": e.dup_of}
+
+    def write(self, out: Path, payload: dict) -> list[Path]:
+        """Write the summary workbook ``out`` and its machine-readable copy
+        beside it (:func:`~xlflow.consolidate.export.write_machine_copy`);
+        the copy in a forked child meanwhile where there is one
+        (:mod:`xlflow.consolidate.forked`), which reads the spill through a
+        connection of its own. If the workbook fails, the child is stopped."""
+        from xlflow.consolidate.export import write_machine_copy
+        from xlflow.consolidate.school_writer import write_school_summary
+
+        self.spill.flush()
+        child = start(lambda: write_machine_copy(out, payload), self.spill.reopen)
+        if child is None:
+            return [write_school_summary(out, payload)] + write_machine_copy(out, payload)
+        try:
+            book = write_school_summary(out, payload)
+        except BaseException:
+            child.stop()
+            raise
+        return [book, *child.result()]
 
     def exit_code(self) -> int:
         if self.school_problems:

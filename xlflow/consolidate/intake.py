@@ -98,17 +98,41 @@ def _worker(as_of: dt.date, side_dir: str | None = None) -> Callable[[str], Any]
     return functools.partial(read_path, as_of=as_of, side_dir=side_dir)
 
 
-def _compact(folder: str, entries: list[Any]) -> list[Any]:
-    """The scan kept small: a candidate is only its path (the name shown is
-    derived from it, :func:`_name_of`), other files keep their entry."""
+def _plan(folder: str, entries: list[Any]) -> tuple[Any, dict[int, Any], dict[int, str]]:
+    """The scan kept small: the candidates' paths as one
+    :class:`~xlflow.reading.isolate.PathList` (the name shown is derived from
+    the path, :func:`_name_of`), the other files' entries by their position in
+    name order, and the names shown that do not follow from the path (none in a
+    plain folder scan)."""
+    from xlflow.reading.isolate import PathList
     from xlflow.scan import CANDIDATE
 
     prefix = os.path.join(folder, "")
-    return [e.path if e.status == CANDIDATE and _name_of(prefix, e.path) == e.name else e for e in entries]
+    others = {pos: e for pos, e in enumerate(entries) if e.status != CANDIDATE}
+    if not all(e.path.startswith(prefix) for e in entries if e.status == CANDIDATE):
+        prefix = ""
+    todo = PathList(prefix, (e.path[len(prefix):] for e in entries if e.status == CANDIDATE))
+    renamed = {k: e.name for k, e in enumerate(e for e in entries if e.status == CANDIDATE)
+               if e.name != _name_of(todo.tail(k))}
+    return todo, others, renamed
 
 
-def _name_of(prefix: str, path: str) -> str:
-    return path[len(prefix):].replace(os.sep, "/")
+def _scanned(folder: str, outputs: list) -> tuple[Any, dict[int, Any], dict[int, str]]:
+    """:func:`_plan` of the scan, made in a forked child where there is one
+    (:mod:`xlflow.consolidate.forked`): a scan holds an entry per file at
+    once (10 MB for 10,000 files), a peak that would otherwise stay in the
+    parent (and in the workers forked from it) for the whole run."""
+    from xlflow.consolidate.forked import start
+
+    def plan() -> tuple[Any, dict[int, Any], dict[int, str]]:
+        return _plan(folder, _scan(folder, outputs, templates=False))
+
+    child = start(plan, lambda: None)
+    return child.result() if child is not None else plan()
+
+
+def _name_of(tail: str) -> str:
+    return tail.replace(os.sep, "/")
 
 
 def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], as_of: dt.date, *,
@@ -121,23 +145,24 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     comes with a side file (:mod:`xlflow.consolidate.registry_side`) for the
     consumer to copy; what is left of those files goes when the iteration ends."""
     from xlflow.reading.isolate import read_isolated
-    from xlflow.scan import CANDIDATE
 
-    plan = _compact(os.fspath(folder), _scan(folder, outputs, templates=False))
-    todo = [x if isinstance(x, str) else x.path for x in plan if isinstance(x, str) or x.status == CANDIDATE]
+    todo, others, renamed = _scanned(os.fspath(folder), list(outputs))
     if on_scan:
         on_scan(len(todo))
     side_dir = tempfile.TemporaryDirectory(prefix="xlflow-registry-", ignore_cleanup_errors=True)
     results = read_isolated(todo, _worker(as_of, side_dir.name), jobs=jobs)
-    prefix = os.path.join(os.fspath(folder), "")
     own: dict[str, Problem] = {}
+    k = 0
     try:
-        for x in plan:
-            if not isinstance(x, str) and x.status != CANDIDATE:
-                yield _facts_of_entry(x, own)
+        for pos in range(len(todo) + len(others)):
+            entry = others.get(pos)
+            if entry is not None:
+                yield _facts_of_entry(entry, own)
                 continue
-            path, name = (x, _name_of(prefix, x)) if isinstance(x, str) else (x.path, x.name)
-            named = _named(next(results)[1], path, name)
+            path, got = next(results)
+            name = renamed.get(k) or _name_of(path[len(todo.prefix):])
+            k += 1
+            named = _named(got, path, name)
             if isinstance(named, Problem):
                 own[name] = named
                 named = _skipped_own(path, named)

@@ -51,13 +51,27 @@ class Spill:
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="xlflow-collect-", ignore_cleanup_errors=True)
-        self.db = sqlite3.connect(os.path.join(self._dir.name, "spill.sqlite"))
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -4000", "temp_store = FILE"):
-            self.db.execute(f"PRAGMA {pragma}")
+        self.db = self._connect()
+        self.db.execute("PRAGMA journal_mode = OFF")
         self.db.executescript(_SCHEMA)
         self._pending: dict[str, list[tuple]] = {}
         self._size = 0
         self._rows: dict[str, int] = {}
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection with a small page cache (1 MB: the parent's memory
+        must not grow with the store) and sorts spilled to files."""
+        db = sqlite3.connect(os.path.join(self._dir.name, "spill.sqlite"))
+        for pragma in ("synchronous = OFF", "cache_size = -1000", "temp_store = FILE"):
+            db.execute(f"PRAGMA {pragma}")
+        return db
+
+    def reopen(self) -> None:
+        """In a forked child that only reads (the parent flushed before the
+        fork): a connection of its own, as one must not be used across a fork;
+        the inherited one is left alone for the parent."""
+        self._pending, self._size = {}, 0
+        self.db = self._connect()
 
     def add(self, table: str, row: tuple) -> None:
         self._pending.setdefault(table, []).append(row)

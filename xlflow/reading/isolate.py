@@ -40,6 +40,7 @@ import signal
 import sys
 import time
 import traceback
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -338,16 +339,46 @@ def _death_reason(exitcode: int | None) -> str:
     return f"процесс завершился с кодом {exitcode}"
 
 
-def read_isolated(paths: Iterable[str | os.PathLike], func: Callable[[str], Any], *,
+class PathList:
+    """Many paths under one folder as one bytes object: what follows ``prefix``
+    (UTF-8, lone surrogates kept) and where each one starts. A str per path
+    would cost several times as much (a long folder name repeated, two or
+    four bytes per character for Cyrillic names); a path is rebuilt when asked
+    for."""
+
+    def __init__(self, prefix: str, tails: Iterable[str]) -> None:
+        self.prefix = prefix
+        blob, ends = bytearray(), array("Q")
+        for tail in tails:
+            blob += tail.encode("utf-8", "surrogatepass")
+            ends.append(len(blob))
+        self._blob, self._ends = bytes(blob), ends
+
+    def tail(self, k: int) -> str:
+        """Path ``k`` without the prefix."""
+        start = self._ends[k - 1] if k else 0
+        return self._blob[start:self._ends[k]].decode("utf-8", "surrogatepass")
+
+    def __getitem__(self, k: int) -> str:
+        if not 0 <= k < len(self._ends):
+            raise IndexError(k)
+        return self.prefix + self.tail(k)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+
+def read_isolated(paths: Iterable[str | os.PathLike] | PathList, func: Callable[[str], Any], *,
                   jobs: int | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
                   timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[tuple[str, Any]]:
     """Yield ``(path, func(path) or Failure)`` for every path, in input order.
 
     ``func`` must be a module-level function (it is pickled where processes
     are spawned) and its result picklable. ``jobs`` defaults to the number of
-    CPUs (at most the number of paths)."""
-    items = [os.fspath(p) for p in paths]
-    if not items:
+    CPUs (at most the number of paths). A :class:`PathList` is used as it is
+    (not copied into a list of str)."""
+    items = paths if isinstance(paths, PathList) else [os.fspath(p) for p in paths]
+    if not len(items):
         return
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
     run = _Run(items, func, jobs, memory_mb, timeout_s)
@@ -358,7 +389,7 @@ def read_isolated(paths: Iterable[str | os.PathLike], func: Callable[[str], Any]
 
 
 class _Run:
-    def __init__(self, items: list[str], func: Callable[[str], Any], jobs: int,
+    def __init__(self, items: list[str] | PathList, func: Callable[[str], Any], jobs: int,
                  memory_mb: int, timeout_s: float) -> None:
         self.items, self.func, self.jobs = items, func, jobs
         self.memory_mb, self.timeout_s = memory_mb, timeout_s

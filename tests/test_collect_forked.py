@@ -1,0 +1,155 @@
+"""collect writes the machine-readable copy (JSON, CSV) in a forked child
+while the parent writes the workbook (:mod:`xlflow.consolidate.forked`): the
+same files as written one after the other, and a failure in either process is
+the same error, with no temporary file left behind."""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from xlflow.cli import cli
+from xlflow.consolidate import collect as C
+from xlflow.consolidate import export, school_writer
+from xlflow.consolidate import forked as forked_module
+from xlflow.consolidate.forked import Forked
+from xlflow.fileio import atomic_output
+from xlflow.writing.sample import write_samples
+
+AS_OF = dt.date(2026, 2, 1)
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forked") / "in"
+    write_samples(root, 4, seed=20250901, error_rate=0.5, jobs=1)
+    return root
+
+
+def _collect(folder, out, forked, monkeypatch):
+    monkeypatch.setattr(forked_module, "can_fork", lambda: forked)
+    outcome = C.collect(folder, out, as_of=AS_OF, jobs=1)
+    outcome.close()
+    return outcome
+
+
+def _machine_files(out_dir) -> dict:
+    """The JSON (without its creation stamp) and the CSV files by name."""
+    found = {}
+    for p in sorted(out_dir.iterdir()):
+        if p.suffix == ".json":
+            payload = json.loads(p.read_text(encoding="utf-8"))
+            payload.pop("created")
+            found[p.name] = payload
+        elif p.suffix == ".csv":
+            found[p.name] = p.read_bytes()
+    return found
+
+
+def _leftovers(out_dir) -> list[str]:
+    return [p.name for p in out_dir.iterdir() if p.name.startswith(".~")]
+
+
+def test_same_files_as_one_after_the_other(folder, tmp_path, monkeypatch):
+    forked = _collect(folder, tmp_path / "a" / "S.xlsx", True, monkeypatch)
+    plain = _collect(folder, tmp_path / "b" / "S.xlsx", False, monkeypatch)
+    assert [p.name for p in forked.outputs] == [p.name for p in plain.outputs]
+    assert forked.outputs[0].name == "S.xlsx" and len(forked.outputs) > 5
+    assert all(p.exists() for p in forked.outputs)
+    assert _machine_files(tmp_path / "a") == _machine_files(tmp_path / "b")
+    assert forked.exit_code == plain.exit_code == 1
+    assert not _leftovers(tmp_path / "a")
+
+
+def _disk_full(monkeypatch, suffix):
+    """Writing the output ending in ``suffix`` fails half way (in whichever process writes it)."""
+    real = export.write_csv
+
+    def write_csv(path, columns, rows):
+        if not str(path).endswith(suffix):
+            return real(path, columns, rows)
+        with atomic_output(path) as tmp:
+            tmp.write_text("half", encoding="utf-8")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(export, "write_csv", write_csv)
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_an_error_writing_the_copy_is_the_same_error(folder, tmp_path, monkeypatch, forked):
+    out = tmp_path / "out" / "S.xlsx"
+    _disk_full(monkeypatch, ".files.csv")
+    with pytest.raises(OSError) as caught:
+        _collect(folder, out, forked, monkeypatch)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "out" / "S.files.csv")
+    assert out.exists() and (tmp_path / "out" / "S.json").exists()  # written before
+    assert not (tmp_path / "out" / "S.files.csv").exists()
+    assert not _leftovers(tmp_path / "out")
+
+
+def test_the_cli_reports_the_child_error_as_before(folder, tmp_path, monkeypatch):
+    _disk_full(monkeypatch, ".problems.csv")
+    out = tmp_path / "out" / "S.xlsx"
+    res = CliRunner().invoke(cli, ["collect", str(folder), "--out", str(out), "--quiet"])
+    assert res.exit_code == 2
+    assert f"Не удалось записать сводку {out}: No space left on device." in res.output
+    assert not _leftovers(tmp_path / "out")
+
+
+def test_a_failing_workbook_stops_the_child(folder, tmp_path, monkeypatch):
+    def write_school_summary(path, payload):
+        with atomic_output(path) as tmp:
+            tmp.write_text("half", encoding="utf-8")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(school_writer, "write_school_summary", write_school_summary)
+    out = tmp_path / "out" / "S.xlsx"
+    with pytest.raises(OSError) as caught:
+        _collect(folder, out, True, monkeypatch)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(out)
+    assert not out.exists()
+    assert not _leftovers(tmp_path / "out")
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("no")
+
+
+def _raise_unpicklable():
+    raise _Unpicklable("what went wrong")
+
+
+def _no_fork():
+    raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+
+def test_no_process_to_spare_means_the_work_is_done_here(folder, tmp_path, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(forked_module.os, "fork", _no_fork)
+        fds = sorted(os.listdir("/proc/self/fd"))
+        with pytest.raises(BlockingIOError):
+            Forked(lambda: 1, lambda: None)
+        assert sorted(os.listdir("/proc/self/fd")) == fds  # the pipe is closed again
+        assert forked_module.start(lambda: 1, lambda: None) is None
+
+    def failing(func, prepare):
+        _no_fork()
+
+    monkeypatch.setattr(forked_module, "Forked", failing)  # the scan and the writing (workers still fork)
+    outcome = C.collect(folder, tmp_path / "S.xlsx", as_of=AS_OF, jobs=1)
+    outcome.close()
+    assert all(p.exists() for p in outcome.outputs) and len(outcome.outputs) > 5
+
+
+def test_the_child_result_or_what_went_wrong():
+    assert Forked(lambda: [1, "два"], lambda: None).result() == [1, "два"]
+    with pytest.raises(KeyError, match="нет"):
+        Forked(lambda: {}["нет"], lambda: None).result()
+    with pytest.raises(RuntimeError, match="what went wrong"):
+        Forked(_raise_unpicklable, lambda: None).result()
+    with pytest.raises(ChildProcessError):
+        Forked(lambda: os._exit(3), lambda: None).result()
