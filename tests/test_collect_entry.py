@@ -22,7 +22,7 @@ def test_a_copy_keeps_name_identity_rank_and_fingerprint():
     f = _copy(programme_id="Г-001")
     e = Entry(7, f)
     assert (e.i, e.name, e.kind, e.school_code, e.status) == (7, f.name, "programme", "0042", None)
-    assert e.identity == C._copy_identity(f) == ("Г-001", "Н-007")
+    assert e.identity == C.copy_identity(f) == ("Г-001", "Н-007")
     assert e.rank == C.rank(f)
     assert (e.programme_id, e.mentee_id) == ("Г-001", None)
     assert e.fingerprint == Entry(8, _copy(programme_id="Г-001")).fingerprint

@@ -173,7 +173,7 @@ def test_names_and_paths_as_the_scan_gives_them(folder, tmp_path):
 
     for given in (str(nested), str(nested) + os.sep):
         expected = [(e.path, e.name) for e in scan_inputs([given], purpose="collect").entries]
-        todo, others, renamed = intake._plan(given, intake._scan(given, [], templates=False))
+        todo, others, renamed = intake._plan(given, intake._scan(given, []))
         assert len(todo) > 5 and others and not renamed  # candidates kept as their path alone
         assert [todo[k] for k in range(len(todo))] == [p for p, _n in expected if p not in
                                                        {e.path for e in others.values()}]

@@ -56,8 +56,7 @@ from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summary_layout
 from xlflow.errors import XlflowError
 from xlflow.problems import ERROR, WARNING, Problem, register
-from xlflow.consolidate.facts import (  # noqa: F401 - re-exported for collect_stream
-    FILE_STATUSES, PAIR_KEYS_COMPARED, SKIPPED, FileFacts)
+from xlflow.consolidate.facts import FileFacts
 from xlflow.consolidate.intake import ProgressFn, iter_facts
 
 OTHER_SCHOOL = register(
@@ -136,23 +135,23 @@ def why_ranked(a: tuple, b: tuple) -> str:
     if a[0] != b[0]:
         return f"в нём больше выполненных мероприятий: {a[0]} против {b[0]}"
     if a[1] != b[1]:
-        return f"в нём более поздняя внесённая дата: {_ru(a[1])}"
+        return f"в нём более поздняя внесённая дата: {ru_date(a[1])}"
     if a[2] != b[2]:
         return "он изменён позже"
     return "его имя последнее по алфавиту"
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A cell value as the user typed it (ISO dates as ДД.ММ.ГГГГ)."""
-    return _ru(value) if isinstance(value, str) and stats.parse_date(value) else str(value)
+    return ru_date(value) if isinstance(value, str) and stats.parse_date(value) else str(value)
 
 
-def _ru(iso: str) -> str:
+def ru_date(iso: str) -> str:
     d = stats.parse_date(iso)
     return d.strftime("%d.%m.%Y") if d else iso
 
 
-def _copy_identity(f: FileFacts) -> tuple[str, str] | None:
+def copy_identity(f: FileFacts) -> tuple[str, str] | None:
     rec = f.record or {}
     pid = f.meta.get("programme_id") or (rec.get("passport") or {}).get("programme_id")
     mid = f.meta.get("mentee_id")
@@ -168,7 +167,7 @@ def _copy_identity(f: FileFacts) -> tuple[str, str] | None:
     return None
 
 
-def _pair_row(record: dict | None, key: tuple[str, str]) -> tuple[int, dict] | None:
+def own_pair_row(record: dict | None, key: tuple[str, str]) -> tuple[int, dict] | None:
     """(index, row) of the copy's own pair row for ``key`` in its records."""
     for i, row in enumerate((record or {}).get("pairs") or []):
         if (str(row.get("group_id", "")).strip(), str(row.get("mentee_id", "")).strip()) == key:
@@ -178,7 +177,7 @@ def _pair_row(record: dict | None, key: tuple[str, str]) -> tuple[int, dict] | N
 
 # ---------------------------------------------------------------- payload
 
-def _problem_row(p: Problem) -> dict:
+def problem_row(p: Problem) -> dict:
     return {"file": p.file, "severity": p.severity, "sheet": p.sheet, "cell": p.cell,
             "message": p.message, "code": p.code}
 

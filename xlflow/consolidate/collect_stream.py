@@ -29,13 +29,14 @@ from xlflow.consolidate import collect as C
 from xlflow.consolidate import registry_side as side
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.forked import start
-from xlflow.consolidate.facts import ACCEPTED, DUPLICATE, REJECTED, SUPERSEDED, WITH_PROBLEMS, FileFacts
+from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
+                                      SUPERSEDED, WITH_PROBLEMS, FileFacts)
 from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
 from xlflow.consolidate.spill import Spill, SpilledRows
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import Problem
 
-_ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the in-memory order
+_ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the order found
 _MAX_INT = 2 ** 62
 
 
@@ -81,7 +82,7 @@ class Entry:
         fp = f.fingerprint
         self._packed = _pack((
             f.name, f.meta.get("programme_id") if programme else None, f.meta.get("mentee_id") if programme else None,
-            C._copy_identity(f) if readable and programme else None, C.rank(f)[:3] if readable else None,
+            C.copy_identity(f) if readable and programme else None, C.rank(f)[:3] if readable else None,
             hashlib.blake2b(str(fp).encode("utf-8", "surrogatepass"), digest_size=16).digest()
             if fp is not None else None))
         self.own, self.extra, self.dup_of, self.listed = bool(f.problems), 0, None, False
@@ -199,7 +200,7 @@ class StreamCollect:
         self.seq += 1
         r, c = min(r, _MAX_INT), min(c, _MAX_INT)  # sqlite integers are 64-bit
         self.spill.add("problems", (_b(file), s0, s1, _b(s2), r, c, _b(code), int(school), fpos, self.seq,
-                                    int(own), int(p.is_error), marshal.dumps(C._problem_row(p))))
+                                    int(own), int(p.is_error), marshal.dumps(C.problem_row(p))))
 
     def extra(self, e: Entry, p: Problem) -> None:
         """A problem consolidation finds in file ``e``."""
@@ -323,7 +324,7 @@ class StreamCollect:
 
     def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
         _meta, record, cells = self.load(copy)
-        found = C._pair_row(record, key)
+        found = C.own_pair_row(record, key)
         if reg_row is not None:
             sink.add(stats.Programme(key[0], key[1], reg_row, record, True, copy.name), self._copy_row(copy, found, cells))
             if found is not None:
@@ -351,12 +352,12 @@ class StreamCollect:
     def check_pair_row(self, copy: Entry, found: tuple[int, dict], reg_row: dict, cells: dict) -> None:
         """A copy's own pair row should say what the registry says."""
         i, row = found
-        for col in C.PAIR_KEYS_COMPARED:
+        for col in PAIR_KEYS_COMPARED:
             mine, theirs = row.get(col), reg_row.get(col)
             if mine is not None and theirs is not None and mine != theirs:
                 sheet, cell = cells.get((i, col), (None, None))
                 self.extra(copy, Problem(C.COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
-                    "column": _pair_headers()[col], "value": C._shown(mine), "registry": C._shown(theirs)}))
+                    "column": _pair_headers()[col], "value": C.shown(mine), "registry": C.shown(theirs)}))
 
     def check_banks(self, copy: Entry, record: dict | None, cells: dict) -> None:
         """The people of the copy's pair rows must be in the curator's banks."""
@@ -382,7 +383,7 @@ class StreamCollect:
         for row in alerts:
             mentor = row["role"] == stats.ROLE_MENTOR
             params = {"value": row["person_id"], "count": row["max_concurrent"],
-                      "groups": row["programme_ids"], "day": C._ru(row["peak_date"] or "")}
+                      "groups": row["programme_ids"], "day": C.ru_date(row["peak_date"] or "")}
             self.school_wide(self.locate_person(mentor, row["person_id"],
                                                 C.MENTOR_OVERLOAD if mentor else C.MENTEE_OVERLOAD, params))
 
@@ -456,7 +457,7 @@ class StreamCollect:
         for e in self.entries:
             self.spill.append("files", self.file_row(e, per_file.get(_b(e.name))))
         counts = Counter(e.status for e in self.entries)
-        figures["files"] = {"total": len(self.entries), **{s: counts.get(s, 0) for s in C.FILE_STATUSES}}
+        figures["files"] = {"total": len(self.entries), **{s: counts.get(s, 0) for s in FILE_STATUSES}}
         figures["problems"] = {"errors": errors, "warnings": warnings}
         return {"files": self.spill.rows("files"),
                 "problems": SpilledRows(self.spill, f"SELECT blob FROM problems ORDER BY {_ORDER}", errors + warnings)}
@@ -469,7 +470,7 @@ class StreamCollect:
         if reason is None and e.status in (REJECTED, DUPLICATE, SUPERSEDED):
             reason = first_error if first_error is not None else first
         programme = e.kind == "programme"
-        return {"file": e.name, "status": e.status, "kind": e.kind if e.status != C.SKIPPED else None,
+        return {"file": e.name, "status": e.status, "kind": e.kind if e.status != SKIPPED else None,
                 "programme_id": e.programme_id if programme else None,
                 "mentee_id": e.mentee_id if programme else None,
                 "errors": n_errors, "warnings": n_warnings, "reason": reason, "duplicate_of": e.dup_of}
@@ -497,7 +498,7 @@ class StreamCollect:
     def exit_code(self) -> int:
         if self.school_problems:
             return 1
-        return 0 if all(e.status in (ACCEPTED, C.SKIPPED) for e in self.entries) else 1
+        return 0 if all(e.status in (ACCEPTED, SKIPPED) for e in self.entries) else 1
 
     def close(self) -> None:
         self.spill.close()

@@ -45,10 +45,10 @@ def _facts_of_entry(e: Any, own: dict[str, Problem] | None = None) -> FileFacts:
     return facts
 
 
-def _scan(root: str | os.PathLike, outputs: Iterable[str | os.PathLike], templates: bool) -> list[Any]:
+def _scan(root: str | os.PathLike, outputs: Iterable[str | os.PathLike]) -> list[Any]:
     from xlflow.scan import scan_inputs
 
-    return scan_inputs([root], purpose="collect", output_paths=list(outputs), templates=templates).entries
+    return scan_inputs([root], purpose="collect", output_paths=list(outputs), templates=False).entries
 
 
 def read_path(path: str, as_of: dt.date, side_dir: str | None = None) -> FileFacts | Problem:
@@ -125,7 +125,7 @@ def _scanned(folder: str, outputs: list) -> tuple[Any, dict[int, Any], dict[int,
     from xlflow.consolidate.forked import start
 
     def plan() -> tuple[Any, dict[int, Any], dict[int, str]]:
-        return _plan(folder, _scan(folder, outputs, templates=False))
+        return _plan(folder, _scan(folder, outputs))
 
     child = start(plan, lambda: None)
     return child.result() if child is not None else plan()
