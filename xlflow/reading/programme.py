@@ -191,6 +191,10 @@ class _Ctx:
     def input_area(self, grid: SheetGrid, r0: int, c0: int, r1: int, c1: int) -> None:
         self.inputs.setdefault(grid.name, []).append((r0, c0, r1, c1))
 
+    def use_directions(self, directions: list[str]) -> None:
+        self.directions = directions
+        self.converters = _shared_converters(self.layout, directions)
+
     def choices(self, column: Column) -> list:
         if column.list is None:
             return []
@@ -205,6 +209,24 @@ class _Ctx:
 
     def value(self, raw: Any, column: Column) -> Any:
         return self.converter(column)(raw)
+
+
+_SHARED_CONVERTERS: dict[tuple[int, tuple[str, ...]], tuple[Layout, dict]] = {}
+
+
+def _shared_converters(layout: Layout, directions: list[str]) -> dict[int, Callable[[Any], Any]]:
+    """The normalisers (by column id) of every copy read with this layout and
+    these directions: built once, not per copy (the cached layout keeps its
+    columns, so their ids stay theirs)."""
+    key = (id(layout), tuple(directions))
+    hit = _SHARED_CONVERTERS.get(key)
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    if len(_SHARED_CONVERTERS) >= 64:  # schools with their own directions: keep it bounded
+        _SHARED_CONVERTERS.clear()
+    converters: dict[int, Callable[[Any], Any]] = {}
+    _SHARED_CONVERTERS[key] = (layout, converters)
+    return converters
 
 
 # ---------------------------------------------------------------- sheets and metadata
@@ -233,19 +255,22 @@ def _meta_value(key: str, values: list[Any]) -> Any:
 
 def _directions_value(values: list[Any]) -> list[str]:
     if len(values) == 1 and isinstance(values[0], str):
-        text = values[0].strip()
-        if text.startswith("["):  # JSON, as the writer stores it; broken JSON: use the sheet headers
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                return []
-            if not isinstance(parsed, list):
-                return []
-            return [" ".join(str(x).split()) for x in parsed if not is_empty(x)]
-        parts = re.split(r"[\n;]", text)
-    else:
-        parts = [str(v) for v in values]
-    return [" ".join(p.split()) for p in parts if not is_empty(p)]
+        return list(_directions_of_text(values[0].strip()))
+    return [" ".join(p.split()) for p in (str(v) for v in values) if not is_empty(p)]
+
+
+@lru_cache(maxsize=64)
+def _directions_of_text(text: str) -> tuple[str, ...]:
+    """Directions of the metadata cell (cached: every copy of a school repeats it)."""
+    if text.startswith("["):  # JSON, as the writer stores it; broken JSON: use the sheet headers
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return ()
+        if not isinstance(parsed, list):
+            return ()
+        return tuple(" ".join(str(x).split()) for x in parsed if not is_empty(x))
+    return tuple(" ".join(p.split()) for p in re.split(r"[\n;]", text) if not is_empty(p))
 
 
 def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
@@ -454,11 +479,18 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
             for r in (r_text, r_level):
                 if columns and r >= 0:
                     ctx.input_area(grid, r, columns[0][1], r, columns[-1][1])
+            texts, levels = _row_or_empty(grid, r_text), _row_or_empty(grid, r_level)
             for direction, c in columns:
+                if (c >= len(texts) or texts[c] is None) and (c >= len(levels) or levels[c] is None):
+                    continue  # both cells empty: no item (most of the matrix)
                 item = _diagnostic_item(ctx, grid, (r_text, r_level, c), len(items), level_list)
                 if item:
                     items.append({"stage": st["key"], "aspect": asp["key"], "direction": direction, **item})
     return items
+
+
+def _row_or_empty(grid: SheetGrid, r: int) -> list:
+    return grid.rows[r] if 0 <= r < len(grid.rows) else []
 
 
 def _diagnostic_item(ctx: _Ctx, grid: SheetGrid, where: tuple[int, int, int], index: int,
@@ -628,7 +660,7 @@ def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> Pars
         _check_meta(ctx, meta, meta_sheet)
     diag_spec = layout.sheet("diagnostics")
     assert isinstance(diag_spec, MatrixSpec)
-    ctx.directions = meta.get("directions") or _header_directions(book, actual["diagnostics"], diag_spec, layout)
+    ctx.use_directions(meta.get("directions") or _header_directions(book, actual["diagnostics"], diag_spec, layout))
     data = _read_sheets(ctx, book, actual)
     if meta_sheet is None:
         ctx.problem(METADATA_MISSING, None, None, sheet_name=layout.meta_sheet)
