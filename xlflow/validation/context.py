@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from xlflow.layout import Layout, load_layout
@@ -23,6 +24,12 @@ def norm_key(value: Any) -> str:
     """Comparable form of an id or a name: spaces collapsed, case and ё folded."""
     if not isinstance(value, str):
         return ""
+    return _norm_text(value)
+
+
+@lru_cache(maxsize=8192)
+def _norm_text(value: str) -> str:
+    """(Cached: ids and group codes recur row after row and copy after copy.)"""
     return " ".join(value.split()).casefold().replace("ё", "е")
 
 
