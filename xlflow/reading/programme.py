@@ -364,19 +364,51 @@ def _report_missing_columns(ctx: _Ctx, grid: SheetGrid, hdr: int, columns: tuple
         ctx.problem(code, grid.name, a1(hdr, i), header=col.header)
 
 
-def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
+@dataclass(frozen=True)
+class _TablePlan:
+    """Where a table's columns are (header row, located columns with their
+    letters, normalisers and bits, every headed column, the width they span)."""
+
+    hdr: int
+    located: list
+    headed: frozenset[int]
+    width: int
+
+
+# Plans of header rows read before without a problem, by (spec, normalisers,
+# header row values): copies of one template repeat their header rows.
+_PLANS: dict[tuple, tuple[TableSpec, dict, _TablePlan]] = {}
+
+
+def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
+    expected = spec.header_row - 1
+    key = (id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is spec and hit[1] is ctx.converters:
+        return hit[2]
+    reported = len(ctx.problems)
     keys = {header_key(c.header): c.key for c in spec.columns}
-    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    hdr, found = _locate_header(grid, keys, expected)
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
     extra = _report_extra_columns(ctx, grid, hdr, found, keys)
     by_key = {c.key: c for c in spec.columns}
     located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), ctx.converter(by_key[k]), 1 << j)
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
+    headed = frozenset(found.values()) | extra
+    plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1)
+    if hdr == expected and len(ctx.problems) == reported:  # found by that row alone, nothing to report
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        _PLANS[key] = (spec, ctx.converters, plan)
+    return plan
+
+
+def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
+    plan = _table_plan(ctx, spec, grid)
+    hdr, located, headed, width = plan.hdr, plan.located, plan.headed, plan.width
     ctx.cells.add_table(spec.key, grid.name, [(k, letter) for k, _, letter, _, _ in located])
     for _, c, _, _, _ in located:
         ctx.input_area(grid, hdr + 1, c, _BIG, c)
-    headed = set(found.values()) | extra
-    width = max(headed, default=-1) + 1
     unheaded: set[int] = set()
     records: list[dict] = []
     rows = grid.rows
@@ -418,7 +450,7 @@ def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: t
     return rec
 
 
-def _check_unheaded(ctx: _Ctx, grid: SheetGrid, r: int, headed: set[int], reported: set[int]) -> None:
+def _check_unheaded(ctx: _Ctx, grid: SheetGrid, r: int, headed: frozenset[int], reported: set[int]) -> None:
     row = grid.rows[r]
     for c, v in enumerate(row):
         if v is None or c in headed or c in reported or is_empty(v):

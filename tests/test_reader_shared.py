@@ -1,0 +1,61 @@
+"""What the reader keeps from copy to copy (normalisers per directions, table
+plans per header row, metadata directions) never changes what a copy reads:
+records, cells and problems are those of a reader that starts afresh."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_reader import put, skeleton, write_inline
+from xlflow.reading import programme
+from xlflow.reading.programme import read_programme
+
+
+def _fresh() -> None:
+    programme._PLANS.clear()
+    programme._SHARED_CONVERTERS.clear()
+    programme._directions_of_text.cache_clear()
+
+
+def _outcome(path: Path) -> tuple:
+    parsed = read_programme(path)
+    problems = [(p.code, p.sheet, p.cell, p.message) for p in parsed.problems]
+    return parsed.data, dict(parsed.cells.items()), problems
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("shared")
+    clean = skeleton()
+    put(clean, "mentors", "A4", "Н-1")
+    put(clean, "mentors", "E4", 5)
+    renamed = skeleton()
+    put(renamed, "mentors", "E3", "Стаж")  # a renamed required column
+    put(renamed, "mentors", "M3", "Телефон")  # an extra one
+    put(renamed, "mentors", "A4", "Н-1")
+    put(renamed, "mentors", "E4", 5)
+    own = skeleton(directions=["Своё направление"])
+    put(own, "roadmap", "A4", "Своё направление")
+    return {name: write_inline(root / f"{name}.xlsx", cells)
+            for name, cells in (("clean", clean), ("renamed", renamed), ("own", own))}
+
+
+def test_copies_read_in_turn_read_as_alone(copies):
+    alone = {}
+    for name, path in copies.items():
+        _fresh()
+        alone[name] = _outcome(path)
+    _fresh()
+    for name in ("clean", "renamed", "clean", "own", "renamed", "own", "clean"):
+        assert _outcome(copies[name]) == alone[name], name
+    assert any(code == "column-missing" for code, *_ in alone["renamed"][2])
+    assert not any(code.startswith("column-") for code, *_ in alone["clean"][2])
+
+
+def test_only_clean_header_rows_are_kept(copies):
+    _fresh()
+    read_programme(copies["renamed"])
+    kept = len(programme._PLANS)
+    read_programme(copies["clean"])
+    assert len(programme._PLANS) == kept + 1  # the clean mentors header joins; the renamed one never did
