@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from test_reader import put, skeleton, write_inline
+from test_reader import LAYOUT, put, skeleton, write_inline
 from xlflow.reading import programme
 from xlflow.reading.programme import read_programme
 
@@ -15,6 +15,7 @@ from xlflow.reading.programme import read_programme
 def _fresh() -> None:
     programme._PLANS.clear()
     programme._SHARED_CONVERTERS.clear()
+    programme._BY_LABELS.clear()
     programme._directions_of_text.cache_clear()
 
 
@@ -38,7 +39,33 @@ def copies(tmp_path_factory) -> dict[str, Path]:
     own = skeleton(directions=["Своё направление"])
     put(own, "roadmap", "A4", "Своё направление")
     return {name: write_inline(root / f"{name}.xlsx", cells)
-            for name, cells in (("clean", clean), ("renamed", renamed), ("own", own))}
+            for name, cells in (("clean", clean), ("renamed", renamed), ("own", own),
+                                ("numbers", _rubric_numbers(True)), ("ones", _rubric_numbers(1)),
+                                ("labels", _passport_moved()))}
+
+
+def _rubric_numbers(first: object) -> dict:
+    """Scores by the «№» column, whose first number is ``first`` (1 and True
+    are equal as keys, but only 1 is the first indicator)."""
+    cells = skeleton()
+    rubric = LAYOUT.sheet("rubric")
+    first0 = rubric.first_row - 1
+    for i in range(len(rubric.indicators)):
+        cells[rubric.name][(first0 + i, 0)] = first if i == 0 else i + 1
+        cells[rubric.name][(first0 + i, 3)] = 1
+    return cells
+
+
+def _passport_moved() -> dict:
+    """Two passport labels swapped: each value still goes to its own field."""
+    cells = skeleton()
+    spec = LAYOUT.sheet("passport")
+    a, b = spec.fields[0], spec.fields[1]
+    sheet = cells[spec.name]
+    ra, rb = spec.row_of(a.key) - 1, spec.row_of(b.key) - 1
+    sheet[(ra, 0)], sheet[(rb, 0)] = b.header, a.header
+    sheet[(ra, 1)], sheet[(rb, 1)] = "значение второго поля", "значение первого поля"
+    return cells
 
 
 def test_copies_read_in_turn_read_as_alone(copies):
@@ -47,8 +74,10 @@ def test_copies_read_in_turn_read_as_alone(copies):
         _fresh()
         alone[name] = _outcome(path)
     _fresh()
-    for name in ("clean", "renamed", "clean", "own", "renamed", "own", "clean"):
+    for name in ("clean", "renamed", "clean", "own", "renamed", "own", "clean", "numbers", "ones",
+                 "numbers", "labels", "clean", "labels", "ones"):
         assert _outcome(copies[name]) == alone[name], name
+    assert len(alone["ones"][0]["rubric"]) == len(alone["numbers"][0]["rubric"]) + 1
     assert any(code == "column-missing" for code, *_ in alone["renamed"][2])
     assert not any(code.startswith("column-") for code, *_ in alone["clean"][2])
 

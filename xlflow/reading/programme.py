@@ -291,16 +291,40 @@ def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
 
 # ---------------------------------------------------------------- passport (form)
 
+_BY_LABELS: dict[tuple, tuple[Any, Any]] = {}
+
+
+def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``, kept per (spec, the label cells it depends on): every copy
+    of a template repeats its labels. Keyed by the spec's identity (the
+    layout is loaded once) and by the cells' values and types (1, 1.0 and
+    True are equal keys, but not the same label)."""
+    key = (id(spec), labels, tuple(map(type, labels)))
+    hit = _BY_LABELS.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    value = build()
+    if len(_BY_LABELS) >= 256:
+        _BY_LABELS.clear()
+    _BY_LABELS[key] = (spec, value)
+    return value
+
+
+def _field_rows(spec: FormSpec, labels: tuple) -> list[tuple[Column, int | None]]:
+    """Each passport field with the row of its label (None: not found)."""
+    rows_by_label: dict[str, int] = {}
+    for r, label in enumerate(labels):
+        if label is not None:
+            rows_by_label.setdefault(header_key(label), r)
+    return [(f, rows_by_label.get(header_key(f.header))) for f in spec.fields]
+
+
 def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
     label_col = col_index(spec.raw.get("label_col", "A"))
     value_col = col_index(spec.raw.get("value_col", "B"))
-    rows_by_label: dict[str, int] = {}
-    for r, row in enumerate(grid.rows):
-        if label_col < len(row) and row[label_col] is not None:
-            rows_by_label.setdefault(header_key(row[label_col]), r)
+    labels = tuple(row[label_col] if label_col < len(row) else None for row in grid.rows)
     out: dict[str, Any] = {}
-    for f in spec.fields:
-        r = rows_by_label.get(header_key(f.header))
+    for f, r in _by_labels(spec, labels, lambda: _field_rows(spec, labels)):
         if r is None:
             ctx.problem(FIELD_MISSING, grid.name, a1(spec.row_of(f.key) - 1, label_col), header=f.header)
             continue
@@ -573,6 +597,16 @@ def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, i
     n = len(spec.indicators)
     if "number" not in found:
         return [(i + 1, hdr + 1 + i) for i in range(n)]
+    width = max(found[k] for k in ("indicator", "criterion", "number") if k in found) + 1
+    cells: list = [hdr, *found.items()]
+    for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's length, then its label cells
+        cells.append(len(row))
+        cells += row[:width]
+    return _by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
+
+
+def _numbered_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, int]) -> list[tuple[int, int]]:
+    n = len(spec.indicators)
     total_keys = {header_key(spec.raw.get("total_label")), header_key(spec.raw.get("level_label"))}
     label_cols = [found[k] for k in ("indicator", "criterion", "number") if k in found]
     out: list[tuple[int, int]] = []
