@@ -28,9 +28,9 @@ def norm_key(value: Any) -> str:
     return _norm_text(value)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _norm_text(value: str) -> str:
-    """(Cached: ids and group codes recur row after row and copy after copy.)"""
+    """(Cached: ids and group codes recur from rule to rule and row to row.)"""
     return " ".join(value.split()).casefold().replace("ё", "е")
 
 
