@@ -335,6 +335,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def _check_member_name(name: str, file: str) -> None:
+    if ".." not in name and ":" not in name and "\\" not in name and "\x00" not in name \
+            and not name.startswith("/"):
+        return  # nothing below can match
     norm = name.replace("\\", "/")
     parts = norm.split("/")
     if norm.startswith("/") or _DRIVE.match(norm) or ".." in parts or "\x00" in name:
