@@ -88,3 +88,12 @@ def test_only_clean_header_rows_are_kept(copies):
     kept = len(programme._PLANS)
     read_programme(copies["clean"])
     assert len(programme._PLANS) == kept + 1  # the clean mentors header joins; the renamed one never did
+
+
+def test_cells_that_cannot_be_keys_are_read_without_keeping_anything():
+    _fresh()
+    spec = LAYOUT.sheet("passport")
+    built = []
+    for _ in range(2):
+        assert programme._by_labels(spec, (["a list cell"], "x"), lambda: built.append(1) or "found") == "found"
+    assert built == [1, 1] and not programme._BY_LABELS

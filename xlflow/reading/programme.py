@@ -299,15 +299,26 @@ def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
     of a template repeats its labels. Keyed by the spec's identity (the
     layout is loaded once) and by the cells' values and types (1, 1.0 and
     True are equal keys, but not the same label)."""
-    key = (id(spec), labels, tuple(map(type, labels)))
-    hit = _BY_LABELS.get(key)
+    key = _hashable((id(spec), labels, tuple(map(type, labels))))
+    hit = _BY_LABELS.get(key) if key is not None else None
     if hit is not None and hit[0] is spec:
         return hit[1]
     value = build()
-    if len(_BY_LABELS) >= 256:
-        _BY_LABELS.clear()
-    _BY_LABELS[key] = (spec, value)
+    if key is not None:
+        if len(_BY_LABELS) >= 256:
+            _BY_LABELS.clear()
+        _BY_LABELS[key] = (spec, value)
     return value
+
+
+def _hashable(key: tuple) -> tuple | None:
+    """``key``, or None when a cell in it cannot be hashed (an object some
+    engine gives for a cell): then nothing is kept."""
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _field_rows(spec: FormSpec, labels: tuple) -> list[tuple[Column, int | None]]:
@@ -406,8 +417,8 @@ _PLANS: dict[tuple, tuple[TableSpec, dict, _TablePlan]] = {}
 
 def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     expected = spec.header_row - 1
-    key = (id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())
-    hit = _PLANS.get(key)
+    key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ()))
+    hit = _PLANS.get(key) if key is not None else None
     if hit is not None and hit[0] is spec and hit[1] is ctx.converters:
         return hit[2]
     reported = len(ctx.problems)
@@ -420,7 +431,7 @@ def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
     headed = frozenset(found.values()) | extra
     plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1)
-    if hdr == expected and len(ctx.problems) == reported:  # found by that row alone, nothing to report
+    if key is not None and hdr == expected and len(ctx.problems) == reported:  # by that row alone, nothing reported
         if len(_PLANS) >= 256:
             _PLANS.clear()
         _PLANS[key] = (spec, ctx.converters, plan)
