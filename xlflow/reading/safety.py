@@ -478,7 +478,7 @@ def _inflate_all(fh: BinaryIO, file: str, size: int, infos: list[zipfile.ZipInfo
             kept.add(info.filename, [out] if len(out) <= _KEEP_MEMBER else None, len(out))
 
 
-_MEMO = InflatedMemo(MiB // 2)  # the parts copies share fit many times over
+_MEMO = InflatedMemo(MiB // 4)  # the parts copies share (~50 KB) fit several times over
 _MEMO_IN = 64 * 1024  # largest compressed member remembered
 
 
