@@ -97,3 +97,14 @@ def test_cells_that_cannot_be_keys_are_read_without_keeping_anything():
     for _ in range(2):
         assert programme._by_labels(spec, (["a list cell"], "x"), lambda: built.append(1) or "found") == "found"
     assert built == [1, 1] and not programme._BY_LABELS
+
+
+def test_long_table_plan_is_neither_kept_nor_taken(tmp_path):
+    long = skeleton()
+    for i in range(programme._PLAN_MAX_ROWS + 5):
+        put(long, "mentors", f"A{4 + i}", f"Н-{i}")
+    path = write_inline(tmp_path / "long.xlsx", long)
+    _fresh()
+    first = _outcome(path)
+    assert not any(plan[2].located and plan[0].key == "mentors" for plan in programme._PLANS.values())
+    assert _outcome(path) == first and len(first[0]["mentors"]) == programme._PLAN_MAX_ROWS + 5

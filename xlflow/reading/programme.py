@@ -411,13 +411,17 @@ class _TablePlan:
 
 
 # Plans of header rows read before without a problem, by (spec, normalisers,
-# header row values): copies of one template repeat their header rows.
+# header row values): copies of one template repeat their header rows. A
+# long table (a school's registry) is read once: its plan is neither kept nor
+# taken from a copy's.
 _PLANS: dict[tuple, tuple[TableSpec, dict, _TablePlan]] = {}
+_PLAN_MAX_ROWS = 128
 
 
 def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     expected = spec.header_row - 1
-    key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ()))
+    key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())) \
+        if grid.height <= _PLAN_MAX_ROWS else None
     hit = _PLANS.get(key) if key is not None else None
     if hit is not None and hit[0] is spec and hit[1] is ctx.converters:
         return hit[2]
