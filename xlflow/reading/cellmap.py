@@ -80,13 +80,14 @@ class CellMap(Mapping):
     def __init__(self) -> None:
         self._tables: dict[str, TableCells] = {}
         self._other: dict[Any, tuple[str, str]] = {}
+        self._other_heads: set[Any] = set()  # first items of the tuple paths in _other
         self._table_len = 0  # entries held by the tables
 
     # -------------------------------------------------------------- writing
 
     def add_table(self, table: str, sheet: str, columns: list[tuple[str, str]]) -> TableCells:
         """Start ``table`` read from ``sheet``; ``columns`` are (key, letter)."""
-        if table in self._tables or any(type(k) is tuple and k and k[0] == table for k in self._other):
+        if table in self._tables or table in self._other_heads:
             raise ValueError(f"table {table!r} is already in the cell map")
         self._tables[table] = found = TableCells(sheet, columns)
         return found
@@ -102,8 +103,10 @@ class CellMap(Mapping):
         self._table_len += mask.bit_count() + 1
 
     def __setitem__(self, path: Any, at: tuple[str, str]) -> None:
-        if type(path) is tuple and path and path[0] in self._tables:
-            raise ValueError(f"{path!r} belongs to a compact table")
+        if type(path) is tuple and path:
+            if path[0] in self._tables:
+                raise ValueError(f"{path!r} belongs to a compact table")
+            self._other_heads.add(path[0])
         self._other[path] = at
 
     # -------------------------------------------------------------- reading

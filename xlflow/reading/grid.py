@@ -282,8 +282,9 @@ def _scan_sheet_xml(data: bytes) -> tuple[dict[tuple[int, int], str], list[tuple
             errors[_ref_to_rc(ref.group(1))] = val.group(1).decode("utf-8", "replace")
         pos = data.find(_ERROR_ATTR, pos + 1)
     merged = []
-    if b"mergeCell" in data:
-        for m in _MERGE.finditer(data):
+    at = data.find(b"mergeCell")
+    if at != -1:  # from the tag of the first one: no tag before it is searched
+        for m in _MERGE.finditer(data, max(data.rfind(b"<", 0, at), 0)):
             r0, c0 = _ref_to_rc(m.group(1))
             r1, c1 = _ref_to_rc(m.group(2)) if m.group(2) else (r0, c0)
             merged.append((min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)))

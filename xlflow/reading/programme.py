@@ -191,6 +191,10 @@ class _Ctx:
     def input_area(self, grid: SheetGrid, r0: int, c0: int, r1: int, c1: int) -> None:
         self.inputs.setdefault(grid.name, []).append((r0, c0, r1, c1))
 
+    def use_directions(self, directions: list[str]) -> None:
+        self.directions = directions
+        self.converters = _shared_converters(self.layout, directions)
+
     def choices(self, column: Column) -> list:
         if column.list is None:
             return []
@@ -205,6 +209,24 @@ class _Ctx:
 
     def value(self, raw: Any, column: Column) -> Any:
         return self.converter(column)(raw)
+
+
+_SHARED_CONVERTERS: dict[tuple[int, tuple[str, ...]], tuple[Layout, dict]] = {}
+
+
+def _shared_converters(layout: Layout, directions: list[str]) -> dict[int, Callable[[Any], Any]]:
+    """The normalisers (by column id) of every copy read with this layout and
+    these directions: built once, not per copy (the cached layout keeps its
+    columns, so their ids stay theirs)."""
+    key = (id(layout), tuple(directions))
+    hit = _SHARED_CONVERTERS.get(key)
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    if len(_SHARED_CONVERTERS) >= 64:  # schools with their own directions: keep it bounded
+        _SHARED_CONVERTERS.clear()
+    converters: dict[int, Callable[[Any], Any]] = {}
+    _SHARED_CONVERTERS[key] = (layout, converters)
+    return converters
 
 
 # ---------------------------------------------------------------- sheets and metadata
@@ -233,19 +255,22 @@ def _meta_value(key: str, values: list[Any]) -> Any:
 
 def _directions_value(values: list[Any]) -> list[str]:
     if len(values) == 1 and isinstance(values[0], str):
-        text = values[0].strip()
-        if text.startswith("["):  # JSON, as the writer stores it; broken JSON: use the sheet headers
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                return []
-            if not isinstance(parsed, list):
-                return []
-            return [" ".join(str(x).split()) for x in parsed if not is_empty(x)]
-        parts = re.split(r"[\n;]", text)
-    else:
-        parts = [str(v) for v in values]
-    return [" ".join(p.split()) for p in parts if not is_empty(p)]
+        return list(_directions_of_text(values[0].strip()))
+    return [" ".join(p.split()) for p in (str(v) for v in values) if not is_empty(p)]
+
+
+@lru_cache(maxsize=64)
+def _directions_of_text(text: str) -> tuple[str, ...]:
+    """Directions of the metadata cell (cached: every copy of a school repeats it)."""
+    if text.startswith("["):  # JSON, as the writer stores it; broken JSON: use the sheet headers
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return ()
+        if not isinstance(parsed, list):
+            return ()
+        return tuple(" ".join(str(x).split()) for x in parsed if not is_empty(x))
+    return tuple(" ".join(p.split()) for p in re.split(r"[\n;]", text) if not is_empty(p))
 
 
 def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
@@ -266,16 +291,51 @@ def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
 
 # ---------------------------------------------------------------- passport (form)
 
+_BY_LABELS: dict[tuple, tuple[Any, Any]] = {}
+
+
+def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``, kept per (spec, the label cells it depends on): every copy
+    of a template repeats its labels. Keyed by the spec's identity (the
+    layout is loaded once) and by the cells' values and types (1, 1.0 and
+    True are equal keys, but not the same label)."""
+    key = _hashable((id(spec), labels, tuple(map(type, labels))))
+    hit = _BY_LABELS.get(key) if key is not None else None
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    value = build()
+    if key is not None:
+        if len(_BY_LABELS) >= 256:
+            _BY_LABELS.clear()
+        _BY_LABELS[key] = (spec, value)
+    return value
+
+
+def _hashable(key: tuple) -> tuple | None:
+    """``key``, or None when a cell in it cannot be hashed (an object some
+    engine gives for a cell): then nothing is kept."""
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _field_rows(spec: FormSpec, labels: tuple) -> list[tuple[Column, int | None]]:
+    """Each passport field with the row of its label (None: not found)."""
+    rows_by_label: dict[str, int] = {}
+    for r, label in enumerate(labels):
+        if label is not None:
+            rows_by_label.setdefault(header_key(label), r)
+    return [(f, rows_by_label.get(header_key(f.header))) for f in spec.fields]
+
+
 def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
     label_col = col_index(spec.raw.get("label_col", "A"))
     value_col = col_index(spec.raw.get("value_col", "B"))
-    rows_by_label: dict[str, int] = {}
-    for r, row in enumerate(grid.rows):
-        if label_col < len(row) and row[label_col] is not None:
-            rows_by_label.setdefault(header_key(row[label_col]), r)
+    labels = tuple(row[label_col] if label_col < len(row) else None for row in grid.rows)
     out: dict[str, Any] = {}
-    for f in spec.fields:
-        r = rows_by_label.get(header_key(f.header))
+    for f, r in _by_labels(spec, labels, lambda: _field_rows(spec, labels)):
         if r is None:
             ctx.problem(FIELD_MISSING, grid.name, a1(spec.row_of(f.key) - 1, label_col), header=f.header)
             continue
@@ -339,20 +399,56 @@ def _report_missing_columns(ctx: _Ctx, grid: SheetGrid, hdr: int, columns: tuple
         ctx.problem(code, grid.name, a1(hdr, i), header=col.header)
 
 
-def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
+@dataclass(frozen=True)
+class _TablePlan:
+    """Where a table's columns are (header row, located columns with their
+    letters, normalisers and bits, every headed column, the width they span)."""
+
+    hdr: int
+    located: list
+    headed: frozenset[int]
+    width: int
+
+
+# Plans of header rows read before without a problem, by (spec, normalisers,
+# header row values): copies of one template repeat their header rows. A
+# long table (a school's registry) is read once: its plan is neither kept nor
+# taken from a copy's.
+_PLANS: dict[tuple, tuple[TableSpec, dict, _TablePlan]] = {}
+_PLAN_MAX_ROWS = 128
+
+
+def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
+    expected = spec.header_row - 1
+    key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())) \
+        if grid.height <= _PLAN_MAX_ROWS else None
+    hit = _PLANS.get(key) if key is not None else None
+    if hit is not None and hit[0] is spec and hit[1] is ctx.converters:
+        return hit[2]
+    reported = len(ctx.problems)
     keys = {header_key(c.header): c.key for c in spec.columns}
-    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    hdr, found = _locate_header(grid, keys, expected)
     _report_missing_columns(ctx, grid, hdr, spec.columns, found)
     extra = _report_extra_columns(ctx, grid, hdr, found, keys)
     by_key = {c.key: c for c in spec.columns}
     share = sharing_for(grid)  # a registry's table: equal values, one object
     located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), share(ctx.converter(by_key[k])), 1 << j)
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
+    headed = frozenset(found.values()) | extra
+    plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1)
+    if key is not None and hdr == expected and len(ctx.problems) == reported:  # by that row alone, nothing reported
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        _PLANS[key] = (spec, ctx.converters, plan)
+    return plan
+
+
+def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
+    plan = _table_plan(ctx, spec, grid)
+    hdr, located, headed, width = plan.hdr, plan.located, plan.headed, plan.width
     ctx.cells.add_table(spec.key, grid.name, [(k, letter) for k, _, letter, _, _ in located])
     for _, c, _, _, _ in located:
         ctx.input_area(grid, hdr + 1, c, _BIG, c)
-    headed = set(found.values()) | extra
-    width = max(headed, default=-1) + 1
     unheaded: set[int] = set()
     records: list[dict] = []
     rows = grid.rows
@@ -394,7 +490,7 @@ def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: t
     return rec
 
 
-def _check_unheaded(ctx: _Ctx, grid: SheetGrid, r: int, headed: set[int], reported: set[int]) -> None:
+def _check_unheaded(ctx: _Ctx, grid: SheetGrid, r: int, headed: frozenset[int], reported: set[int]) -> None:
     row = grid.rows[r]
     for c, v in enumerate(row):
         if v is None or c in headed or c in reported or is_empty(v):
@@ -455,11 +551,18 @@ def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict
             for r in (r_text, r_level):
                 if columns and r >= 0:
                     ctx.input_area(grid, r, columns[0][1], r, columns[-1][1])
+            texts, levels = _row_or_empty(grid, r_text), _row_or_empty(grid, r_level)
             for direction, c in columns:
+                if (c >= len(texts) or texts[c] is None) and (c >= len(levels) or levels[c] is None):
+                    continue  # both cells empty: no item (most of the matrix)
                 item = _diagnostic_item(ctx, grid, (r_text, r_level, c), len(items), level_list)
                 if item:
                     items.append({"stage": st["key"], "aspect": asp["key"], "direction": direction, **item})
     return items
+
+
+def _row_or_empty(grid: SheetGrid, r: int) -> list:
+    return grid.rows[r] if 0 <= r < len(grid.rows) else []
 
 
 def _diagnostic_item(ctx: _Ctx, grid: SheetGrid, where: tuple[int, int, int], index: int,
@@ -510,6 +613,16 @@ def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, i
     n = len(spec.indicators)
     if "number" not in found:
         return [(i + 1, hdr + 1 + i) for i in range(n)]
+    width = max(found[k] for k in ("indicator", "criterion", "number") if k in found) + 1
+    cells: list = [hdr, *found.items()]
+    for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's length, then its label cells
+        cells.append(len(row))
+        cells += row[:width]
+    return _by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
+
+
+def _numbered_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, int]) -> list[tuple[int, int]]:
+    n = len(spec.indicators)
     total_keys = {header_key(spec.raw.get("total_label")), header_key(spec.raw.get("level_label"))}
     label_cols = [found[k] for k in ("indicator", "criterion", "number") if k in found]
     out: list[tuple[int, int]] = []
@@ -629,7 +742,7 @@ def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> Pars
         _check_meta(ctx, meta, meta_sheet)
     diag_spec = layout.sheet("diagnostics")
     assert isinstance(diag_spec, MatrixSpec)
-    ctx.directions = meta.get("directions") or _header_directions(book, actual["diagnostics"], diag_spec, layout)
+    ctx.use_directions(meta.get("directions") or _header_directions(book, actual["diagnostics"], diag_spec, layout))
     data = _read_sheets(ctx, book, actual)
     if meta_sheet is None:
         ctx.problem(METADATA_MISSING, None, None, sheet_name=layout.meta_sheet)

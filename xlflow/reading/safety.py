@@ -36,6 +36,7 @@ from typing import Any, BinaryIO, Literal, Mapping
 from xlflow.errors import ReadError
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.foreign import OLE_MAGIC, cfb_stream_names, sniff_foreign
+from xlflow.reading.memo import Inflated, InflatedMemo
 
 __all__ = ["Checked", "Limits", "DEFAULT_LIMITS", "check", "precheck", "cfb_stream_names",
            "sniff_foreign", "col_number", "kind_problems", "problem_from_error"]
@@ -334,6 +335,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def _check_member_name(name: str, file: str) -> None:
+    if ".." not in name and ":" not in name and "\\" not in name and "\x00" not in name \
+            and not name.startswith("/"):
+        return  # nothing below can match
     norm = name.replace("\\", "/")
     parts = norm.split("/")
     if norm.startswith("/") or _DRIVE.match(norm) or ".." in parts or "\x00" in name:
@@ -458,19 +462,66 @@ def _inflate_all(fh: BinaryIO, file: str, size: int, infos: list[zipfile.ZipInfo
     for info in infos:
         if info.is_dir():
             continue
-        scanner = _PartScanner(file, info.filename, limits, ods=ods and info.filename == "content.xml")
-        pieces: list[bytes] | None = [] if kept is not None else None
-        got = 0
-        for piece in _inflate_member(fh, info, size, budget):
-            scanner.feed(piece)
-            if pieces is not None:
-                got += len(piece)
-                pieces = pieces if got <= _KEEP_MEMBER else None
-                if pieces is not None:
-                    pieces.append(piece)
-        scanner.close()
+        part_ods = ods and info.filename == "content.xml"
+        small = _small_member(fh, info, size)
+        if small is None:
+            _inflate_streamed(fh, file, size, info, (limits, part_ods), budget, kept)
+            continue
+        out = small.data
+        budget.add(info.filename, len(out), small.consumed, len(out))
+        if (limits, part_ods) not in small.clean:  # scanned as the one piece it streams as
+            scanner = _PartScanner(file, info.filename, limits, ods=part_ods)
+            scanner.feed(out)
+            scanner.close()
+            small.clean.add((limits, part_ods))
         if kept is not None:
-            kept.add(info.filename, pieces if pieces != [] else [b""], got)
+            kept.add(info.filename, [out] if len(out) <= _KEEP_MEMBER else None, len(out))
+
+
+_MEMO = InflatedMemo(MiB // 4)  # the parts copies share (~50 KB) fit several times over
+_MEMO_IN = 64 * 1024  # largest compressed member remembered
+
+
+def _small_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int) -> Inflated | None:
+    """A small deflated member whose stream ends within its first read (the
+    read :func:`_inflate_deflate` makes) and inflates to one piece, else None
+    (the member is then streamed)."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.compress_size > _MEMO_IN:
+        return None
+    start = _data_offset(fh, info, size)
+    fh.seek(start)
+    raw = fh.read(min(max(info.compress_size, 64), _CHUNK, size - start))
+    hit = _MEMO.get(raw)
+    if hit is not None:
+        return hit
+    d = zlib.decompressobj(-15)
+    try:
+        out = d.decompress(raw, _OUT_CHUNK)
+    except zlib.error:  # streamed, it fails the same way
+        return None
+    if not (d.eof and out and len(out) < _OUT_CHUNK):
+        return None
+    found = Inflated(out, len(raw) - len(d.unused_data))
+    _MEMO.add(raw, found)
+    return found
+
+
+def _inflate_streamed(fh: BinaryIO, file: str, size: int, info: zipfile.ZipInfo,
+                      scan: tuple[Limits, bool], budget: _Budget, kept: _Kept | None) -> None:
+    """Inflate a member piece by piece, each piece counted and scanned as it comes."""
+    scanner = _PartScanner(file, info.filename, scan[0], ods=scan[1])
+    pieces: list[bytes] | None = [] if kept is not None else None
+    got = 0
+    for piece in _inflate_member(fh, info, size, budget):
+        scanner.feed(piece)
+        if pieces is not None:
+            got += len(piece)
+            pieces = pieces if got <= _KEEP_MEMBER else None
+            if pieces is not None:
+                pieces.append(piece)
+    scanner.close()
+    if kept is not None:
+        kept.add(info.filename, pieces if pieces != [] else [b""], got)
 
 
 def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Budget):
@@ -565,6 +616,14 @@ _CELL_WITH_R = re.compile(rb"""<(?:[\w.-]+:)?c(?=\s)[^<>]*?\sr\s*=""")
 _SST_TAG = re.compile(rb"<(?:[\w.-]+:)?sst[\s>][^>]*>")
 _UNIQUE_COUNT = re.compile(rb"""uniqueCount\s*=\s*["']\s*\+?0*([0-9]+)""")
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"']{1,64})["']""")
+
+
+def _prefixed(buf: bytes, end: int) -> bool:
+    """A prefixed cell or row tag in ``buf[:end]`` (each contains ":c" or
+    ":row", looked for first at C speed)."""
+    if buf.find(b":c", 0, end) < 0 and buf.find(b":row", 0, end) < 0:
+        return False
+    return _PREFIXED.search(buf, 0, end) is not None
 
 
 @lru_cache(maxsize=8)
@@ -666,7 +725,7 @@ class _PartScanner:
     def _is_plain(self, buf: bytes, end: int) -> bool:
         if self.col_bound > 26:  # a wide sheet: exact all along
             return False
-        return not (self.odd_cells.search(buf, 0, end) or _PREFIXED.search(buf, 0, end))
+        return not (self.odd_cells.search(buf, 0, end) or _prefixed(buf, end))
 
     def _exact_piece(self, buf: bytes, end: int) -> None:
         refs = _ANY_REF.findall(buf, 0, end)

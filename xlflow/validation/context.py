@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from xlflow.layout import Layout, load_layout
@@ -16,6 +17,7 @@ from xlflow.validation.locate import CellLocator
 from xlflow.validation.messages import directions_of, field_label, iso_date
 
 PAIR = "пара"
+_UNSET = object()  # not looked up yet (None is a found value)
 GROUP = "группа"
 
 
@@ -23,6 +25,12 @@ def norm_key(value: Any) -> str:
     """Comparable form of an id or a name: spaces collapsed, case and ё folded."""
     if not isinstance(value, str):
         return ""
+    return _norm_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _norm_text(value: str) -> str:
+    """(Cached: ids and group codes recur from rule to rule and row to row.)"""
     return " ".join(value.split()).casefold().replace("ё", "е")
 
 
@@ -68,11 +76,10 @@ class RuleContext:
 
     def shared(self, compute: Callable[[RuleContext], Any]) -> Any:
         """``compute(self)``, computed once per context: an index several rules read."""
-        try:
-            return self._shared[compute]
-        except KeyError:
+        value = self._shared.get(compute, _UNSET)
+        if value is _UNSET:
             value = self._shared[compute] = compute(self)
-            return value
+        return value
 
     @property
     def kind(self) -> str:
@@ -94,12 +101,12 @@ class RuleContext:
     def day(self, value: Any) -> dt.date | None:
         """:func:`iso_date` of ``value``, remembered per value."""
         try:
-            return self._days[value]
-        except KeyError:
-            day = self._days[value] = iso_date(value)
-            return day
+            day = self._days.get(value, _UNSET)
         except TypeError:  # unhashable: a list or dict is no date
             return None
+        if day is _UNSET:
+            day = self._days[value] = iso_date(value)
+        return day
 
     @staticmethod
     def text(row: Mapping, key: str) -> str | None:

@@ -4,6 +4,7 @@ lists of allowed choices."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from xlflow.layout import FormSpec, Layout, MatrixSpec, TableSpec
@@ -36,6 +37,12 @@ def iso_date(value: Any) -> dt.date | None:
     """The date of an ISO ``YYYY-MM-DD`` string; None for anything else."""
     if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
         return None
+    return _iso_day(value)
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(value: str) -> dt.date | None:
+    """(Cached: copies repeat the dates of one school year.)"""
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -1,0 +1,50 @@
+"""Inflated zip members remembered by the safety pre-check
+(:mod:`xlflow.reading.safety`), so that parts repeated byte for byte across
+the copies of one template are inflated and scanned once per process."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Inflated", "InflatedMemo"]
+
+
+class Inflated:
+    """A member's inflated bytes, the compressed bytes its stream used, and
+    the (limits, ods) under which these bytes passed the scan."""
+
+    __slots__ = ("data", "consumed", "clean")
+
+    def __init__(self, data: bytes, consumed: int) -> None:
+        self.data, self.consumed = data, consumed
+        self.clean: set[tuple[Any, bool]] = set()  # (Limits, ods)
+
+
+class InflatedMemo:
+    """Deflated members inflated before in this process, by their compressed
+    bytes: copies of one template repeat their styles, theme, relationships
+    and instructions byte for byte. Bytes whose deflate stream ends within
+    them always inflate to the same output, which scans the same under the
+    same limits, so such a member is inflated and scanned once. Bounded:
+    least recently used first out."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.size = 0
+        self.found: dict[bytes, Inflated] = {}
+
+    def get(self, raw: bytes) -> Inflated | None:
+        hit = self.found.pop(raw, None)
+        if hit is not None:
+            self.found[raw] = hit
+        return hit
+
+    def add(self, raw: bytes, inflated: Inflated) -> None:
+        if len(inflated.data) > self.total // 8:
+            return
+        old = self.found.pop(raw, None)
+        if old is not None:
+            self.size -= len(old.data)
+        self.found[raw] = inflated
+        self.size += len(inflated.data)
+        while self.size > self.total:
+            self.size -= len(self.found.pop(next(iter(self.found))).data)
