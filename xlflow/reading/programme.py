@@ -30,7 +30,7 @@ from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, Tab
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.cellmap import CellMap
-from xlflow.reading.grid import GridBook, SheetGrid, load_book, register_once, sharing_for
+from xlflow.reading.grid import GridBook, SheetGrid, load_book, long_sheet, register_once, sharing_for
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
 
@@ -415,13 +415,12 @@ class _TablePlan:
 # long table (a school's registry) is read once: its plan is neither kept nor
 # taken from a copy's.
 _PLANS: dict[tuple, tuple[TableSpec, dict, _TablePlan]] = {}
-_PLAN_MAX_ROWS = 128
 
 
 def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     expected = spec.header_row - 1
     key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())) \
-        if grid.height <= _PLAN_MAX_ROWS else None
+        if not long_sheet(grid) else None
     hit = _PLANS.get(key) if key is not None else None
     if hit is not None and hit[0] is spec and hit[1] is ctx.converters:
         return hit[2]
