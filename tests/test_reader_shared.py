@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from test_reader import LAYOUT, put, skeleton, write_inline
-from xlflow.reading import programme
+from xlflow.reading import grid, programme
 from xlflow.reading.programme import read_programme
 
 
@@ -101,10 +101,10 @@ def test_cells_that_cannot_be_keys_are_read_without_keeping_anything():
 
 def test_long_table_plan_is_neither_kept_nor_taken(tmp_path):
     long = skeleton()
-    for i in range(programme._PLAN_MAX_ROWS + 5):
+    for i in range(grid._SHARED_FROM + 5):
         put(long, "mentors", f"A{4 + i}", f"Н-{i}")
     path = write_inline(tmp_path / "long.xlsx", long)
     _fresh()
     first = _outcome(path)
     assert not any(plan[2].located and plan[0].key == "mentors" for plan in programme._PLANS.values())
-    assert _outcome(path) == first and len(first[0]["mentors"]) == programme._PLAN_MAX_ROWS + 5
+    assert _outcome(path) == first and len(first[0]["mentors"]) == grid._SHARED_FROM + 5
