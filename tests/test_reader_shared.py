@@ -108,3 +108,11 @@ def test_long_table_plan_is_neither_kept_nor_taken(tmp_path):
     first = _outcome(path)
     assert not any(plan[2].located and plan[0].key == "mentors" for plan in programme._PLANS.values())
     assert _outcome(path) == first and len(first[0]["mentors"]) == grid._SHARED_FROM + 5
+
+
+def test_header_key_cache_keeps_equal_numbers_of_other_types_apart():
+    """1, 1.0 and True compare equal in Python; as header texts they differ."""
+    from xlflow.reading.programme import header_key
+
+    keys = [header_key(v) for v in (1, True, 1.0, 1, True)]
+    assert keys[0] == keys[3] == "1" and keys[1] == keys[4] != "1" and keys[2] == "1.0"

@@ -141,7 +141,7 @@ def is_error_value(value: Any) -> bool:
     return s in _ERROR_TEXTS or _LO_ERROR.fullmatch(value.strip()) is not None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=8192, typed=True)  # typed: 1, 1.0 and True are different headers
 def header_key(value: Any) -> str:
     """Comparison key of a header or label (case, spaces, ё, dashes, "*" marks)."""
     if value is None:
