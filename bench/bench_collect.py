@@ -28,7 +28,7 @@ from common import (script_main, WORK, ChildRun, Section, cores, ensure_sample_f
 BASELINES = Path(__file__).resolve().parent / "baselines.py"
 AS_OF = "31.05.2026"
 # quick -> (files for the throughput table, repeats, sizes of the scaling table)
-PLAN = {True: (200, 3, (100, 1000)), False: (2000, 3, (100, 1000, 10000))}
+PLAN = {True: (200, 3, (100, 1000)), False: (2000, 5, (100, 1000, 10000))}
 # The pandas+openpyxl loop over 2,000 files takes minutes: run once in the full plan.
 SLOW_REPEAT = {True: 3, False: 1}
 
