@@ -41,8 +41,9 @@ CREATE TABLE reg_pairs (i INTEGER, gid TEXT, mid TEXT, mentor_s TEXT, mentee_s T
 def bank_rows(record: Mapping) -> Iterator[tuple]:
     """(role, seq, id, sid, full_name, young) of the people of ``record``."""
     for role, table in PEOPLE:
-        people = [p for p in record.get(table) or [] if isinstance(p, dict)]
-        for seq, person in enumerate(people):
+        for seq, person in enumerate(record.get(table) or []):
+            if not isinstance(person, dict):
+                continue
             pid = person.get("id")
             yield (role, seq, pid.strip() if isinstance(pid, str) and pid.strip() else None,
                    str(person.get("id", "")).strip(), stats._text(person.get("full_name")),
@@ -52,7 +53,9 @@ def bank_rows(record: Mapping) -> Iterator[tuple]:
 def pair_rows(pairs: list, cells: Mapping) -> Iterator[tuple]:
     """(i, gid, mid, mentor_s, mentee_s, blob) of the pair rows; the blob
     pickles the row and the cells of its keys, ``(row index, key) -> (sheet, A1)``."""
-    for i, row in enumerate(r for r in pairs if isinstance(r, dict)):
+    for i, row in enumerate(pairs):  # i: the row's index, as in the cells' keys
+        if not isinstance(row, dict):
+            continue
         key = [str(row.get(k, "")).strip() for k in _PAIR_KEY]
         at = {k: cells[(i, k)] for k in PAIR_CELL_KEYS if (i, k) in cells}
         yield (i, *key, pickle.dumps((row, at), pickle.HIGHEST_PROTOCOL))

@@ -211,7 +211,32 @@ class _Ctx:
         return self.converter(column)(raw)
 
 
-_SHARED_CONVERTERS: dict[tuple[int, tuple[str, ...]], tuple[Layout, dict]] = {}
+class _Kept(dict):
+    """What copies of one template share, kept from copy to copy: entries
+    ``key -> (*owners, value)``, where the owners are the objects whose ids
+    the key holds (checked by identity on a hit: an id is reused once its
+    object is gone). Bounded: at ``limit`` entries, all are dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def take(self, key: tuple | None, *owners: Any) -> Any:
+        """The value kept for ``key`` and ``owners``, or None."""
+        hit = self.get(key) if key is not None else None
+        if hit is None or any(a is not b for a, b in zip(hit, owners)):
+            return None
+        return hit[-1]
+
+    def keep(self, key: tuple | None, *owners_and_value: Any) -> None:
+        if key is None:
+            return
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = owners_and_value
+
+
+_SHARED_CONVERTERS = _Kept(64)  # schools with their own directions: bounded
 
 
 def _shared_converters(layout: Layout, directions: list[str]) -> dict[int, Callable[[Any], Any]]:
@@ -219,13 +244,10 @@ def _shared_converters(layout: Layout, directions: list[str]) -> dict[int, Calla
     these directions: built once, not per copy (the cached layout keeps its
     columns, so their ids stay theirs)."""
     key = (id(layout), tuple(directions))
-    hit = _SHARED_CONVERTERS.get(key)
-    if hit is not None and hit[0] is layout:
-        return hit[1]
-    if len(_SHARED_CONVERTERS) >= 64:  # schools with their own directions: keep it bounded
-        _SHARED_CONVERTERS.clear()
-    converters: dict[int, Callable[[Any], Any]] = {}
-    _SHARED_CONVERTERS[key] = (layout, converters)
+    converters = _SHARED_CONVERTERS.take(key, layout)
+    if converters is None:
+        converters = {}
+        _SHARED_CONVERTERS.keep(key, layout, converters)
     return converters
 
 
@@ -291,7 +313,7 @@ def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
 
 # ---------------------------------------------------------------- passport (form)
 
-_BY_LABELS: dict[tuple, tuple[Any, Any]] = {}
+_BY_LABELS = _Kept(256)
 
 
 def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
@@ -300,14 +322,10 @@ def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
     layout is loaded once) and by the cells' values and types (1, 1.0 and
     True are equal keys, but not the same label)."""
     key = _hashable((id(spec), labels, tuple(map(type, labels))))
-    hit = _BY_LABELS.get(key) if key is not None else None
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    value = build()
-    if key is not None:
-        if len(_BY_LABELS) >= 256:
-            _BY_LABELS.clear()
-        _BY_LABELS[key] = (spec, value)
+    value = _BY_LABELS.take(key, spec)
+    if value is None:
+        value = build()
+        _BY_LABELS.keep(key, spec, value)
     return value
 
 
@@ -414,16 +432,16 @@ class _TablePlan:
 # header row values): copies of one template repeat their header rows. A
 # long table (a school's registry) is read once: its plan is neither kept nor
 # taken from a copy's.
-_PLANS: dict[tuple, tuple[TableSpec, dict, _TablePlan]] = {}
+_PLANS = _Kept(256)
 
 
 def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     expected = spec.header_row - 1
     key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())) \
         if not long_sheet(grid) else None
-    hit = _PLANS.get(key) if key is not None else None
-    if hit is not None and hit[0] is spec and hit[1] is ctx.converters:
-        return hit[2]
+    hit = _PLANS.take(key, spec, ctx.converters)
+    if hit is not None:
+        return hit
     reported = len(ctx.problems)
     keys = {header_key(c.header): c.key for c in spec.columns}
     hdr, found = _locate_header(grid, keys, expected)
@@ -435,10 +453,8 @@ def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
     headed = frozenset(found.values()) | extra
     plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1)
-    if key is not None and hdr == expected and len(ctx.problems) == reported:  # by that row alone, nothing reported
-        if len(_PLANS) >= 256:
-            _PLANS.clear()
-        _PLANS[key] = (spec, ctx.converters, plan)
+    if hdr == expected and len(ctx.problems) == reported:  # by that row alone, nothing reported
+        _PLANS.keep(key, spec, ctx.converters, plan)
     return plan
 
 
