@@ -16,7 +16,8 @@ class Inflated:
 
     def __init__(self, data: bytes, consumed: int) -> None:
         self.data, self.consumed = data, consumed
-        self.clean: set[tuple[Any, bool]] = set()  # (Limits, ods)
+        # (Limits, ods): a short list, as a frozen dataclass hashes all its fields each time
+        self.clean: list[tuple[Any, bool]] = []
 
 
 class InflatedMemo:
