@@ -460,9 +460,7 @@ def _inflate_all(src: Source, file: str, infos: list[Member], limits: Limits, od
         out = small.data
         budget.add(name, len(out), small.consumed, len(out))
         if scan not in small.clean:  # scanned as the one piece it streams as
-            scanner = _PartScanner(file, name, limits, ods=scan[1])
-            scanner.feed(out)
-            scanner.close()
+            _PartScanner(file, name, limits, ods=scan[1]).scan_whole(out)
             small.clean.append(scan)
         if kept is not None:
             kept.add(name, [out] if len(out) <= _KEEP_MEMBER else None, len(out))
@@ -614,6 +612,14 @@ def _prefixed(buf: bytes, end: int) -> bool:
 
 
 @lru_cache(maxsize=8)
+def _plain_cells(max_rows: int) -> tuple[int, re.Pattern]:
+    """The rows a plain piece may reach (its refs have fewer digits than
+    ``max_rows`` has: below ``10 ** (digits - 1)``) and its odd-cell search."""
+    digits = len(str(max_rows))
+    return 10 ** (digits - 1) - 1, _odd_cells(digits)
+
+
+@lru_cache(maxsize=8)
 def _odd_cells(digits: int) -> re.Pattern:
     """Cell tags that are not a plain ``<c r="B7" s="1" t="s">`` with fewer
     than ``digits`` digits (see above)."""
@@ -642,10 +648,19 @@ class _PartScanner:
         self.col_bound = 0  # upper bound of the last column
         self.implicit_rows = self.implicit_cells = 0
         self.started = False
-        # a plain piece has refs of fewer digits than max_rows has: rows below 10 ** (digits - 1)
-        self.plain_rows = 10 ** (len(str(limits.max_rows)) - 1) - 1
-        self.odd_cells = _odd_cells(len(str(limits.max_rows)))
+        self.plain_rows, self.odd_cells = _plain_cells(limits.max_rows)
         self.ods = _ods_bounds(self) if ods else None
+
+    def scan_whole(self, data: bytes) -> None:
+        """:meth:`feed` then :meth:`close` for a member inflated in one piece:
+        the same scans over the same bytes, without splitting off the last tag."""
+        if self.ods is not None:
+            self.feed(data)
+            self.close()
+            return
+        _scan_entities(data, self.file, self.part)
+        _check_declared_encoding(data[:256], self.file, self.part)
+        self._process(data, len(data))
 
     def feed(self, data: bytes) -> None:
         buf = self.carry + data if self.carry else data
