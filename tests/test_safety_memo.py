@@ -77,7 +77,20 @@ def test_memo_stays_within_its_budget():
         memo.add(b"%d" % i, Inflated(b"x" * 100, 10))
     memo.add(b"49", Inflated(b"y" * 100, 10))  # the same bytes again: counted once
     assert memo.size <= 1000
-    assert sum(len(v.data) for v in memo.found.values()) == memo.size
+    assert sum(len(v.data) for _, v in memo.found.values()) == memo.size
     assert memo.get(b"49") is not None and memo.get(b"0") is None  # oldest out first
     memo.add(b"big", Inflated(b"x" * 200, 10))  # more than an eighth: not kept
     assert memo.get(b"big") is None
+
+
+def test_memo_hit_needs_the_same_bytes_not_just_the_same_end():
+    memo = InflatedMemo(1000)
+    first = b"a" * 100 + b"same end of the stream, 32 bytes"
+    other = b"b" * 100 + b"same end of the stream, 32 bytes"
+    memo.add(first, Inflated(b"first", 10))
+    assert memo.get(first).data == b"first"
+    assert memo.get(other) is None
+    memo.add(other, Inflated(b"other", 10))  # takes the place of the first
+    assert memo.get(other).data == b"other"
+    assert memo.get(first) is None
+    assert memo.size == len(b"other")
