@@ -156,3 +156,20 @@ def test_member_without_a_name_is_read_not_crashed(base, tmp_path):
     path.write_bytes(_patch_first_entry(base, name=b"", entry=1))
     checked = check(path)
     assert checked.entries[1][0] == ""
+
+
+def test_hostile_files_are_refused_alike_from_memory_and_from_disk(tmp_path, monkeypatch):
+    """Files read into memory go through the struct reader and slices; larger
+    ones through zipfile and reads: the same codes either way."""
+    cases = hostile.build_all(tmp_path)
+    in_memory = {}
+    for name, (path, _) in cases.items():
+        try:
+            in_memory[name] = check(path).kind
+        except ReadError as err:
+            in_memory[name] = err.code
+    monkeypatch.setattr(safety, "_IN_MEMORY", 100)
+    for name, (path, code) in cases.items():
+        with pytest.raises(ReadError) as info:
+            check(path)
+        assert info.value.code == in_memory[name] == code, name
