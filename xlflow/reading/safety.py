@@ -7,8 +7,10 @@ raw bytes first, cheaply:
 
 * the container: an OOXML/ODF zip, an OLE2 (CFB) file (legacy ``.xls`` or a
   password-protected workbook), or something else (text, Word, PDF...);
-* the zip directory: number of entries, member names (``../``, absolute),
-  declared sizes, compression methods;
+* the zip directory (unpacked from the bytes by :mod:`xlflow.reading.zipdir`
+  as zipfile reads it; zipfile itself for unusual layouts): number of
+  entries, member names (``../``, absolute), declared sizes, compression
+  methods;
 * every member is inflated by streaming, without trusting the headers: the
   bytes actually produced are counted against the size limits and the
   inflate ratio (with a grace size so ordinary files pass);
