@@ -262,7 +262,6 @@ def _raise_for_ole(fh: BinaryIO, file: str, size: int) -> None:
 # ---------------------------------------------------------------- zip container
 _IN_MEMORY = 8 * MiB
 _EOCD = b"PK\x05\x06"
-_LOCAL = b"PK\x03\x04"
 _CHUNK = 256 * 1024
 _OUT_CHUNK = 1024 * 1024
 

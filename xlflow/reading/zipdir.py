@@ -39,9 +39,6 @@ class Member(NamedTuple):
     file_size: int
     header_offset: int
 
-    def is_dir(self) -> bool:
-        return self.filename.endswith("/")
-
 
 def from_zipfile(fh: BinaryIO) -> list[Member]:
     """The members as :mod:`zipfile` reads them (it raises for a broken zip)."""
