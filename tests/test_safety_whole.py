@@ -81,3 +81,16 @@ def test_hostile_insertions_scan_alike(sheet):
                 assert whole == streamed, data[-300:]
             seen.add(whole if isinstance(whole, str) else "passed")
     assert {"passed", "sheet-too-large", "xml-entities", "not-a-workbook"} <= seen
+
+
+@pytest.mark.parametrize("limits", [Limits(max_cols=20), Limits(max_cells=1000), Limits(max_rows=50)])
+def test_tight_limits_bound_ordinary_sheets_exactly(tmp_path, limits):
+    """Limits below the fast path's bound (26 columns, 99,999 rows) refused
+    every sheet as "up to row 99999 and column 26"; now only real extents count."""
+    small = hostile.valid_xlsx(tmp_path / "small.xlsx", sheets=1, rows=5, cols=3)
+    assert safety.check(small, limits).kind == "xlsx"
+    wide = hostile.valid_xlsx(tmp_path / "wide.xlsx", sheets=1, rows=60, cols=22)
+    with pytest.raises(ReadError) as info:
+        safety.check(wide, limits)
+    assert info.value.code == "sheet-too-large"
+    assert "строки 60 и столбца 22" in info.value.message

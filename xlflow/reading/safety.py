@@ -650,6 +650,9 @@ class _PartScanner:
         self.implicit_rows = self.implicit_cells = 0
         self.started = False
         self.plain_rows, self.odd_cells = _plain_cells(limits.max_rows)
+        # limits below the plain bound (26 columns, plain_rows rows) would refuse
+        # every ordinary sheet: then each piece is bounded exactly
+        self.plain_fits = 26 <= limits.max_cols and self.plain_rows * 26 <= limits.max_cells
         self.ods = _ods_bounds(self) if ods else None
 
     def scan_whole(self, data: bytes) -> None:
@@ -726,7 +729,7 @@ class _PartScanner:
             at = buf.find(b"uniqueCount", at + 1, end)
 
     def _is_plain(self, buf: bytes, end: int) -> bool:
-        if self.col_bound > 26:  # a wide sheet: exact all along
+        if self.col_bound > 26 or not self.plain_fits:  # a wide sheet or tight limits: exact all along
             return False
         return not (self.odd_cells.search(buf, 0, end) or _prefixed(buf, end))
 
