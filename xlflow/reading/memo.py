@@ -16,7 +16,8 @@ class Inflated:
 
     def __init__(self, data: bytes, consumed: int) -> None:
         self.data, self.consumed = data, consumed
-        self.clean: set[tuple[Any, bool]] = set()  # (Limits, ods)
+        # (Limits, ods): a short list, as a frozen dataclass hashes all its fields each time
+        self.clean: list[tuple[Any, bool]] = []
 
 
 class InflatedMemo:
@@ -30,21 +31,33 @@ class InflatedMemo:
     def __init__(self, total: int) -> None:
         self.total = total
         self.size = 0
-        self.found: dict[bytes, Inflated] = {}
+        # by (length, last bytes): cheap to hash, unlike the whole compressed
+        # member; a hit compares the whole bytes
+        self.found: dict[tuple[int, bytes], tuple[bytes, Inflated]] = {}
 
     def get(self, raw: bytes) -> Inflated | None:
-        hit = self.found.pop(raw, None)
-        if hit is not None:
-            self.found[raw] = hit
-        return hit
+        key = _key(raw)
+        entry = self.found.pop(key, None)
+        if entry is None:
+            return None
+        self.found[key] = entry
+        return entry[1] if entry[0] == raw else None
 
     def add(self, raw: bytes, inflated: Inflated) -> None:
         if len(inflated.data) > self.total // 8:
             return
-        old = self.found.pop(raw, None)
+        key = _key(raw)
+        old = self.found.pop(key, None)
         if old is not None:
-            self.size -= len(old.data)
-        self.found[raw] = inflated
+            self.size -= len(old[1].data)
+        self.found[key] = (raw, inflated)
         self.size += len(inflated.data)
         while self.size > self.total:
-            self.size -= len(self.found.pop(next(iter(self.found))).data)
+            self.size -= len(self.found.pop(next(iter(self.found)))[1].data)
+
+
+_KEY_TAIL = 32  # the end of a deflate stream: its last block, different in different members
+
+
+def _key(raw: bytes) -> tuple[int, bytes]:
+    return (len(raw), raw[-_KEY_TAIL:])

@@ -7,8 +7,10 @@ raw bytes first, cheaply:
 
 * the container: an OOXML/ODF zip, an OLE2 (CFB) file (legacy ``.xls`` or a
   password-protected workbook), or something else (text, Word, PDF...);
-* the zip directory: number of entries, member names (``../``, absolute),
-  declared sizes, compression methods;
+* the zip directory (unpacked from the bytes by :mod:`xlflow.reading.zipdir`
+  as zipfile reads it; zipfile itself for unusual layouts): number of
+  entries, member names (``../``, absolute), declared sizes, compression
+  methods;
 * every member is inflated by streaming, without trusting the headers: the
   bytes actually produced are counted against the size limits and the
   inflate ratio (with a grace size so ordinary files pass);
@@ -37,6 +39,7 @@ from xlflow.errors import ReadError
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.foreign import OLE_MAGIC, cfb_stream_names, sniff_foreign
 from xlflow.reading.memo import Inflated, InflatedMemo
+from xlflow.reading.zipdir import Member, Source, from_zipfile, read_directory
 
 __all__ = ["Checked", "Limits", "DEFAULT_LIMITS", "check", "precheck", "cfb_stream_names",
            "sniff_foreign", "col_number", "kind_problems", "problem_from_error"]
@@ -259,30 +262,30 @@ def _raise_for_ole(fh: BinaryIO, file: str, size: int) -> None:
 # ---------------------------------------------------------------- zip container
 _IN_MEMORY = 8 * MiB
 _EOCD = b"PK\x05\x06"
-_LOCAL = b"PK\x03\x04"
 _CHUNK = 256 * 1024
 _OUT_CHUNK = 1024 * 1024
 
 
 def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> Checked:
     _check_declared_entry_count(fh, file, size, limits)
-    fh.seek(0)
-    with zipfile.ZipFile(fh) as zf:
-        infos = zf.infolist()
+    data = fh.getvalue() if isinstance(fh, io.BytesIO) else None
+    infos = read_directory(data) if data is not None else None
+    if infos is None:
+        infos = from_zipfile(fh)  # an unusual layout: zipfile reads (or refuses) it
     if len(infos) > limits.max_entries:
         raise ReadError(TOO_MANY_ENTRIES, file=file, count=len(infos), limit=limits.max_entries)
     names = {i.filename for i in infos}
     for info in infos:
         _check_member_name(info.filename, file)
-    kind = _zip_kind(fh, file, infos, names)
+    src = Source(fh, size, data)
+    kind = _zip_kind(src, file, infos, names)
     _check_declared_sizes(infos, file, limits)
-    data = fh.getvalue() if isinstance(fh, io.BytesIO) else None
     kept = _Kept() if data is not None else None
     try:
-        _inflate_all(fh, file, size, infos, limits, ods=(kind == "ods"), kept=kept)
+        _inflate_all(src, file, infos, limits, ods=(kind == "ods"), kept=kept)
     except ReadError as err:
         if err.code == SHEET_TOO_LARGE and kind != "ods":
-            name = _sheet_name_of_part(fh, infos, str(err.params["sheet"]))
+            name = _sheet_name_of_part(src, infos, str(err.params["sheet"]))
             if name:
                 raise ReadError(SHEET_TOO_LARGE, file=file, **{**err.params, "sheet": name}) from err
         raise
@@ -292,14 +295,14 @@ def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> Checked:
     return Checked(kind, data, kept.parts, entries, kept.complete)
 
 
-def _sheet_name_of_part(fh: BinaryIO, infos: list[zipfile.ZipInfo], part: str) -> str | None:
+def _sheet_name_of_part(src: Source, infos: list[Member], part: str) -> str | None:
     """The sheet name a user sees for a worksheet part (for messages only)."""
     from defusedxml import ElementTree as DET
 
     names = {i.filename: i for i in infos}
     try:
-        book = DET.fromstring(_read_small(fh, names["xl/workbook.xml"], MiB), forbid_dtd=True)
-        rels = DET.fromstring(_read_small(fh, names["xl/_rels/workbook.xml.rels"], MiB), forbid_dtd=True)
+        book = DET.fromstring(_read_small(src, names["xl/workbook.xml"], MiB), forbid_dtd=True)
+        rels = DET.fromstring(_read_small(src, names["xl/_rels/workbook.xml.rels"], MiB), forbid_dtd=True)
     except Exception:  # noqa: BLE001 - no name: the message shows the part
         return None
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter() if r.tag.endswith("Relationship")}
@@ -344,9 +347,9 @@ def _check_member_name(name: str, file: str) -> None:
         raise ReadError(UNSAFE_MEMBER, file=file, member=name[:200])
 
 
-def _zip_kind(fh: BinaryIO, file: str, infos: list[zipfile.ZipInfo], names: set[str]) -> FileKind:
+def _zip_kind(src: Source, file: str, infos: list[Member], names: set[str]) -> FileKind:
     if "mimetype" in names:
-        mime = _read_small(fh, _info(infos, "mimetype"), 200).strip()
+        mime = _read_small(src, _info(infos, "mimetype"), 200).strip()
         if mime == b"application/vnd.oasis.opendocument.spreadsheet":
             return "ods"
         if mime.startswith(b"application/vnd.oasis.opendocument.text"):
@@ -354,7 +357,9 @@ def _zip_kind(fh: BinaryIO, file: str, infos: list[zipfile.ZipInfo], names: set[
         raise ReadError(NOT_A_WORKBOOK, file=file, reason="это документ OpenDocument другого типа")
     if "[Content_Types].xml" not in names:
         raise ReadError(NOT_A_WORKBOOK, file=file, reason="это zip-архив, а не книга")
-    ctypes = _read_small(fh, _info(infos, "[Content_Types].xml"), 1 * MiB)
+    info = _info(infos, "[Content_Types].xml")
+    small = _small_member(src, info)  # remembered: the same in every copy of a template
+    ctypes = small.data if small is not None else _read_small(src, info, 1 * MiB)
     _scan_entities(ctypes, file, "[Content_Types].xml")
     if b"ms-excel.sheet.binary.macroEnabled.main" in ctypes:
         raise ReadError(BINARY_WORKBOOK, file=file)
@@ -369,11 +374,11 @@ def _zip_kind(fh: BinaryIO, file: str, infos: list[zipfile.ZipInfo], names: set[
     raise ReadError(NOT_A_WORKBOOK, file=file, reason="это zip-архив, а не книга")
 
 
-def _info(infos: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
+def _info(infos: list[Member], name: str) -> Member:
     return [i for i in infos if i.filename == name][-1]
 
 
-def _check_declared_sizes(infos: list[zipfile.ZipInfo], file: str, limits: Limits) -> None:
+def _check_declared_sizes(infos: list[Member], file: str, limits: Limits) -> None:
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
@@ -387,26 +392,10 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo], file: str, limits: Limit
         raise ReadError(ZIP_BOMB, file=file, detail=f"всего {_mb(total)} МБ")
 
 
-def _data_offset(fh: BinaryIO, info: zipfile.ZipInfo, size: int) -> int:
-    fh.seek(info.header_offset)
-    local = fh.read(30)
-    if len(local) < 30 or not local.startswith(_LOCAL):
-        raise zipfile.BadZipFile("bad local header")
-    name_len, extra_len = struct.unpack_from("<HH", local, 26)
-    start = info.header_offset + 30 + name_len + extra_len
-    if start + info.compress_size > size:
-        # zipfile and the Rust zip crate would try to read this many bytes
-        raise zipfile.BadZipFile("member past end of file")
-    return start
-
-
-def _read_small(fh: BinaryIO, info: zipfile.ZipInfo, cap: int) -> bytes:
+def _read_small(src: Source, info: Member, cap: int) -> bytes:
     """Inflate a small member (at most ``cap`` bytes of output)."""
-    fh.seek(0, os.SEEK_END)
-    size = fh.tell()
-    start = _data_offset(fh, info, size)
-    fh.seek(start)
-    raw = fh.read(min(info.compress_size, size - start, cap))
+    start = src.data_offset(info)
+    raw = src.read(start, min(info.compress_size, src.size - start, cap))
     if info.compress_type == zipfile.ZIP_STORED:
         return raw[:cap]
     return zlib.decompressobj(-15).decompress(raw, cap)
@@ -456,41 +445,40 @@ class _Kept:
         self.parts[name] = pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
-def _inflate_all(fh: BinaryIO, file: str, size: int, infos: list[zipfile.ZipInfo],
-                 limits: Limits, ods: bool, kept: _Kept | None = None) -> None:
+def _inflate_all(src: Source, file: str, infos: list[Member], limits: Limits, ods: bool,
+                 kept: _Kept | None = None) -> None:
     budget = _Budget(file, limits)
+    plain = (limits, False)  # the scan a member passed, as its memo remembers it
     for info in infos:
-        if info.is_dir():
-            continue
-        part_ods = ods and info.filename == "content.xml"
-        small = _small_member(fh, info, size)
+        name = info.filename
+        if name.endswith("/"):
+            continue  # a folder entry
+        scan = (limits, True) if ods and name == "content.xml" else plain
+        small = _small_member(src, info)
         if small is None:
-            _inflate_streamed(fh, file, size, info, (limits, part_ods), budget, kept)
+            _inflate_streamed(src, file, info, scan, budget, kept)
             continue
         out = small.data
-        budget.add(info.filename, len(out), small.consumed, len(out))
-        if (limits, part_ods) not in small.clean:  # scanned as the one piece it streams as
-            scanner = _PartScanner(file, info.filename, limits, ods=part_ods)
-            scanner.feed(out)
-            scanner.close()
-            small.clean.add((limits, part_ods))
+        budget.add(name, len(out), small.consumed, len(out))
+        if scan not in small.clean:  # scanned as the one piece it streams as
+            _PartScanner(file, name, limits, ods=scan[1]).scan_whole(out)
+            small.clean.append(scan)
         if kept is not None:
-            kept.add(info.filename, [out] if len(out) <= _KEEP_MEMBER else None, len(out))
+            kept.add(name, [out] if len(out) <= _KEEP_MEMBER else None, len(out))
 
 
 _MEMO = InflatedMemo(MiB // 4)  # the parts copies share (~50 KB) fit several times over
 _MEMO_IN = 64 * 1024  # largest compressed member remembered
 
 
-def _small_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int) -> Inflated | None:
+def _small_member(src: Source, info: Member) -> Inflated | None:
     """A small deflated member whose stream ends within its first read (the
     read :func:`_inflate_deflate` makes) and inflates to one piece, else None
     (the member is then streamed)."""
     if info.compress_type != zipfile.ZIP_DEFLATED or info.compress_size > _MEMO_IN:
         return None
-    start = _data_offset(fh, info, size)
-    fh.seek(start)
-    raw = fh.read(min(max(info.compress_size, 64), _CHUNK, size - start))
+    start = src.data_offset(info)
+    raw = src.read(start, min(max(info.compress_size, 64), _CHUNK, src.size - start))
     hit = _MEMO.get(raw)
     if hit is not None:
         return hit
@@ -506,13 +494,13 @@ def _small_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int) -> Inflated | 
     return found
 
 
-def _inflate_streamed(fh: BinaryIO, file: str, size: int, info: zipfile.ZipInfo,
-                      scan: tuple[Limits, bool], budget: _Budget, kept: _Kept | None) -> None:
+def _inflate_streamed(src: Source, file: str, info: Member, scan: tuple[Limits, bool], budget: _Budget,
+                      kept: _Kept | None) -> None:
     """Inflate a member piece by piece, each piece counted and scanned as it comes."""
     scanner = _PartScanner(file, info.filename, scan[0], ods=scan[1])
     pieces: list[bytes] | None = [] if kept is not None else None
     got = 0
-    for piece in _inflate_member(fh, info, size, budget):
+    for piece in _inflate_member(src, info, budget):
         scanner.feed(piece)
         if pieces is not None:
             got += len(piece)
@@ -524,17 +512,16 @@ def _inflate_streamed(fh: BinaryIO, file: str, size: int, info: zipfile.ZipInfo,
         kept.add(info.filename, pieces if pieces != [] else [b""], got)
 
 
-def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Budget):
+def _inflate_member(src: Source, info: Member, budget: _Budget):
     """Yield the bytes of a member as a parser would get them, ignoring the
     declared sizes: a deflate stream is inflated until it ends (or the file
     ends), so headers that lie cannot hide a bomb."""
-    start = _data_offset(fh, info, size)
+    start = src.data_offset(info)
     if info.compress_type == zipfile.ZIP_STORED:
-        remaining = min(info.compress_size, size - start)
+        remaining = min(info.compress_size, src.size - start)
         pos = start
         while remaining > 0:
-            fh.seek(pos)
-            data = fh.read(min(_CHUNK, remaining))
+            data = src.read(pos, min(_CHUNK, remaining))
             if not data:
                 break
             pos += len(data)
@@ -542,20 +529,19 @@ def _inflate_member(fh: BinaryIO, info: zipfile.ZipInfo, size: int, budget: _Bud
             budget.add(info.filename, pos - start, pos - start, len(data))
             yield data
         return
-    yield from _inflate_deflate(fh, info.filename, start, size, budget, info.compress_size)
+    yield from _inflate_deflate(src, info.filename, start, budget, info.compress_size)
 
 
-def _inflate_deflate(fh: BinaryIO, name: str, start: int, size: int, budget: _Budget, declared: int):
+def _inflate_deflate(src: Source, name: str, start: int, budget: _Budget, declared: int):
     d = zlib.decompressobj(-15)
-    pos, out_total, consumed = start, 0, 0
+    pos, out_total, consumed, size = start, 0, 0, src.size
     pending = b""
     want = max(declared, 64)  # the declared compressed size first; more if the stream goes on
     while not d.eof:
         if not pending:
             if pos >= size:
                 break  # truncated stream: parsers fail on it; nothing more to inflate
-            fh.seek(pos)
-            pending = fh.read(min(want, _CHUNK, size - pos))
+            pending = src.read(pos, min(want, _CHUNK, size - pos))
             want = _CHUNK
             pos += len(pending)
         out = d.decompress(pending, _OUT_CHUNK)
@@ -576,6 +562,8 @@ _TAIL = 32
 
 def _scan_entities(data: bytes, file: str, part: str) -> None:
     if b"!" not in data:  # memchr: every pattern contains "!"
+        return
+    if b"<!" not in data and b"<\x00!" not in data:  # every pattern contains one ("!" is common in text)
         return
     for pat in _ENTITY_PATTERNS:
         if pat in data:
@@ -619,11 +607,17 @@ _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^<>]*?ref\s*=\s*["']([^"'
 
 
 def _prefixed(buf: bytes, end: int) -> bool:
-    """A prefixed cell or row tag in ``buf[:end]`` (each contains ":c" or
-    ":row", looked for first at C speed)."""
-    if buf.find(b":c", 0, end) < 0 and buf.find(b":row", 0, end) < 0:
-        return False
+    """A prefixed cell or row tag in ``buf[:end]`` (one search: the engine
+    skips to each ":" faster than two ``bytes.find`` calls would)."""
     return _PREFIXED.search(buf, 0, end) is not None
+
+
+@lru_cache(maxsize=8)
+def _plain_cells(max_rows: int) -> tuple[int, re.Pattern]:
+    """The rows a plain piece may reach (its refs have fewer digits than
+    ``max_rows`` has: below ``10 ** (digits - 1)``) and its odd-cell search."""
+    digits = len(str(max_rows))
+    return 10 ** (digits - 1) - 1, _odd_cells(digits)
 
 
 @lru_cache(maxsize=8)
@@ -655,10 +649,22 @@ class _PartScanner:
         self.col_bound = 0  # upper bound of the last column
         self.implicit_rows = self.implicit_cells = 0
         self.started = False
-        # a plain piece has refs of fewer digits than max_rows has: rows below 10 ** (digits - 1)
-        self.plain_rows = 10 ** (len(str(limits.max_rows)) - 1) - 1
-        self.odd_cells = _odd_cells(len(str(limits.max_rows)))
+        self.plain_rows, self.odd_cells = _plain_cells(limits.max_rows)
+        # limits below the plain bound (26 columns, plain_rows rows) would refuse
+        # every ordinary sheet: then each piece is bounded exactly
+        self.plain_fits = 26 <= limits.max_cols and self.plain_rows * 26 <= limits.max_cells
         self.ods = _ods_bounds(self) if ods else None
+
+    def scan_whole(self, data: bytes) -> None:
+        """:meth:`feed` then :meth:`close` for a member inflated in one piece:
+        the same scans over the same bytes, without splitting off the last tag."""
+        if self.ods is not None:
+            self.feed(data)
+            self.close()
+            return
+        _scan_entities(data, self.file, self.part)
+        _check_declared_encoding(data[:256], self.file, self.part)
+        self._process(data, len(data))
 
     def feed(self, data: bytes) -> None:
         buf = self.carry + data if self.carry else data
@@ -723,7 +729,7 @@ class _PartScanner:
             at = buf.find(b"uniqueCount", at + 1, end)
 
     def _is_plain(self, buf: bytes, end: int) -> bool:
-        if self.col_bound > 26:  # a wide sheet: exact all along
+        if self.col_bound > 26 or not self.plain_fits:  # a wide sheet or tight limits: exact all along
             return False
         return not (self.odd_cells.search(buf, 0, end) or _prefixed(buf, end))
 
