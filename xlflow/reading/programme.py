@@ -191,6 +191,9 @@ class _Ctx:
     def input_area(self, grid: SheetGrid, r0: int, c0: int, r1: int, c1: int) -> None:
         self.inputs.setdefault(grid.name, []).append((r0, c0, r1, c1))
 
+    def input_areas(self, grid: SheetGrid, areas: list[tuple[int, int, int, int]]) -> None:
+        self.inputs.setdefault(grid.name, []).extend(areas)
+
     def use_directions(self, directions: list[str]) -> None:
         self.directions = directions
         self.converters = _shared_converters(self.layout, directions)
@@ -426,6 +429,8 @@ class _TablePlan:
     located: list
     headed: frozenset[int]
     width: int
+    columns: list  # (key, letter) of each located column, for the cell map
+    areas: list  # the input area of each located column, below the header row
 
 
 # Plans of header rows read before without a problem, by (spec, normalisers,
@@ -452,7 +457,9 @@ def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), share(ctx.converter(by_key[k])), 1 << j)
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
     headed = frozenset(found.values()) | extra
-    plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1)
+    plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1,
+                      [(k, letter) for k, _, letter, _, _ in located],
+                      [(hdr + 1, c, _BIG, c) for _, c, _, _, _ in located])
     if hdr == expected and len(ctx.problems) == reported:  # by that row alone, nothing reported
         _PLANS.keep(key, spec, ctx.converters, plan)
     return plan
@@ -461,9 +468,8 @@ def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
 def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     plan = _table_plan(ctx, spec, grid)
     hdr, located, headed, width = plan.hdr, plan.located, plan.headed, plan.width
-    ctx.cells.add_table(spec.key, grid.name, [(k, letter) for k, _, letter, _, _ in located])
-    for _, c, _, _, _ in located:
-        ctx.input_area(grid, hdr + 1, c, _BIG, c)
+    ctx.cells.add_table(spec.key, grid.name, plan.columns)
+    ctx.input_areas(grid, plan.areas)
     unheaded: set[int] = set()
     records: list[dict] = []
     rows = grid.rows
@@ -496,7 +502,7 @@ def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: t
             if first in _ERROR_STARTS and is_error_value(v):
                 ctx.problem(FORMULA_ERROR, sheet, letter + str(r + 1), value=v.strip())
                 continue
-            if (len(v) <= 3 or first.isspace() or v[-1].isspace()) and is_empty(v):
+            if (len(v) <= 3 and not v.isalnum() or first.isspace() or v[-1].isspace()) and is_empty(v):
                 continue
         rec[key] = conv(v)
         mask |= bit
@@ -733,10 +739,36 @@ def _header_directions(book: GridBook, sheet: str | None, spec: MatrixSpec, layo
     return layout.directions(extra)
 
 
+@dataclass(frozen=True)
+class _SheetsFound:
+    """Which sheet of a workbook is each layout sheet (None: missing), the
+    metadata sheet, and the sheets to read, in the layout's order."""
+
+    actual: dict[str, str | None]
+    meta: str | None
+    wanted: list[str]
+
+
+_FOUND = _Kept(64)
+
+
+def _sheets_found(layout: Layout, names: list[str]) -> _SheetsFound:
+    """:class:`_SheetsFound` of a workbook's sheet ``names``, kept per names
+    (copies of one template repeat them; callers never change it)."""
+    key = (id(layout), tuple(names))
+    found = _FOUND.take(key, layout)
+    if found is None:
+        lookup = _sheet_lookup(names)
+        actual = {s.key: _resolve(lookup, s.name) for s in layout.sheets if s.kind != "text"}
+        meta = _resolve(lookup, layout.meta_sheet)
+        wanted = [s.name for s in layout.sheets if s.kind != "text"] + [layout.meta_sheet]
+        found = _SheetsFound(actual, meta, [n for n in (_resolve(lookup, w) for w in wanted) if n is not None])
+        _FOUND.keep(key, layout, found)
+    return found
+
+
 def _wanted_sheets(layout: Layout, names: list[str]) -> list[str]:
-    lookup = _sheet_lookup(names)
-    wanted = [s.name for s in layout.sheets if s.kind != "text"] + [layout.meta_sheet]
-    return [n for n in (_resolve(lookup, w) for w in wanted) if n is not None]
+    return _sheets_found(layout, names).wanted
 
 
 def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> ParsedWorkbook:
@@ -744,9 +776,8 @@ def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> Pars
     layout = load_layout()
     name = str(path)
     book = load_book(name, lambda names: _wanted_sheets(layout, names), engine=engine)
-    lookup = _sheet_lookup(book.sheet_names)
-    actual = {s.key: _resolve(lookup, s.name) for s in layout.sheets if s.kind != "text"}
-    meta_sheet = _resolve(lookup, layout.meta_sheet)
+    found = _sheets_found(layout, book.sheet_names)
+    actual, meta_sheet = found.actual, found.meta
     ctx = _Ctx(name, layout, layout.directions(), problems=list(book.problems))
     meta: dict = {}
     if meta_sheet is not None:
