@@ -356,16 +356,24 @@ def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
     value_col = col_index(spec.raw.get("value_col", "B"))
     labels = tuple(row[label_col] if label_col < len(row) else None for row in grid.rows)
     out: dict[str, Any] = {}
-    for f, r in _by_labels(spec, labels, lambda: _field_rows(spec, labels)):
+    for f, r, cell in _by_labels(spec, labels, lambda: _field_cells(spec, labels, label_col, value_col)):
         if r is None:
-            ctx.problem(FIELD_MISSING, grid.name, a1(spec.row_of(f.key) - 1, label_col), header=f.header)
+            ctx.problem(FIELD_MISSING, grid.name, cell, header=f.header)
             continue
-        ctx.cells[("passport", f.key)] = (grid.name, a1(r, value_col))
+        ctx.cells[("passport", f.key)] = (grid.name, cell)
         ctx.input_area(grid, r, value_col, r, value_col)
         raw = ctx.take(grid, r, value_col)
         if raw is not None:
             out[f.key] = ctx.value(raw, f)
     return out
+
+
+def _field_cells(spec: FormSpec, labels: tuple, label_col: int,
+                 value_col: int) -> list[tuple[Column, int | None, str]]:
+    """Each passport field, the row of its label and the cell it names: the
+    value's cell, or for a label not found the label's place in the template."""
+    return [(f, r, a1(r, value_col) if r is not None else a1(spec.row_of(f.key) - 1, label_col))
+            for f, r in _field_rows(spec, labels)]
 
 
 # ---------------------------------------------------------------- tables
@@ -555,14 +563,37 @@ def _missing_stage_rows(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid, rows: dict
             ctx.problem(FIELD_MISSING, grid.name, a1(row1 - 1, 1), header=f"{stages[st]}: {label}")
 
 
-def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict]:
+_MATRIX_PLANS = _Kept(64)
+
+
+def _diagnostics_plan(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> tuple[list, dict]:
+    """The direction columns (sorted by column) and the (stage, aspect, part)
+    rows of the matrix; kept, like a table's plan, per directions, header row
+    and label columns when they were found where expected without a problem."""
+    expected = spec.header_row - 1
+    key = None
+    if expected < grid.height and not long_sheet(grid):
+        header = tuple(grid.rows[expected])
+        labels = tuple(v for row in grid.rows[expected + 1:] for v in (len(row), *row[:2]))
+        key = _hashable((id(spec), tuple(ctx.directions), header, labels, tuple(map(type, header + labels))))
+    hit = _MATRIX_PLANS.take(key, spec)
+    if hit is not None:
+        return hit
+    reported = len(ctx.problems)
     keys = {header_key(d): d for d in ctx.directions}
-    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    hdr, found = _locate_header(grid, keys, expected)
     row_headers = frozenset(header_key(h) for h in spec.raw.get("row_header_cols", ()))
     _report_extra_columns(ctx, grid, hdr, found, keys, row_headers)
     columns = sorted(found.items(), key=lambda kv: kv[1])
     rows = _stage_rows(spec, grid, hdr)
     _missing_stage_rows(ctx, spec, grid, rows)
+    if hdr == expected and len(found) == len(set(keys.values())) and len(ctx.problems) == reported:
+        _MATRIX_PLANS.keep(key, spec, (columns, rows))  # by the rows in the key alone, nothing reported
+    return columns, rows
+
+
+def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict]:
+    columns, rows = _diagnostics_plan(ctx, spec, grid)
     level_list = normalizer("choice", ctx.layout.choices(spec.raw.get("level_list", "intensity")))
     items: list[dict] = []
     for st in spec.stages:
