@@ -706,11 +706,23 @@ def _rubric_item(ctx: _Ctx, grid: SheetGrid, r: int, found: dict[str, int], inde
 
 # ---------------------------------------------------------------- computed values
 
+_RUBRICS = _Kept(8)
+
+
+def _rubric_of(layout: Layout) -> tuple[RubricSpec, frozenset]:
+    """The rubric's spec and its allowed scores, kept per layout (loaded once)."""
+    found = _RUBRICS.take((id(layout),), layout)
+    if found is None:
+        rubric = layout.sheet("rubric")
+        assert isinstance(rubric, RubricSpec)
+        found = (rubric, frozenset(layout.choices(rubric.raw.get("score_list", "rubric_scores"))))
+        _RUBRICS.keep((id(layout),), layout, found)
+    return found
+
+
 def compute(data: dict, layout: Layout) -> dict:
     """Rubric total/level and roadmap completion, recomputed from the inputs."""
-    rubric = layout.sheet("rubric")
-    assert isinstance(rubric, RubricSpec)
-    allowed = set(layout.choices(rubric.raw.get("score_list", "rubric_scores")))
+    rubric, allowed = _rubric_of(layout)
     scores = [it["score"] for it in data.get("rubric", ())
               if type(it.get("score")) is int and it["score"] in allowed]
     total = sum(scores) if scores else None
