@@ -497,7 +497,8 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None,
         for name in chosen:
             sheet = book.get_sheet_by_name(name)
             rows, capped = _norm_rows(_calamine_rows(sheet), MAX_ROWS)
-            merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+            # (python-calamine before 0.4 has no merged ranges: the scan's are used anyway)
+            merged = [(a[0], a[1], b[0], b[1]) for a, b in (getattr(sheet, "merged_cell_ranges", None) or [])]
             grids[name] = SheetGrid(name, rows, merged, capped)
     except (pc.CalamineError, ValueError, OverflowError) as exc:
         raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc

@@ -574,7 +574,7 @@ def _diagnostics_plan(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> tuple[lis
     key = None
     if expected < grid.height and not long_sheet(grid):
         header = tuple(grid.rows[expected])
-        labels = tuple(v for row in grid.rows[expected + 1:] for v in (len(row), *row[:2]))
+        labels = (grid.height, *(v for row in grid.rows[expected + 1:] for v in _padded(row, 2)))
         key = _hashable((id(spec), tuple(ctx.directions), header, labels, tuple(map(type, header + labels))))
     hit = _MATRIX_PLANS.take(key, spec)
     if hit is not None:
@@ -667,10 +667,14 @@ def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, i
         return [(i + 1, hdr + 1 + i) for i in range(n)]
     width = max(found[k] for k in ("indicator", "criterion", "number") if k in found) + 1
     cells: list = [hdr, *found.items()]
-    for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's length, then its label cells
-        cells.append(len(row))
-        cells += row[:width]
+    for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's label cells
+        cells += _padded(row, width)
     return _by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
+
+
+def _padded(row: list, width: int) -> list:
+    """The first ``width`` cells of ``row``, an empty cell (None) past its end."""
+    return row[:width] if len(row) >= width else row + [None] * (width - len(row))
 
 
 def _numbered_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, int]) -> list[tuple[int, int]]:
