@@ -110,7 +110,7 @@ def _date_from_text(text: str) -> str | None:
 
 
 _ISO_DAYS: dict[_dt.date, str] = {}  # day -> its ISO text (copies of a school repeat their days)
-_ISO_DAYS_MAX = 4096
+_ISO_DAYS_MAX = 2048
 
 
 def _iso_day(day: _dt.date) -> str:
