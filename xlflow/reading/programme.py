@@ -30,7 +30,9 @@ from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, Tab
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.cellmap import CellMap
+from xlflow.reading.computed import compute
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, long_sheet, register_once, sharing_for
+from xlflow.reading.kept import _by_labels, _hashable, _Kept, _padded
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
 
@@ -112,7 +114,7 @@ _ERROR_STARTS = frozenset("#E ")  # first characters of an error value (see is_e
 _BIG = 1 << 30
 _HEADER_SEARCH = 12  # rows below the expected header row that are searched for it
 
-__all__ = ["ParsedWorkbook", "read_programme", "is_error_value"]
+__all__ = ["ParsedWorkbook", "read_programme", "is_error_value", "compute"]
 
 
 @dataclass
@@ -214,31 +216,6 @@ class _Ctx:
         return self.converter(column)(raw)
 
 
-class _Kept(dict):
-    """What copies of one template share, kept from copy to copy: entries
-    ``key -> (*owners, value)``, where the owners are the objects whose ids
-    the key holds (checked by identity on a hit: an id is reused once its
-    object is gone). Bounded: at ``limit`` entries, all are dropped."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def take(self, key: tuple | None, *owners: Any) -> Any:
-        """The value kept for ``key`` and ``owners``, or None."""
-        hit = self.get(key) if key is not None else None
-        if hit is None or any(a is not b for a, b in zip(hit, owners)):
-            return None
-        return hit[-1]
-
-    def keep(self, key: tuple | None, *owners_and_value: Any) -> None:
-        if key is None:
-            return
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = owners_and_value
-
-
 _SHARED_CONVERTERS = _Kept(64)  # schools with their own directions: bounded
 
 
@@ -315,32 +292,6 @@ def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
 
 
 # ---------------------------------------------------------------- passport (form)
-
-_BY_LABELS = _Kept(256)
-
-
-def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
-    """``build()``, kept per (spec, the label cells it depends on): every copy
-    of a template repeats its labels. Keyed by the spec's identity (the
-    layout is loaded once) and by the cells' values and types (1, 1.0 and
-    True are equal keys, but not the same label)."""
-    key = _hashable((id(spec), labels, tuple(map(type, labels))))
-    value = _BY_LABELS.take(key, spec)
-    if value is None:
-        value = build()
-        _BY_LABELS.keep(key, spec, value)
-    return value
-
-
-def _hashable(key: tuple) -> tuple | None:
-    """``key``, or None when a cell in it cannot be hashed (an object some
-    engine gives for a cell): then nothing is kept."""
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
 
 def _field_rows(spec: FormSpec, labels: tuple) -> list[tuple[Column, int | None]]:
     """Each passport field with the row of its label (None: not found)."""
@@ -672,11 +623,6 @@ def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, i
     return _by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
 
 
-def _padded(row: list, width: int) -> list:
-    """The first ``width`` cells of ``row``, an empty cell (None) past its end."""
-    return row[:width] if len(row) >= width else row + [None] * (width - len(row))
-
-
 def _numbered_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, int]) -> list[tuple[int, int]]:
     n = len(spec.indicators)
     total_keys = {header_key(spec.raw.get("total_label")), header_key(spec.raw.get("level_label"))}
@@ -706,41 +652,6 @@ def _rubric_item(ctx: _Ctx, grid: SheetGrid, r: int, found: dict[str, int], inde
             item[key] = conv(raw)
             ctx.cells[("rubric", index, key)] = (grid.name, a1(r, c))
     return item
-
-
-# ---------------------------------------------------------------- computed values
-
-_RUBRICS = _Kept(8)
-
-
-def _rubric_of(layout: Layout) -> tuple[RubricSpec, frozenset]:
-    """The rubric's spec and its allowed scores, kept per layout (loaded once)."""
-    found = _RUBRICS.take((id(layout),), layout)
-    if found is None:
-        rubric = layout.sheet("rubric")
-        assert isinstance(rubric, RubricSpec)
-        found = (rubric, frozenset(layout.choices(rubric.raw.get("score_list", "rubric_scores"))))
-        _RUBRICS.keep((id(layout),), layout, found)
-    return found
-
-
-def compute(data: dict, layout: Layout) -> dict:
-    """Rubric total/level and roadmap completion, recomputed from the inputs."""
-    rubric, allowed = _rubric_of(layout)
-    scores = [it["score"] for it in data.get("rubric", ())
-              if type(it.get("score")) is int and it["score"] in allowed]
-    total = sum(scores) if scores else None
-    full = len(scores) == len(rubric.indicators)
-    items = len(data.get("roadmap", ()))
-    done = sum(1 for it in data.get("roadmap", ()) if it.get("completion") == "выполнено")
-    return {
-        "rubric_scored": len(scores),
-        "rubric_total": total,
-        "rubric_level": layout.rubric_level(total) if full and total is not None else None,
-        "roadmap_items": items,
-        "roadmap_done": done,
-        "roadmap_percent": round(done / items * 100, 1) if items else None,
-    }
 
 
 # ---------------------------------------------------------------- merged cells
