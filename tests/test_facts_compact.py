@@ -61,3 +61,14 @@ def test_long_tables_hash_in_slices_without_ambiguity():
         assert fingerprint({"pairs": other, "mentors": []}) != base
     moved = {"pairs": rows[:_SLICE], "mentors": rows[_SLICE:]}
     assert fingerprint(moved) != base
+
+
+def test_parsed_days_are_the_same_on_every_call():
+    import datetime as dt
+
+    from xlflow.consolidate.school_stats import parse_date
+
+    values = ["2025-09-01", "2025-02-30", "2024-02-29", "нет", "", "2025-09-02"] * 2
+    expected = [dt.date(2025, 9, 1), None, dt.date(2024, 2, 29), None, None, dt.date(2025, 9, 2)] * 2
+    assert [parse_date(v) for v in values] == expected
+    assert parse_date(dt.date(2025, 1, 2)) == dt.date(2025, 1, 2) and parse_date(20250901) is None

@@ -26,6 +26,10 @@ def _whole(data: bytes) -> list[tuple[int, int, int, int]]:
     (b'<mergeCell ref="A1:C1"/>' + CELLS % b"x", 1),
     (b'<ab:mergeCellx:mergeCell ref="A1:B1"/><mergeCell ref="C1:D1"/>', 1),
     (CELLS % b"no merged ranges", 0),
+    (CELLS % b"x" + b'<mergeCells><mergeCell ref="A1:B1"/></mergeCells><dataValidations><dataValidation '
+     b'sqref="A1"><formula1>"mergeCell"</formula1></dataValidation></dataValidations><pageSetup/>', 1),
+    (CELLS % b"x" + b'<mergeCells><mergeCell ref="A1:B1"/><mergeCell\nref="C1:D2"/></mergeCells><x a="b"/>', 2),
+    (CELLS % b"x" + b'<mergeCells><mergeCell ref="A1:B1"/><mergeCell ref="C1:D2"', 2),
 ])
 def test_merged_ranges_as_a_whole_search_finds_them(sheet, count):
     _, merged = _scan_sheet_xml(sheet)

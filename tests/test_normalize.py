@@ -319,3 +319,23 @@ def test_folded_keys_keep_list_values_and_headers_apart():
     for table in LAYOUT.tables:
         keys = [header_key(c.header) for c in table.columns]
         assert len(set(keys)) == len(keys), table.key
+
+
+def test_date_cells_read_as_their_own_day_past_the_kept_texts():
+    """A date cell's ISO text is kept per day and shared; more days than are
+    kept, read twice over, still give each day its own text (never a datetime's)."""
+    from xlflow.reading import normalize as N
+
+    days = [dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(N._ISO_DAYS_MAX + 50)]
+    for _ in range(2):
+        assert [normalize(d, "date") for d in days] == [d.isoformat() for d in days]
+    assert normalize(dt.datetime(2025, 9, 1, 0, 0), "date") == "2025-09-01"
+    assert normalize(dt.datetime(2025, 9, 1, 13, 5), "date") == "2025-09-01"
+    assert normalize(days[0], "date") is normalize(dt.date(2020, 1, 1), "date")
+
+
+def test_schema_date_format_check_is_the_same_on_every_call():
+    from xlflow.validation.schema import _is_iso_date
+
+    values = ["2025-09-01", "2025-02-30", "2025-9-1", "01.09.2025", "2024-02-29", "2025-02-29"] * 2
+    assert [_is_iso_date(v) for v in values] == [True, False, False, False, True, False] * 2

@@ -640,3 +640,17 @@ def test_libreoffice_resaved_copies_read_the_same(written, lo_convert, tmp_path)
         assert [p for p in parsed.problems if p.is_error] == []
         problems = sorted((p.code, p.sheet, p.cell) for p in read_programme(bad, engine=engine).problems)
         assert problems == expected_problems, (bad, engine)
+
+
+def test_short_table_texts_blank_or_not(tmp_path):
+    """A short text is empty only when it holds nothing but (also exotic or
+    zero-width) spaces; short letters, digits and signs are values."""
+    cells = skeleton()
+    values = {"B": "Ян", "C": "\u200b", "D": "\u00a0\u200b", "F": "+", "H": "1 a", "G": "\u2003"}
+    put(cells, "mentors", "A4", "Н1")
+    for col, value in values.items():
+        put(cells, "mentors", f"{col}4", value)
+    path = write_inline(tmp_path / "short.xlsx", cells)
+    for engine in ("calamine", "openpyxl"):
+        [row] = read_programme(path, engine=engine).data["mentors"]
+        assert row == {"id": "Н1", "full_name": "Ян", "qualification": "+", "strong_directions": "1 a"}, engine

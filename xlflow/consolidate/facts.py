@@ -145,7 +145,9 @@ def _pair_cells(parsed: Any) -> Mapping:
     out = {}
     for i, _row in enumerate(pairs):
         for key in PAIR_CELL_KEYS:
-            hit = parsed.cell_of(("pairs", i, key))
+            # the table's cell or its row's first (as cell_of answers), else cell_of's own way
+            hit = (table.cell(i, key) or table.first(i) if table is not None else None) \
+                or parsed.cell_of(("pairs", i, key))
             if hit:
                 out[(i, key)] = hit
     return out

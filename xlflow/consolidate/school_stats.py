@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from xlflow.layout import RubricSpec, load_layout
@@ -74,8 +75,14 @@ def parse_date(value: Any) -> dt.date | None:
         return value
     if not isinstance(value, str):
         return None
+    return _parsed_day(value)
+
+
+@lru_cache(maxsize=2048)
+def _parsed_day(text: str) -> dt.date | None:
+    """(Cached: the copies of a school repeat the days of one school year.)"""
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 

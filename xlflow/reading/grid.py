@@ -283,8 +283,10 @@ def _scan_sheet_xml(data: bytes) -> tuple[dict[tuple[int, int], str], list[tuple
         pos = data.find(_ERROR_ATTR, pos + 1)
     merged = []
     at = data.find(b"mergeCell")
-    if at != -1:  # from the tag of the first one: no tag before it is searched
-        for m in _MERGE.finditer(data, max(data.rfind(b"<", 0, at), 0)):
+    if at != -1:  # from the tag of the first one to the end of the last tag: nothing outside is searched
+        last = data.rfind(b"mergeCell")
+        stop = data.find(b">", last)
+        for m in _MERGE.finditer(data, max(data.rfind(b"<", 0, at), 0), len(data) if stop == -1 else stop + 1):
             r0, c0 = _ref_to_rc(m.group(1))
             r1, c1 = _ref_to_rc(m.group(2)) if m.group(2) else (r0, c0)
             merged.append((min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)))
@@ -497,7 +499,8 @@ def _read_calamine(path: str, wanted: Any, data: bytes | None,
         for name in chosen:
             sheet = book.get_sheet_by_name(name)
             rows, capped = _norm_rows(_calamine_rows(sheet), MAX_ROWS)
-            merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+            # (python-calamine before 0.4 has no merged ranges: the scan's are used anyway)
+            merged = [(a[0], a[1], b[0], b[1]) for a, b in (getattr(sheet, "merged_cell_ranges", None) or [])]
             grids[name] = SheetGrid(name, rows, merged, capped)
     except (pc.CalamineError, ValueError, OverflowError) as exc:
         raise ReadError(WORKBOOK_CORRUPT, path, detail=_short(exc)) from exc

@@ -109,8 +109,25 @@ def _date_from_text(text: str) -> str | None:
     return None
 
 
+_ISO_DAYS: dict[_dt.date, str] = {}  # day -> its ISO text (copies of a school repeat their days)
+_ISO_DAYS_MAX = 2048
+
+
+def _iso_day(day: _dt.date) -> str:
+    """``day.isoformat()``, the same text object for the same day (a plain
+    ``date`` only: a datetime never equals a date, and is never looked up)."""
+    iso = _ISO_DAYS.get(day)
+    if iso is None:
+        if len(_ISO_DAYS) >= _ISO_DAYS_MAX:
+            _ISO_DAYS.clear()
+        iso = _ISO_DAYS[day] = day.isoformat()
+    return iso
+
+
 def normalize_date(value: Any) -> Any:
     """-> ISO ``YYYY-MM-DD`` or the raw value."""
+    if type(value) is _dt.date:  # what both engines give for a date cell
+        return _iso_day(value)
     if isinstance(value, _dt.datetime):
         return value.date().isoformat()
     if isinstance(value, _dt.date):

@@ -30,7 +30,9 @@ from xlflow.layout import (Column, FormSpec, Layout, MatrixSpec, RubricSpec, Tab
                            col_letter, load_layout)
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.cellmap import CellMap
+from xlflow.reading.computed import compute
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, long_sheet, register_once, sharing_for
+from xlflow.reading.kept import _by_labels, _hashable, _Kept, _padded
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
 
@@ -112,7 +114,7 @@ _ERROR_STARTS = frozenset("#E ")  # first characters of an error value (see is_e
 _BIG = 1 << 30
 _HEADER_SEARCH = 12  # rows below the expected header row that are searched for it
 
-__all__ = ["ParsedWorkbook", "read_programme", "is_error_value"]
+__all__ = ["ParsedWorkbook", "read_programme", "is_error_value", "compute"]
 
 
 @dataclass
@@ -191,6 +193,9 @@ class _Ctx:
     def input_area(self, grid: SheetGrid, r0: int, c0: int, r1: int, c1: int) -> None:
         self.inputs.setdefault(grid.name, []).append((r0, c0, r1, c1))
 
+    def input_areas(self, grid: SheetGrid, areas: list[tuple[int, int, int, int]]) -> None:
+        self.inputs.setdefault(grid.name, []).extend(areas)
+
     def use_directions(self, directions: list[str]) -> None:
         self.directions = directions
         self.converters = _shared_converters(self.layout, directions)
@@ -209,31 +214,6 @@ class _Ctx:
 
     def value(self, raw: Any, column: Column) -> Any:
         return self.converter(column)(raw)
-
-
-class _Kept(dict):
-    """What copies of one template share, kept from copy to copy: entries
-    ``key -> (*owners, value)``, where the owners are the objects whose ids
-    the key holds (checked by identity on a hit: an id is reused once its
-    object is gone). Bounded: at ``limit`` entries, all are dropped."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def take(self, key: tuple | None, *owners: Any) -> Any:
-        """The value kept for ``key`` and ``owners``, or None."""
-        hit = self.get(key) if key is not None else None
-        if hit is None or any(a is not b for a, b in zip(hit, owners)):
-            return None
-        return hit[-1]
-
-    def keep(self, key: tuple | None, *owners_and_value: Any) -> None:
-        if key is None:
-            return
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = owners_and_value
 
 
 _SHARED_CONVERTERS = _Kept(64)  # schools with their own directions: bounded
@@ -313,32 +293,6 @@ def _read_meta(grid: SheetGrid, layout: Layout, ctx_cells: dict) -> dict:
 
 # ---------------------------------------------------------------- passport (form)
 
-_BY_LABELS = _Kept(256)
-
-
-def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
-    """``build()``, kept per (spec, the label cells it depends on): every copy
-    of a template repeats its labels. Keyed by the spec's identity (the
-    layout is loaded once) and by the cells' values and types (1, 1.0 and
-    True are equal keys, but not the same label)."""
-    key = _hashable((id(spec), labels, tuple(map(type, labels))))
-    value = _BY_LABELS.take(key, spec)
-    if value is None:
-        value = build()
-        _BY_LABELS.keep(key, spec, value)
-    return value
-
-
-def _hashable(key: tuple) -> tuple | None:
-    """``key``, or None when a cell in it cannot be hashed (an object some
-    engine gives for a cell): then nothing is kept."""
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
 def _field_rows(spec: FormSpec, labels: tuple) -> list[tuple[Column, int | None]]:
     """Each passport field with the row of its label (None: not found)."""
     rows_by_label: dict[str, int] = {}
@@ -353,16 +307,24 @@ def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
     value_col = col_index(spec.raw.get("value_col", "B"))
     labels = tuple(row[label_col] if label_col < len(row) else None for row in grid.rows)
     out: dict[str, Any] = {}
-    for f, r in _by_labels(spec, labels, lambda: _field_rows(spec, labels)):
+    for f, r, cell in _by_labels(spec, labels, lambda: _field_cells(spec, labels, label_col, value_col)):
         if r is None:
-            ctx.problem(FIELD_MISSING, grid.name, a1(spec.row_of(f.key) - 1, label_col), header=f.header)
+            ctx.problem(FIELD_MISSING, grid.name, cell, header=f.header)
             continue
-        ctx.cells[("passport", f.key)] = (grid.name, a1(r, value_col))
+        ctx.cells[("passport", f.key)] = (grid.name, cell)
         ctx.input_area(grid, r, value_col, r, value_col)
         raw = ctx.take(grid, r, value_col)
         if raw is not None:
             out[f.key] = ctx.value(raw, f)
     return out
+
+
+def _field_cells(spec: FormSpec, labels: tuple, label_col: int,
+                 value_col: int) -> list[tuple[Column, int | None, str]]:
+    """Each passport field, the row of its label and the cell it names: the
+    value's cell, or for a label not found the label's place in the template."""
+    return [(f, r, a1(r, value_col) if r is not None else a1(spec.row_of(f.key) - 1, label_col))
+            for f, r in _field_rows(spec, labels)]
 
 
 # ---------------------------------------------------------------- tables
@@ -426,6 +388,8 @@ class _TablePlan:
     located: list
     headed: frozenset[int]
     width: int
+    columns: list  # (key, letter) of each located column, for the cell map
+    areas: list  # the input area of each located column, below the header row
 
 
 # Plans of header rows read before without a problem, by (spec, normalisers,
@@ -452,7 +416,9 @@ def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     located = [(k, c, _LETTERS[c] if c < len(_LETTERS) else col_letter(c), share(ctx.converter(by_key[k])), 1 << j)
                for j, (k, c) in enumerate(sorted(found.items(), key=lambda kv: kv[1]))]
     headed = frozenset(found.values()) | extra
-    plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1)
+    plan = _TablePlan(hdr, located, headed, max(headed, default=-1) + 1,
+                      [(k, letter) for k, _, letter, _, _ in located],
+                      [(hdr + 1, c, _BIG, c) for _, c, _, _, _ in located])
     if hdr == expected and len(ctx.problems) == reported:  # by that row alone, nothing reported
         _PLANS.keep(key, spec, ctx.converters, plan)
     return plan
@@ -461,9 +427,8 @@ def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
 def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     plan = _table_plan(ctx, spec, grid)
     hdr, located, headed, width = plan.hdr, plan.located, plan.headed, plan.width
-    ctx.cells.add_table(spec.key, grid.name, [(k, letter) for k, _, letter, _, _ in located])
-    for _, c, _, _, _ in located:
-        ctx.input_area(grid, hdr + 1, c, _BIG, c)
+    ctx.cells.add_table(spec.key, grid.name, plan.columns)
+    ctx.input_areas(grid, plan.areas)
     unheaded: set[int] = set()
     records: list[dict] = []
     rows = grid.rows
@@ -496,7 +461,7 @@ def _table_row(ctx: _Ctx, sheet: str, row: list, r: int, located: list, where: t
             if first in _ERROR_STARTS and is_error_value(v):
                 ctx.problem(FORMULA_ERROR, sheet, letter + str(r + 1), value=v.strip())
                 continue
-            if (len(v) <= 3 or first.isspace() or v[-1].isspace()) and is_empty(v):
+            if (len(v) <= 3 and not v.isalnum() or first.isspace() or v[-1].isspace()) and is_empty(v):
                 continue
         rec[key] = conv(v)
         mask |= bit
@@ -549,14 +514,37 @@ def _missing_stage_rows(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid, rows: dict
             ctx.problem(FIELD_MISSING, grid.name, a1(row1 - 1, 1), header=f"{stages[st]}: {label}")
 
 
-def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict]:
+_MATRIX_PLANS = _Kept(64)
+
+
+def _diagnostics_plan(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> tuple[list, dict]:
+    """The direction columns (sorted by column) and the (stage, aspect, part)
+    rows of the matrix; kept, like a table's plan, per directions, header row
+    and label columns when they were found where expected without a problem."""
+    expected = spec.header_row - 1
+    key = None
+    if expected < grid.height and not long_sheet(grid):
+        header = tuple(grid.rows[expected])
+        labels = (grid.height, *(v for row in grid.rows[expected + 1:] for v in _padded(row, 2)))
+        key = _hashable((id(spec), tuple(ctx.directions), header, labels, tuple(map(type, header + labels))))
+    hit = _MATRIX_PLANS.take(key, spec)
+    if hit is not None:
+        return hit
+    reported = len(ctx.problems)
     keys = {header_key(d): d for d in ctx.directions}
-    hdr, found = _locate_header(grid, keys, spec.header_row - 1)
+    hdr, found = _locate_header(grid, keys, expected)
     row_headers = frozenset(header_key(h) for h in spec.raw.get("row_header_cols", ()))
     _report_extra_columns(ctx, grid, hdr, found, keys, row_headers)
     columns = sorted(found.items(), key=lambda kv: kv[1])
     rows = _stage_rows(spec, grid, hdr)
     _missing_stage_rows(ctx, spec, grid, rows)
+    if hdr == expected and len(found) == len(set(keys.values())) and len(ctx.problems) == reported:
+        _MATRIX_PLANS.keep(key, spec, (columns, rows))  # by the rows in the key alone, nothing reported
+    return columns, rows
+
+
+def _read_diagnostics(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> list[dict]:
+    columns, rows = _diagnostics_plan(ctx, spec, grid)
     level_list = normalizer("choice", ctx.layout.choices(spec.raw.get("level_list", "intensity")))
     items: list[dict] = []
     for st in spec.stages:
@@ -630,9 +618,8 @@ def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, i
         return [(i + 1, hdr + 1 + i) for i in range(n)]
     width = max(found[k] for k in ("indicator", "criterion", "number") if k in found) + 1
     cells: list = [hdr, *found.items()]
-    for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's length, then its label cells
-        cells.append(len(row))
-        cells += row[:width]
+    for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's label cells
+        cells += _padded(row, width)
     return _by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
 
 
@@ -665,29 +652,6 @@ def _rubric_item(ctx: _Ctx, grid: SheetGrid, r: int, found: dict[str, int], inde
             item[key] = conv(raw)
             ctx.cells[("rubric", index, key)] = (grid.name, a1(r, c))
     return item
-
-
-# ---------------------------------------------------------------- computed values
-
-def compute(data: dict, layout: Layout) -> dict:
-    """Rubric total/level and roadmap completion, recomputed from the inputs."""
-    rubric = layout.sheet("rubric")
-    assert isinstance(rubric, RubricSpec)
-    allowed = set(layout.choices(rubric.raw.get("score_list", "rubric_scores")))
-    scores = [it["score"] for it in data.get("rubric", ())
-              if type(it.get("score")) is int and it["score"] in allowed]
-    total = sum(scores) if scores else None
-    full = len(scores) == len(rubric.indicators)
-    items = len(data.get("roadmap", ()))
-    done = sum(1 for it in data.get("roadmap", ()) if it.get("completion") == "выполнено")
-    return {
-        "rubric_scored": len(scores),
-        "rubric_total": total,
-        "rubric_level": layout.rubric_level(total) if full and total is not None else None,
-        "roadmap_items": items,
-        "roadmap_done": done,
-        "roadmap_percent": round(done / items * 100, 1) if items else None,
-    }
 
 
 # ---------------------------------------------------------------- merged cells
@@ -733,10 +697,36 @@ def _header_directions(book: GridBook, sheet: str | None, spec: MatrixSpec, layo
     return layout.directions(extra)
 
 
+@dataclass(frozen=True)
+class _SheetsFound:
+    """Which sheet of a workbook is each layout sheet (None: missing), the
+    metadata sheet, and the sheets to read, in the layout's order."""
+
+    actual: dict[str, str | None]
+    meta: str | None
+    wanted: list[str]
+
+
+_FOUND = _Kept(64)
+
+
+def _sheets_found(layout: Layout, names: list[str]) -> _SheetsFound:
+    """:class:`_SheetsFound` of a workbook's sheet ``names``, kept per names
+    (copies of one template repeat them; callers never change it)."""
+    key = (id(layout), tuple(names))
+    found = _FOUND.take(key, layout)
+    if found is None:
+        lookup = _sheet_lookup(names)
+        actual = {s.key: _resolve(lookup, s.name) for s in layout.sheets if s.kind != "text"}
+        meta = _resolve(lookup, layout.meta_sheet)
+        wanted = [s.name for s in layout.sheets if s.kind != "text"] + [layout.meta_sheet]
+        found = _SheetsFound(actual, meta, [n for n in (_resolve(lookup, w) for w in wanted) if n is not None])
+        _FOUND.keep(key, layout, found)
+    return found
+
+
 def _wanted_sheets(layout: Layout, names: list[str]) -> list[str]:
-    lookup = _sheet_lookup(names)
-    wanted = [s.name for s in layout.sheets if s.kind != "text"] + [layout.meta_sheet]
-    return [n for n in (_resolve(lookup, w) for w in wanted) if n is not None]
+    return _sheets_found(layout, names).wanted
 
 
 def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> ParsedWorkbook:
@@ -744,9 +734,8 @@ def read_programme(path: str | os.PathLike, *, engine: str = "calamine") -> Pars
     layout = load_layout()
     name = str(path)
     book = load_book(name, lambda names: _wanted_sheets(layout, names), engine=engine)
-    lookup = _sheet_lookup(book.sheet_names)
-    actual = {s.key: _resolve(lookup, s.name) for s in layout.sheets if s.kind != "text"}
-    meta_sheet = _resolve(lookup, layout.meta_sheet)
+    found = _sheets_found(layout, book.sheet_names)
+    actual, meta_sheet = found.actual, found.meta
     ctx = _Ctx(name, layout, layout.directions(), problems=list(book.problems))
     meta: dict = {}
     if meta_sheet is not None:

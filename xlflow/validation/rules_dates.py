@@ -200,11 +200,12 @@ def _odd_year_dates(ctx: RuleContext, latest: int) -> list[tuple[tuple, dt.date]
     found: list[tuple[tuple, dt.date]] = []
 
     def scan(prefix: tuple, row: dict) -> None:
-        for key, value in row.items():
-            if isinstance(value, str) and len(value) == 10 and not low <= value[:4] <= high:
-                day = ctx.day(value)
-                if day and (day.year < EARLIEST_YEAR or day.year > latest):
-                    found.append(((*prefix, key), day))
+        odd = [(key, value) for key, value in row.items()
+               if isinstance(value, str) and len(value) == 10 and not low <= value[:4] <= high]
+        for key, value in odd:  # almost always none
+            day = ctx.day(value)
+            if day and (day.year < EARLIEST_YEAR or day.year > latest):
+                found.append(((*prefix, key), day))
 
     scan(("passport",), ctx.passport)
     for table in ("mentors", "mentees", "pairs", "roadmap"):

@@ -110,8 +110,10 @@ def programme_validator() -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=FormatChecker(formats=("date",)))
 
 
+@lru_cache(maxsize=2048)
 def _is_iso_date(value: str) -> bool:
-    """The same test as jsonschema's "date" format: a real calendar date."""
+    """The same test as jsonschema's "date" format: a real calendar date
+    (cached: copies repeat the dates of one school year)."""
     try:
         dt.date.fromisoformat(value)
     except ValueError:
