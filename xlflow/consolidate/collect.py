@@ -49,15 +49,17 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from xlflow import __version__
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summary_layout
 from xlflow.errors import XlflowError
 from xlflow.problems import ERROR, WARNING, Problem, register
-from xlflow.consolidate.facts import FileFacts
-from xlflow.consolidate.intake import ProgressFn, iter_facts
+
+if TYPE_CHECKING:  # the readers are imported while the folder is scanned (collect)
+    from xlflow.consolidate.facts import FileFacts
+    from xlflow.consolidate.intake import ProgressFn
 
 OTHER_SCHOOL = register(
     "collect-other-school", ERROR,
@@ -282,13 +284,21 @@ def collect(folder: str | os.PathLike, out: str | os.PathLike, *, as_of: dt.date
             on_scan: Callable[[int], None] | None = None) -> CollectOutcome:
     """Scan ``folder``, read every candidate, consolidate, write the summary
     workbook ``out`` and its machine-readable copy beside it."""
-    from xlflow.consolidate.collect_stream import collect_stream
+    from xlflow.consolidate.scan_plan import Scan
 
     folder, out = Path(folder), Path(out)
     outputs = check_call(folder, out)
     as_of = as_of or dt.date.today()
-    facts = iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan)
-    run, payload = collect_stream(facts, as_of)
+    scan = Scan(folder, outputs)  # in a child, while the parent imports the readers
+    try:
+        from xlflow.consolidate.collect_stream import collect_stream
+        from xlflow.consolidate.intake import iter_facts
+
+        facts = iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan, scan=scan)
+        run, payload = collect_stream(facts, as_of)
+    except BaseException:
+        scan.stop()  # when the reading never started
+        raise
     try:
         written = run.write(out, payload)
     except BaseException:
