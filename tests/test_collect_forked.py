@@ -1,7 +1,8 @@
-"""collect writes the machine-readable copy (JSON, CSV) in a forked child
-while the parent writes the workbook (:mod:`xlflow.consolidate.forked`): the
-same files as written one after the other, and a failure in either process is
-the same error, with no temporary file left behind."""
+"""collect writes the machine-readable copy (JSON, CSV) in a forked child,
+and makes the payload text of the workbook's hidden sheet in another, while
+the parent writes the workbook (:mod:`xlflow.consolidate.forked`): the same
+files as written one after the other, and a failure in any process is the
+same error, with no temporary file or child process left behind."""
 from __future__ import annotations
 
 import datetime as dt
@@ -53,6 +54,23 @@ def _leftovers(out_dir) -> list[str]:
     return [p.name for p in out_dir.iterdir() if p.name.startswith(".~")]
 
 
+def _hidden_sheet(book) -> tuple[list, dict]:
+    """The key/value rows of the workbook's ``_xlflow`` sheet (without the
+    creation stamp and the checksum, which covers it) and its payload, checked."""
+    rows = export._rows_of_meta_sheet(book, export.META_SHEET)
+    payload = export.payload_from_meta_rows(rows)
+    payload.pop("created")
+    return [r for r in rows if r[0] not in ("created", "payload_sha256", export.PAYLOAD_KEY)], payload
+
+
+def _no_child_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
 def test_same_files_as_one_after_the_other(folder, tmp_path, monkeypatch):
     forked = _collect(folder, tmp_path / "a" / "S.xlsx", True, monkeypatch)
     plain = _collect(folder, tmp_path / "b" / "S.xlsx", False, monkeypatch)
@@ -60,6 +78,8 @@ def test_same_files_as_one_after_the_other(folder, tmp_path, monkeypatch):
     assert forked.outputs[0].name == "S.xlsx" and len(forked.outputs) > 5
     assert all(p.exists() for p in forked.outputs)
     assert _machine_files(tmp_path / "a") == _machine_files(tmp_path / "b")
+    assert _hidden_sheet(forked.outputs[0]) == _hidden_sheet(plain.outputs[0])
+    assert _hidden_sheet(forked.outputs[0])[1]["tables"]["files"]  # the payload, whole
     assert forked.exit_code == plain.exit_code == 1
     assert not _leftovers(tmp_path / "a")
 
@@ -100,7 +120,7 @@ def test_the_cli_reports_the_child_error_as_before(folder, tmp_path, monkeypatch
 
 
 def test_a_failing_workbook_stops_the_child(folder, tmp_path, monkeypatch):
-    def write_school_summary(path, payload):
+    def write_school_summary(path, payload, text=None):
         with atomic_output(path) as tmp:
             tmp.write_text("half", encoding="utf-8")
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
@@ -112,6 +132,40 @@ def test_a_failing_workbook_stops_the_child(folder, tmp_path, monkeypatch):
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(out)
     assert not out.exists()
     assert not _leftovers(tmp_path / "out")
+    assert _no_child_left()
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_an_error_making_the_hidden_sheet_text_is_the_same_error(folder, tmp_path, monkeypatch, forked):
+    real = export.iter_json
+
+    def iter_json(value, indent=None, sort_keys=False, level=0):
+        if sort_keys:  # the compact text of the hidden sheet, not the JSON copy
+            raise OSError(errno.EIO, "Input/output error")
+        return real(value, indent, sort_keys, level)
+
+    monkeypatch.setattr(export, "iter_json", iter_json)
+    out = tmp_path / "out" / "S.xlsx"
+    with pytest.raises(OSError) as caught:
+        _collect(folder, out, forked, monkeypatch)
+    assert caught.value.errno == errno.EIO
+    assert not out.exists()
+    assert not _leftovers(tmp_path / "out")
+    assert _no_child_left()
+
+
+def test_the_hidden_sheet_text_made_in_a_child_is_the_text(tmp_path):
+    payload = {"b": ["ж" * 40_000, "\U0001f600" * 20_000], "a": {"x": 1}}
+    text = export.PayloadText(payload).start(lambda: None)
+    try:
+        digest, count, chunks = text.chunks()
+        got = list(chunks)
+    finally:
+        text.close()
+    whole = export.payload_text(payload)
+    assert got == export.split_chunks(whole) and count == len(got) > 2
+    assert digest == export.sha256_text(whole)
+    assert _no_child_left()
 
 
 class _Unpicklable(Exception):

@@ -478,22 +478,25 @@ class StreamCollect:
     def write(self, out: Path, payload: dict) -> list[Path]:
         """Write the summary workbook ``out`` and its machine-readable copy
         beside it (:func:`~xlflow.consolidate.export.write_machine_copy`);
-        the copy in a forked child meanwhile where there is one
-        (:mod:`xlflow.consolidate.forked`), which reads the spill through a
-        connection of its own. If the workbook fails, the child is stopped."""
-        from xlflow.consolidate.export import write_machine_copy
+        where there is ``fork`` (:mod:`xlflow.consolidate.forked`), one child
+        writes the copy and another makes the payload text of the workbook's
+        hidden sheet meanwhile, each reading the spill through a connection
+        of its own. If the workbook fails, the children are stopped."""
+        from xlflow.consolidate.export import PayloadText, write_machine_copy
         from xlflow.consolidate.school_writer import write_school_summary
 
         self.spill.flush()
         child = start(lambda: write_machine_copy(out, payload), self.spill.reopen)
-        if child is None:
-            return [write_school_summary(out, payload)] + write_machine_copy(out, payload)
+        text = PayloadText(payload).start(self.spill.reopen)
         try:
-            book = write_school_summary(out, payload)
+            book = write_school_summary(out, payload, text=text)
         except BaseException:
-            child.stop()
+            if child is not None:
+                child.stop()
             raise
-        return [book, *child.result()]
+        finally:
+            text.close()
+        return [book, *(child.result() if child is not None else write_machine_copy(out, payload))]
 
     def exit_code(self) -> int:
         if self.school_problems:

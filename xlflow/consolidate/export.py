@@ -42,7 +42,7 @@ import zipfile
 from xml.etree import ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Iterable, Mapping, Sequence
 
 from xlflow.errors import ReadError
 from xlflow.fileio import atomic_output
@@ -246,32 +246,84 @@ def stream_chunks(pieces: Iterable[str], limit: int | None = None) -> Iterator[s
 
 # ---------------------------------------------------------------- _xlflow sheet
 
+class PayloadText:
+    """The compact payload text of an ``_xlflow`` sheet (:func:`payload_text`)
+    as chunks (:func:`iter_chunks`), spooled once to a temporary file with
+    their sha256: the text is never held whole. :meth:`start` makes it in a
+    forked child (:mod:`xlflow.consolidate.forked`) while the caller writes
+    the other sheets; :meth:`chunks` waits for it (or makes it then, where
+    there is no child). Close it when done."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        self.payload = payload
+        self.spool = tempfile.TemporaryFile()  # made before the fork: the child writes into the same file
+        self.child: Any = None
+        self.made: tuple[str, int] | None = None
+
+    def start(self, prepare: Callable[[], None]) -> "PayloadText":
+        from xlflow.consolidate.forked import start
+
+        self.child = start(self._make, prepare)
+        return self
+
+    def _make(self) -> tuple[str, int]:
+        """Spool the chunks (each as its UTF-8 length and bytes); (sha256 hex, number of chunks)."""
+        digest, count = hashlib.sha256(), 0
+        self.spool.seek(0)
+        for chunk in stream_chunks(iter_json(self.payload, sort_keys=True)):
+            data = chunk.encode("utf-8")  # the UTF-8 of the pieces is the UTF-8 of the whole
+            digest.update(data)
+            self.spool.write(struct.pack("<I", len(data)) + data)
+            count += 1
+        self.spool.flush()
+        return digest.hexdigest(), count
+
+    def chunks(self) -> tuple[str, int, Iterator[str]]:
+        """(sha256 hex, number of chunks, the chunks one at a time)."""
+        if self.made is None:
+            child, self.child = self.child, None
+            self.made = child.result() if child is not None else self._make()
+        digest, count = self.made
+        return digest, count, self._read(count)
+
+    def _read(self, count: int) -> Iterator[str]:
+        self.spool.seek(0)
+        for _ in range(count):
+            (size,) = struct.unpack("<I", self.spool.read(4))
+            yield self.spool.read(size).decode("utf-8")
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
+        self.spool.close()
+
+
 def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping[str, Any],
-                        sheet_name: str = META_SHEET) -> None:
+                        sheet_name: str = META_SHEET, text: PayloadText | None = None) -> None:
     """Add the hidden metadata sheet to an xlsxwriter ``workbook``.
 
     Rows: ``key | value`` for every item of ``meta``, then ``payload_sha256``,
     ``payload_chunks`` and one ``payload`` row per chunk (value in column B).
-    All values are written as strings (never formulas)."""
+    All values are written as strings (never formulas). ``text``: the
+    payload's text already on its way (the caller closes it), else made here."""
     ws = workbook.add_worksheet(sheet_name)
-    with tempfile.TemporaryFile() as spool:  # the text is written once, hashed, then read back chunk by chunk
-        digest, count = hashlib.sha256(), 0
-        for chunk in stream_chunks(iter_json(payload, sort_keys=True)):
-            data = chunk.encode("utf-8")  # the UTF-8 of the pieces is the UTF-8 of the whole
-            digest.update(data)
-            spool.write(struct.pack("<I", len(data)) + data)
-            count += 1
+    own = text is None
+    text = PayloadText(payload) if text is None else text
+    try:
+        digest, count, chunks = text.chunks()
         rows: list[tuple[str, str]] = [(str(k), "" if v is None else str(v)) for k, v in meta.items()]
-        rows.append(("payload_sha256", digest.hexdigest()))
+        rows.append(("payload_sha256", digest))
         rows.append(("payload_chunks", str(count)))
         for r, (key, value) in enumerate(rows):
             ws.write_string(r, 0, key)
             ws.write_string(r, 1, value)
-        spool.seek(0)
-        for r in range(len(rows), len(rows) + count):
-            (size,) = struct.unpack("<I", spool.read(4))
+        for r, chunk in enumerate(chunks, start=len(rows)):
             ws.write_string(r, 0, PAYLOAD_KEY)
-            ws.write_string(r, 1, spool.read(size).decode("utf-8"))
+            ws.write_string(r, 1, chunk)
+    finally:
+        if own:
+            text.close()
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 60)
     ws.hide()
