@@ -38,6 +38,7 @@ from xlflow.problems import Problem
 
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the order found
 _MAX_INT = 2 ** 62
+_TERMS = 64  # people looked up in the banks by one query (sqlite bounds an expression's depth)
 
 
 def _b(text: str) -> bytes:
@@ -363,16 +364,29 @@ class StreamCollect:
         """The people of the copy's pair rows must be in the curator's banks."""
         assert self.registry is not None
         roles = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
-        for i, row in enumerate((record or {}).get("pairs") or []):
-            for key, (role, label) in roles.items():
-                value = row.get(key)
-                if not (isinstance(value, str) and value.strip()) or self.spill.one(
-                        "SELECT 1 FROM bank WHERE file_i = ? AND role = ? AND sid = ? LIMIT 1",
-                        (self.registry.i, role, value.strip()), flush=False):
-                    continue
+        wanted = [(i, key, role, label, value.strip())
+                  for i, row in enumerate((record or {}).get("pairs") or [])
+                  for key, (role, label) in roles.items()
+                  if isinstance(value := row.get(key), str) and value.strip()]
+        known = self.in_bank({(role, sid) for _i, _key, role, _label, sid in wanted})
+        for i, key, role, label, sid in wanted:
+            if (role, sid) not in known:
                 sheet, cell = cells.get((i, key), (None, None))
                 self.extra(copy, Problem(C.NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
-                                         params={"role": label, "value": value.strip()}))
+                                         params={"role": label, "value": sid}))
+
+    def in_bank(self, people: set[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of the (role, id) ``people`` the registry's banks hold: one
+        query for a copy's few people (each term looked up in the index)."""
+        assert self.registry is not None
+        found: set[tuple[int, str]] = set()
+        wanted = sorted(people)
+        for start in range(0, len(wanted), _TERMS):
+            part = wanted[start:start + _TERMS]
+            terms = " OR ".join(["(file_i = ? AND role = ? AND sid = ?)"] * len(part))  # each term: the index
+            found.update(self.spill.query(f"SELECT role, sid FROM bank WHERE {terms}",
+                                          [x for role, sid in part for x in (self.registry.i, role, sid)], flush=False))
+        return found
 
     def check_load(self, alerts: list[dict]) -> None:
         if alerts:  # people to locate: index the columns they are looked up by
