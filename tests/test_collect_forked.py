@@ -207,3 +207,56 @@ def test_the_child_result_or_what_went_wrong():
         Forked(_raise_unpicklable, lambda: None).result()
     with pytest.raises(ChildProcessError):
         Forked(lambda: os._exit(3), lambda: None).result()
+
+
+_ORDER_PROBE = """
+import sys
+from xlflow.consolidate import forked
+from xlflow.reading import isolate
+seen = {}
+real_start, real_give = forked.start, isolate._Worker.give
+
+def start(func, prepare):
+    seen.setdefault("scan forked, readers imported", "xlflow.reading.grid" in sys.modules)
+    return real_start(func, prepare)
+
+def give(self, index, path):
+    seen.setdefault("worker given a file, consolidation imported", "xlflow.consolidate.collect_stream" in sys.modules)
+    return real_give(self, index, path)
+
+forked.start, isolate._Worker.give = start, give
+from xlflow.consolidate import collect as C
+import datetime as dt
+C.collect(sys.argv[1], sys.argv[2], as_of=dt.date(2026, 2, 1), jobs=1).close()
+print(seen)
+"""
+
+
+def test_the_scan_and_the_reading_start_before_what_the_parent_does_not_need_yet(folder, tmp_path):
+    """The scan's child is forked before the parent imports the readers (the
+    two overlap), and the worker gets its first file before the parent imports
+    its consolidation (the spill, the figures)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _ORDER_PROBE, str(folder), str(tmp_path / "S.xlsx")],
+                         capture_output=True, text=True, timeout=300, check=True)
+    assert run.stdout.strip() == str({"scan forked, readers imported": False,
+                                      "worker given a file, consolidation imported": False})
+
+
+def test_an_error_in_the_consolidation_leaves_no_worker_child_or_side_file(folder, tmp_path, monkeypatch):
+    import tempfile
+
+    from xlflow.consolidate import collect_stream
+
+    def failing(facts, as_of, created=None):
+        next(iter(facts))
+        raise RuntimeError("consolidation failed")
+
+    monkeypatch.setattr(collect_stream, "collect_stream", failing)
+    side_dirs = set(os.listdir(tempfile.gettempdir()))
+    with pytest.raises(RuntimeError, match="consolidation failed"):
+        C.collect(folder, tmp_path / "S.xlsx", as_of=AS_OF, jobs=1)
+    assert _no_child_left()
+    assert not {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("xlflow-registry-")} - side_dirs

@@ -113,20 +113,20 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
     ``scan``: the folder's scan when the caller started it already (with the
     same ``folder`` and ``outputs``); else it starts here, and the modules the
     workers need are imported while it runs."""
-    from xlflow.reading.isolate import read_isolated
+    from xlflow.reading.isolate import Reading
 
     scan = scan if scan is not None else Scan(folder, outputs)
     side_dir = tempfile.TemporaryDirectory(prefix="xlflow-registry-", ignore_cleanup_errors=True)
     try:
         worker = _worker(as_of, side_dir.name)
         todo, others, renamed = scan.result()
+        if on_scan:
+            on_scan(len(todo))
+        results = Reading(todo, worker, jobs=jobs)  # the workers read from now on
     except BaseException:
         scan.stop()
         side_dir.cleanup()
         raise
-    if on_scan:
-        on_scan(len(todo))
-    results = read_isolated(todo, worker, jobs=jobs)
     own: dict[str, Problem] = {}
     k = 0
     try:
