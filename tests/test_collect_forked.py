@@ -1,6 +1,6 @@
-"""collect writes the machine-readable copy (JSON, CSV) in a forked child,
-and makes the payload text of the workbook's hidden sheet in another, while
-the parent writes the workbook (:mod:`xlflow.consolidate.forked`): the same
+"""collect makes the payload text of the workbook's hidden sheet and then
+writes the machine-readable copy (JSON, CSV) in a forked child, while the
+parent writes the workbook (:mod:`xlflow.consolidate.forked`): the same
 files as written one after the other, and a failure in any process is the
 same error, with no temporary file or child process left behind."""
 from __future__ import annotations
@@ -156,12 +156,15 @@ def test_an_error_making_the_hidden_sheet_text_is_the_same_error(folder, tmp_pat
 
 def test_the_hidden_sheet_text_made_in_a_child_is_the_text(tmp_path):
     payload = {"b": ["ж" * 40_000, "\U0001f600" * 20_000], "a": {"x": 1}}
-    text = export.PayloadText(payload).start(lambda: None)
+    text = export.PayloadText(payload)
+    child = forked_module.start(text.then(lambda: "и копия"), lambda: None)
+    text.made_by(child)
     try:
         digest, count, chunks = text.chunks()
         got = list(chunks)
     finally:
         text.close()
+    assert child is not None and child.result() == "и копия"  # the child goes on after the text
     whole = export.payload_text(payload)
     assert got == export.split_chunks(whole) and count == len(got) > 2
     assert digest == export.sha256_text(whole)

@@ -492,22 +492,25 @@ class StreamCollect:
     def write(self, out: Path, payload: dict) -> list[Path]:
         """Write the summary workbook ``out`` and its machine-readable copy
         beside it (:func:`~xlflow.consolidate.export.write_machine_copy`);
-        where there is ``fork`` (:mod:`xlflow.consolidate.forked`), one child
-        writes the copy and another makes the payload text of the workbook's
-        hidden sheet meanwhile, each reading the spill through a connection
-        of its own. If the workbook fails, the children are stopped."""
+        where there is ``fork`` (:mod:`xlflow.consolidate.forked`), a child
+        first makes the payload text of the workbook's hidden sheet, then
+        writes the copy, reading the spill through a connection of its own,
+        while the parent writes the workbook. If the workbook fails, the
+        child is stopped."""
         from xlflow.consolidate.export import PayloadText, write_machine_copy
         from xlflow.consolidate.school_writer import write_school_summary
 
         self.spill.flush()
-        child = start(lambda: write_machine_copy(out, payload), self.spill.reopen)
-        text = PayloadText(payload).start(self.spill.reopen)
+        text = PayloadText(payload)
         try:
-            book = write_school_summary(out, payload, text=text)
-        except BaseException:
-            if child is not None:
-                child.stop()
-            raise
+            child = start(text.then(lambda: write_machine_copy(out, payload)), self.spill.reopen)
+            text.made_by(child)
+            try:
+                book = write_school_summary(out, payload, text=text)
+            except BaseException:
+                if child is not None:
+                    child.stop()
+                raise
         finally:
             text.close()
         return [book, *(child.result() if child is not None else write_machine_copy(out, payload))]

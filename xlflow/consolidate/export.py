@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import struct
 import tempfile
@@ -249,22 +250,43 @@ def stream_chunks(pieces: Iterable[str], limit: int | None = None) -> Iterator[s
 class PayloadText:
     """The compact payload text of an ``_xlflow`` sheet (:func:`payload_text`)
     as chunks (:func:`iter_chunks`), spooled once to a temporary file with
-    their sha256: the text is never held whole. :meth:`start` makes it in a
-    forked child (:mod:`xlflow.consolidate.forked`) while the caller writes
-    the other sheets; :meth:`chunks` waits for it (or makes it then, where
-    there is no child). Close it when done."""
+    their sha256: the text is never held whole. It can be made in a forked
+    child first thing (:meth:`then`: collect's child that writes the JSON and
+    CSV copies) while the caller writes the other sheets; :meth:`chunks` waits
+    for the child's word that it is ready, or makes it then where there is no
+    child. Close it when done."""
 
     def __init__(self, payload: Mapping[str, Any]) -> None:
         self.payload = payload
         self.spool = tempfile.TemporaryFile()  # made before the fork: the child writes into the same file
-        self.child: Any = None
         self.made: tuple[str, int] | None = None
+        self.child: Any = None  # the forked child making the text (its error, if it fails)
+        self._ready: int | None = None  # pipe on which the child sends (sha256, count)
+        self._send: int | None = None
 
-    def start(self, prepare: Callable[[], None]) -> "PayloadText":
-        from xlflow.consolidate.forked import start
+    def then(self, func: Callable[[], Any]) -> Callable[[], Any]:
+        """What a forked child runs: make the text, say so, then ``func()``.
+        Call :meth:`made_by` in the parent once the child is forked (or not)."""
+        self._ready, self._send = os.pipe()
 
-        self.child = start(self._make, prepare)
-        return self
+        def run() -> Any:
+            assert self._send is not None
+            with os.fdopen(self._send, "wb") as fh:
+                fh.write(pickle.dumps(self._make()))
+            return func()
+
+        return run
+
+    def made_by(self, child: Any) -> None:
+        """The parent's side of :meth:`then`: ``child`` is the forked child
+        (None when there is none: the text is then made here when needed)."""
+        self.child = child
+        if self._send is not None:
+            os.close(self._send)
+            self._send = None
+        if child is None and self._ready is not None:
+            os.close(self._ready)
+            self._ready = None
 
     def _make(self) -> tuple[str, int]:
         """Spool the chunks (each as its UTF-8 length and bytes); (sha256 hex, number of chunks)."""
@@ -278,11 +300,22 @@ class PayloadText:
         self.spool.flush()
         return digest.hexdigest(), count
 
+    def _wait(self) -> tuple[str, int]:
+        """The child's (sha256, count); what it raised when it ended without them."""
+        assert self._ready is not None
+        with os.fdopen(self._ready, "rb") as fh:
+            self._ready = None
+            data = fh.read()
+        if data:
+            return pickle.loads(data)
+        child, self.child = self.child, None
+        child.result()  # raises what went wrong
+        raise ChildProcessError("дочерний процесс не передал данные сводки")
+
     def chunks(self) -> tuple[str, int, Iterator[str]]:
         """(sha256 hex, number of chunks, the chunks one at a time)."""
         if self.made is None:
-            child, self.child = self.child, None
-            self.made = child.result() if child is not None else self._make()
+            self.made = self._wait() if self._ready is not None else self._make()
         digest, count = self.made
         return digest, count, self._read(count)
 
@@ -293,9 +326,10 @@ class PayloadText:
             yield self.spool.read(size).decode("utf-8")
 
     def close(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-            self.child = None
+        for fd in (self._ready, self._send):
+            if fd is not None:
+                os.close(fd)
+        self._ready = self._send = None
         self.spool.close()
 
 
