@@ -217,7 +217,7 @@ import sys
 from xlflow.consolidate import forked
 from xlflow.reading import isolate
 seen = {}
-real_start, real_give = forked.start, isolate._Worker.give
+real_start, real_give, real_receive = forked.start, isolate._Worker.give, isolate._Run._receive
 
 def start(func, prepare):
     seen.setdefault("scan forked, readers imported", "xlflow.reading.grid" in sys.modules)
@@ -227,7 +227,11 @@ def give(self, index, path):
     seen.setdefault("worker given a file, consolidation imported", "xlflow.consolidate.collect_stream" in sys.modules)
     return real_give(self, index, path)
 
-forked.start, isolate._Worker.give = start, give
+def receive(self, w):
+    seen["last file read, workbook writer imported"] = "xlsxwriter" in sys.modules
+    return real_receive(self, w)
+
+forked.start, isolate._Worker.give, isolate._Run._receive = start, give, receive
 from xlflow.consolidate import collect as C
 import datetime as dt
 C.collect(sys.argv[1], sys.argv[2], as_of=dt.date(2026, 2, 1), jobs=1).close()
@@ -237,15 +241,17 @@ print(seen)
 
 def test_the_scan_and_the_reading_start_before_what_the_parent_does_not_need_yet(folder, tmp_path):
     """The scan's child is forked before the parent imports the readers (the
-    two overlap), and the worker gets its first file before the parent imports
-    its consolidation (the spill, the figures)."""
+    two overlap), the worker gets its first file before the parent imports
+    its consolidation (the spill, the figures), and the workbook writer is
+    imported while the worker reads, not after."""
     import subprocess
     import sys
 
     run = subprocess.run([sys.executable, "-c", _ORDER_PROBE, str(folder), str(tmp_path / "S.xlsx")],
                          capture_output=True, text=True, timeout=300, check=True)
     assert run.stdout.strip() == str({"scan forked, readers imported": False,
-                                      "worker given a file, consolidation imported": False})
+                                      "worker given a file, consolidation imported": False,
+                                      "last file read, workbook writer imported": True})
 
 
 def test_an_error_in_the_consolidation_leaves_no_worker_child_or_side_file(folder, tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from typing import Iterable, Iterator
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import registry_side as side
 from xlflow.consolidate import school_stats as stats
+from xlflow.consolidate import school_writer  # imported while the workers read, not after
 from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
                                       SUPERSEDED, WITH_PROBLEMS, FileFacts)
@@ -498,7 +499,6 @@ class StreamCollect:
         while the parent writes the workbook. If the workbook fails, the
         child is stopped."""
         from xlflow.consolidate.export import PayloadText, write_machine_copy
-        from xlflow.consolidate.school_writer import write_school_summary
 
         self.spill.flush()
         text = PayloadText(payload)
@@ -506,7 +506,7 @@ class StreamCollect:
             child = start(text.then(lambda: write_machine_copy(out, payload)), self.spill.reopen)
             text.made_by(child)
             try:
-                book = write_school_summary(out, payload, text=text)
+                book = school_writer.write_school_summary(out, payload, text=text)
             except BaseException:
                 if child is not None:
                     child.stop()
