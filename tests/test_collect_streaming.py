@@ -12,7 +12,7 @@ import json
 import pytest
 
 from test_collect import build_folder
-from test_collect_rules import CREATED, _plain, collect_facts, copy, pair, registry
+from test_collect_rules import CREATED, _cells, _plain, collect_facts, copy, message, pair, registry
 
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import export
@@ -86,3 +86,22 @@ def test_a_users_own_csv_beside_the_summary_is_not_overwritten(tmp_path):
     assert own.read_text(encoding="utf-8") == "моя таблица\n1,2\n"
     ours = export.write_csv(own, [c["key"] for c in export.table_columns("programmes")], [])
     assert C.check_call(tmp_path / "in", tmp_path / "S.xlsx")[0] == tmp_path / "S.xlsx" and ours.exists()
+
+
+def test_a_copy_naming_more_people_than_one_bank_lookup_takes():
+    """The banks are asked about a copy's people in groups of queries; every
+    person missing from them is reported once, at its cell, in row order."""
+    from xlflow.consolidate import collect_stream as S
+
+    rows = [pair("Г-1", "Н-1" if i % 3 else f"Н-{i}", f"У-{i}", gtype="группа") for i in range(3 * S._TERMS)]
+    group = copy(rows[0], name="группа.xlsx")
+    group.record["pairs"], group.pair_cells = rows, _cells(rows)
+    mentees = [f"У-{i}" for i in range(0, len(rows), 2)]
+    result = collect_facts([registry(rows[:1], mentors=["Н-1", "Н-3"], mentees=mentees), group])
+    missing = [(p["cell"], p["message"]) for p in result.problems() if p["code"] == C.NOT_IN_BANK]
+    expected = []
+    for i, row in enumerate(rows):
+        for key, label, known in (("mentor_id", "Наставника", ("Н-1", "Н-3")), ("mentee_id", "Наставляемого", mentees)):
+            if row[key] not in known:
+                expected.append((_cells(rows)[(i, key)][1], message(C.NOT_IN_BANK, role=label, value=row[key])))
+    assert len(expected) > S._TERMS and missing == expected

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from xlflow.reading.isolate import IN_FLIGHT, Failure, _Run, read_isolated
+from xlflow.reading.isolate import IN_FLIGHT, Failure, Reading, _Run, read_isolated
 
 
 def _read_or_die(path: str) -> str:
@@ -84,3 +84,37 @@ def test_pace_is_learned_from_each_look_not_from_each_result():
     assert abs(run.pace - 0.010) < 1e-9
     run._learn_pace(100.050, readers=1, received=1)  # 20 ms for one file: the average moves towards it
     assert 0.010 < run.pace < 0.020
+
+
+def _write_marker(path: str) -> str:
+    with open(path, "w") as fh:
+        fh.write("read")
+    return os.path.basename(path)
+
+
+def test_reading_starts_the_workers_before_the_first_result_is_asked_for(tmp_path):
+    paths = [str(tmp_path / n) for n in ("a", "b", "c", "d", "e", "f")]
+    reading = Reading(paths, _write_marker, jobs=2, timeout_s=30)
+    try:
+        assert reading.run is not None and len(reading.run.workers) == 2
+        assert all(len(w.tasks) == min(IN_FLIGHT, 3) for w in reading.run.workers)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(paths[0]) and time.monotonic() < deadline:  # read without being asked
+            time.sleep(0.01)
+        assert os.path.exists(paths[0])
+        assert list(reading) == [(p, os.path.basename(p)) for p in paths]
+    finally:
+        reading.close()
+    assert reading.run is None
+    empty = Reading([], _write_marker, jobs=2)
+    assert list(empty) == [] and empty.run is None
+    empty.close()
+
+
+def test_closing_a_reading_never_iterated_stops_its_workers(tmp_path):
+    paths = [str(tmp_path / n) for n in ("slow", "a")]
+    reading = Reading(paths, _read_or_die, jobs=1, timeout_s=60)
+    assert reading.run is not None
+    procs = [w.proc for w in reading.run.workers]
+    reading.close()
+    assert procs and not any(p.is_alive() for p in procs)

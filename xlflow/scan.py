@@ -122,6 +122,8 @@ class ScanEntry:
     size: int = 0
     template_id: str | None = None
     duplicate_of: str | None = None
+    inode: int = 0  # device and inode as one int, from the scan's stat (0: not known)
+    tail: bytes | None = None  # digest of the last KB, read when the file is opened to classify it
 
     def problem(self) -> Problem | None:
         if self.code is None:
@@ -184,6 +186,10 @@ def own_output_problem(path: str, name: str, purpose: Purpose = "collect") -> Pr
     return Problem(SKIP_OWN_OUTPUT, file=name, params={"what": OUTPUT_KIND_RU.get(template_id, template_id)})
 
 
+_INO_MASK = (1 << 64) - 1
+_TAIL = 1024
+
+
 # ---------------------------------------------------------------- walking
 def _scan_one(given: str, purpose: Purpose) -> Iterator[ScanEntry]:
     try:
@@ -198,7 +204,7 @@ def _scan_one(given: str, purpose: Purpose) -> Iterator[ScanEntry]:
         root = os.path.realpath(given)
         yield from _walk(given, root, "")
         return
-    entry = ScanEntry(given, given, explicit=True, size=st.st_size)
+    entry = ScanEntry(given, given, explicit=True, size=st.st_size, inode=_inode(st))
     yield _check_file_entry(entry, st)
 
 
@@ -268,7 +274,7 @@ def _stat_file_entry(entry: ScanEntry) -> ScanEntry:
         return entry.skip(VANISHED)
     except PermissionError:
         return entry.skip(UNREADABLE_FILE, UNREADABLE)
-    entry.size = st.st_size
+    entry.size, entry.inode = st.st_size, _inode(st)
     return _check_file_entry(entry, st)
 
 
@@ -314,6 +320,10 @@ def _long(path: str) -> str:
     return path
 
 
+def _inode(st: os.stat_result) -> int:
+    return st.st_dev << 64 | st.st_ino
+
+
 def _identity_key(path: str | os.PathLike) -> tuple | str | None:
     p = os.fspath(path)
     try:
@@ -325,7 +335,7 @@ def _identity_key(path: str | os.PathLike) -> tuple | str | None:
 
 # ---------------------------------------------------------------- classification
 def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set, templates: bool = True) -> None:
-    key = _identity_key(e.path)
+    key = (e.inode >> 64, e.inode & _INO_MASK) if e.inode else _identity_key(e.path)  # the scan's stat
     by_path = any(isinstance(k, str) for k in outputs)  # outputs not written yet
     if key in outputs or (by_path and os.path.normcase(os.path.abspath(e.path)) in outputs):
         e.skip(SKIP_OWN_OUTPUT, what="файл результата этой команды")
@@ -341,6 +351,7 @@ def _classify_candidate(e: ScanEntry, purpose: Purpose, outputs: set, templates:
         with open(_long(e.path), "rb") as fh:
             head = fh.read(8)
             e.size = os.fstat(fh.fileno()).st_size
+            e.tail = _tail_digest(fh, e.size)
     except FileNotFoundError:
         e.skip(VANISHED)
         return
@@ -406,19 +417,22 @@ def _mark_duplicates(entries: list[ScanEntry]) -> None:
     for e in entries:
         if e.status != CANDIDATE:
             continue
-        try:
-            st = os.stat(_long(e.path))
-        except OSError:
-            e.skip(VANISHED)
-            continue
-        inode = st.st_dev << 64 | st.st_ino
+        if e.inode:  # the scan's own stat, and the size seen when the file was opened
+            inode, size = e.inode, e.size
+        else:
+            try:
+                st = os.stat(_long(e.path))
+            except OSError:
+                e.skip(VANISHED)
+                continue
+            inode, size = _inode(st), st.st_size
         first = seen_inode.get(inode)
         if first is not None:
             e.duplicate_of = first.name
             e.skip(SKIP_DUPLICATE, other=first.name)
             continue
         seen_inode[inode] = e
-        by_size.setdefault(st.st_size, []).append(e)
+        by_size.setdefault(size, []).append(e)
     for group in by_size.values():
         if len(group) > 1:
             _dedupe_by_content(group)
@@ -430,7 +444,7 @@ def _dedupe_by_content(group: list[ScanEntry]) -> None:
     files apart cheaply; only files that share it are hashed whole."""
     by_tail: dict[bytes | None, list[ScanEntry]] = {}
     for e in group:
-        by_tail.setdefault(_tail(e.path), []).append(e)
+        by_tail.setdefault(e.tail if e.tail is not None else _tail(e.path), []).append(e)
     for tail, same in by_tail.items():
         if tail is None:
             for e in same:
@@ -439,13 +453,19 @@ def _dedupe_by_content(group: list[ScanEntry]) -> None:
             _dedupe_by_hash(same)
 
 
-def _tail(path: str, size: int = 1024) -> bytes | None:
+def _tail(path: str) -> bytes | None:
     try:
         with open(_long(path), "rb") as fh:
-            fh.seek(max(0, os.fstat(fh.fileno()).st_size - size))
-            return fh.read(size)
+            return _tail_digest(fh, os.fstat(fh.fileno()).st_size)
     except OSError:
         return None
+
+
+def _tail_digest(fh: Any, size: int) -> bytes:
+    """A digest of the last KB of the open file ``fh`` of ``size`` bytes (files
+    with the same one are compared whole, by sha256)."""
+    fh.seek(max(0, size - _TAIL))
+    return hashlib.blake2b(fh.read(_TAIL), digest_size=16).digest()
 
 
 def _dedupe_by_hash(group: list[ScanEntry]) -> None:

@@ -46,18 +46,21 @@ warning that says which one counts and why.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from xlflow import __version__
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate.export import SCHEMA_VERSION, SCHOOL_TEMPLATE_ID, summary_layout
 from xlflow.errors import XlflowError
 from xlflow.problems import ERROR, WARNING, Problem, register
-from xlflow.consolidate.facts import FileFacts
-from xlflow.consolidate.intake import ProgressFn, iter_facts
+
+if TYPE_CHECKING:  # the readers are imported while the folder is scanned (collect)
+    from xlflow.consolidate.facts import FileFacts
+    from xlflow.consolidate.intake import ProgressFn
 
 OTHER_SCHOOL = register(
     "collect-other-school", ERROR,
@@ -282,16 +285,37 @@ def collect(folder: str | os.PathLike, out: str | os.PathLike, *, as_of: dt.date
             on_scan: Callable[[int], None] | None = None) -> CollectOutcome:
     """Scan ``folder``, read every candidate, consolidate, write the summary
     workbook ``out`` and its machine-readable copy beside it."""
-    from xlflow.consolidate.collect_stream import collect_stream
-
     folder, out = Path(folder), Path(out)
     outputs = check_call(folder, out)
-    as_of = as_of or dt.date.today()
-    facts = iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan)
-    run, payload = collect_stream(facts, as_of)
+    run, payload = _consolidated(folder, outputs, as_of or dt.date.today(), jobs, progress, on_scan)
     try:
         written = run.write(out, payload)
     except BaseException:
         run.close()
         raise
     return CollectOutcome(payload, run, written, run.exit_code())
+
+
+def _consolidated(folder: Path, outputs: list[Path], as_of: dt.date, jobs: int | None, progress: ProgressFn | None,
+                  on_scan: Callable[[int], None] | None) -> tuple[Any, dict]:
+    """(run, payload) of :func:`~xlflow.consolidate.collect_stream.collect_stream`
+    over the folder's facts. The scan starts first, in a child, while the
+    parent imports the readers the workers need; the parent's own machinery
+    (the spill, the consolidation) is imported once the workers read."""
+    from xlflow.consolidate.scan_plan import Scan
+
+    scan = Scan(folder, outputs)
+    try:
+        from xlflow.consolidate.intake import iter_facts
+
+        facts = iter_facts(folder, outputs, as_of, jobs=jobs, progress=progress, on_scan=on_scan, scan=scan)
+        first = next(facts, None)
+    except BaseException:
+        scan.stop()  # when the reading never started
+        raise
+    try:
+        from xlflow.consolidate.collect_stream import collect_stream
+
+        return collect_stream(itertools.chain(() if first is None else (first,), facts), as_of)
+    finally:
+        facts.close()  # the workers and the registry's side files go now, even on an error

@@ -28,6 +28,7 @@ from typing import Iterable, Iterator
 from xlflow.consolidate import collect as C
 from xlflow.consolidate import registry_side as side
 from xlflow.consolidate import school_stats as stats
+from xlflow.consolidate import school_writer  # imported while the workers read, not after
 from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
                                       SUPERSEDED, WITH_PROBLEMS, FileFacts)
@@ -38,6 +39,7 @@ from xlflow.problems import Problem
 
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the order found
 _MAX_INT = 2 ** 62
+_TERMS = 64  # people looked up in the banks by one query (sqlite bounds an expression's depth)
 
 
 def _b(text: str) -> bytes:
@@ -363,16 +365,29 @@ class StreamCollect:
         """The people of the copy's pair rows must be in the curator's banks."""
         assert self.registry is not None
         roles = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
-        for i, row in enumerate((record or {}).get("pairs") or []):
-            for key, (role, label) in roles.items():
-                value = row.get(key)
-                if not (isinstance(value, str) and value.strip()) or self.spill.one(
-                        "SELECT 1 FROM bank WHERE file_i = ? AND role = ? AND sid = ? LIMIT 1",
-                        (self.registry.i, role, value.strip()), flush=False):
-                    continue
+        wanted = [(i, key, role, label, value.strip())
+                  for i, row in enumerate((record or {}).get("pairs") or [])
+                  for key, (role, label) in roles.items()
+                  if isinstance(value := row.get(key), str) and value.strip()]
+        known = self.in_bank({(role, sid) for _i, _key, role, _label, sid in wanted})
+        for i, key, role, label, sid in wanted:
+            if (role, sid) not in known:
                 sheet, cell = cells.get((i, key), (None, None))
                 self.extra(copy, Problem(C.NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
-                                         params={"role": label, "value": value.strip()}))
+                                         params={"role": label, "value": sid}))
+
+    def in_bank(self, people: set[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of the (role, id) ``people`` the registry's banks hold: one
+        query for a copy's few people (each term looked up in the index)."""
+        assert self.registry is not None
+        found: set[tuple[int, str]] = set()
+        wanted = sorted(people)
+        for start in range(0, len(wanted), _TERMS):
+            part = wanted[start:start + _TERMS]
+            terms = " OR ".join(["(file_i = ? AND role = ? AND sid = ?)"] * len(part))  # each term: the index
+            found.update(self.spill.query(f"SELECT role, sid FROM bank WHERE {terms}",
+                                          [x for role, sid in part for x in (self.registry.i, role, sid)], flush=False))
+        return found
 
     def check_load(self, alerts: list[dict]) -> None:
         if alerts:  # people to locate: index the columns they are looked up by
@@ -478,22 +493,27 @@ class StreamCollect:
     def write(self, out: Path, payload: dict) -> list[Path]:
         """Write the summary workbook ``out`` and its machine-readable copy
         beside it (:func:`~xlflow.consolidate.export.write_machine_copy`);
-        the copy in a forked child meanwhile where there is one
-        (:mod:`xlflow.consolidate.forked`), which reads the spill through a
-        connection of its own. If the workbook fails, the child is stopped."""
-        from xlflow.consolidate.export import write_machine_copy
-        from xlflow.consolidate.school_writer import write_school_summary
+        where there is ``fork`` (:mod:`xlflow.consolidate.forked`), a child
+        first makes the payload text of the workbook's hidden sheet, then
+        writes the copy, reading the spill through a connection of its own,
+        while the parent writes the workbook. If the workbook fails, the
+        child is stopped."""
+        from xlflow.consolidate.export import PayloadText, write_machine_copy
 
         self.spill.flush()
-        child = start(lambda: write_machine_copy(out, payload), self.spill.reopen)
-        if child is None:
-            return [write_school_summary(out, payload)] + write_machine_copy(out, payload)
+        text = PayloadText(payload)
         try:
-            book = write_school_summary(out, payload)
-        except BaseException:
-            child.stop()
-            raise
-        return [book, *child.result()]
+            child = start(text.then(lambda: write_machine_copy(out, payload)), self.spill.reopen)
+            text.made_by(child)
+            try:
+                book = school_writer.write_school_summary(out, payload, text=text)
+            except BaseException:
+                if child is not None:
+                    child.stop()
+                raise
+        finally:
+            text.close()
+        return [book, *(child.result() if child is not None else write_machine_copy(out, payload))]
 
     def exit_code(self) -> int:
         if self.school_problems:

@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import struct
 import tempfile
@@ -42,7 +43,7 @@ import zipfile
 from xml.etree import ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Iterable, Mapping, Sequence
 
 from xlflow.errors import ReadError
 from xlflow.fileio import atomic_output
@@ -246,32 +247,117 @@ def stream_chunks(pieces: Iterable[str], limit: int | None = None) -> Iterator[s
 
 # ---------------------------------------------------------------- _xlflow sheet
 
+class PayloadText:
+    """The compact payload text of an ``_xlflow`` sheet (:func:`payload_text`)
+    as chunks (:func:`iter_chunks`), spooled once to a temporary file with
+    their sha256: the text is never held whole. It can be made in a forked
+    child first thing (:meth:`then`: collect's child that writes the JSON and
+    CSV copies) while the caller writes the other sheets; :meth:`chunks` waits
+    for the child's word that it is ready, or makes it then where there is no
+    child. Close it when done."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        self.payload = payload
+        self.spool = tempfile.TemporaryFile()  # made before the fork: the child writes into the same file
+        self.made: tuple[str, int] | None = None
+        self.child: Any = None  # the forked child making the text (its error, if it fails)
+        self._ready: int | None = None  # pipe on which the child sends (sha256, count)
+        self._send: int | None = None
+
+    def then(self, func: Callable[[], Any]) -> Callable[[], Any]:
+        """What a forked child runs: make the text, say so, then ``func()``.
+        Call :meth:`made_by` in the parent once the child is forked (or not)."""
+        self._ready, self._send = os.pipe()
+
+        def run() -> Any:
+            assert self._send is not None
+            with os.fdopen(self._send, "wb") as fh:
+                fh.write(pickle.dumps(self._make()))
+            return func()
+
+        return run
+
+    def made_by(self, child: Any) -> None:
+        """The parent's side of :meth:`then`: ``child`` is the forked child
+        (None when there is none: the text is then made here when needed)."""
+        self.child = child
+        if self._send is not None:
+            os.close(self._send)
+            self._send = None
+        if child is None and self._ready is not None:
+            os.close(self._ready)
+            self._ready = None
+
+    def _make(self) -> tuple[str, int]:
+        """Spool the chunks (each as its UTF-8 length and bytes); (sha256 hex, number of chunks)."""
+        digest, count = hashlib.sha256(), 0
+        self.spool.seek(0)
+        for chunk in stream_chunks(iter_json(self.payload, sort_keys=True)):
+            data = chunk.encode("utf-8")  # the UTF-8 of the pieces is the UTF-8 of the whole
+            digest.update(data)
+            self.spool.write(struct.pack("<I", len(data)) + data)
+            count += 1
+        self.spool.flush()
+        return digest.hexdigest(), count
+
+    def _wait(self) -> tuple[str, int]:
+        """The child's (sha256, count); what it raised when it ended without them."""
+        assert self._ready is not None
+        with os.fdopen(self._ready, "rb") as fh:
+            self._ready = None
+            data = fh.read()
+        if data:
+            return pickle.loads(data)
+        child, self.child = self.child, None
+        child.result()  # raises what went wrong
+        raise ChildProcessError("дочерний процесс не передал данные сводки")
+
+    def chunks(self) -> tuple[str, int, Iterator[str]]:
+        """(sha256 hex, number of chunks, the chunks one at a time)."""
+        if self.made is None:
+            self.made = self._wait() if self._ready is not None else self._make()
+        digest, count = self.made
+        return digest, count, self._read(count)
+
+    def _read(self, count: int) -> Iterator[str]:
+        self.spool.seek(0)
+        for _ in range(count):
+            (size,) = struct.unpack("<I", self.spool.read(4))
+            yield self.spool.read(size).decode("utf-8")
+
+    def close(self) -> None:
+        for fd in (self._ready, self._send):
+            if fd is not None:
+                os.close(fd)
+        self._ready = self._send = None
+        self.spool.close()
+
+
 def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping[str, Any],
-                        sheet_name: str = META_SHEET) -> None:
+                        sheet_name: str = META_SHEET, text: PayloadText | None = None) -> None:
     """Add the hidden metadata sheet to an xlsxwriter ``workbook``.
 
     Rows: ``key | value`` for every item of ``meta``, then ``payload_sha256``,
     ``payload_chunks`` and one ``payload`` row per chunk (value in column B).
-    All values are written as strings (never formulas)."""
+    All values are written as strings (never formulas). ``text``: the
+    payload's text already on its way (the caller closes it), else made here."""
     ws = workbook.add_worksheet(sheet_name)
-    with tempfile.TemporaryFile() as spool:  # the text is written once, hashed, then read back chunk by chunk
-        digest, count = hashlib.sha256(), 0
-        for chunk in stream_chunks(iter_json(payload, sort_keys=True)):
-            data = chunk.encode("utf-8")  # the UTF-8 of the pieces is the UTF-8 of the whole
-            digest.update(data)
-            spool.write(struct.pack("<I", len(data)) + data)
-            count += 1
+    own = text is None
+    text = PayloadText(payload) if text is None else text
+    try:
+        digest, count, chunks = text.chunks()
         rows: list[tuple[str, str]] = [(str(k), "" if v is None else str(v)) for k, v in meta.items()]
-        rows.append(("payload_sha256", digest.hexdigest()))
+        rows.append(("payload_sha256", digest))
         rows.append(("payload_chunks", str(count)))
         for r, (key, value) in enumerate(rows):
             ws.write_string(r, 0, key)
             ws.write_string(r, 1, value)
-        spool.seek(0)
-        for r in range(len(rows), len(rows) + count):
-            (size,) = struct.unpack("<I", spool.read(4))
+        for r, chunk in enumerate(chunks, start=len(rows)):
             ws.write_string(r, 0, PAYLOAD_KEY)
-            ws.write_string(r, 1, spool.read(size).decode("utf-8"))
+            ws.write_string(r, 1, chunk)
+    finally:
+        if own:
+            text.close()
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 60)
     ws.hide()

@@ -1,11 +1,13 @@
 """Run one piece of work in a forked child.
 
-collect uses it twice. Its folder scan runs in a child that sends back only
-the compact plan: a scan holds an entry per file at once, a peak that would
-otherwise stay in the parent's heap (and in the workers forked from it). At
-the end, a child writes the machine-readable copy (JSON and CSV) while the
-parent writes the summary workbook: on two cores the serial end of a run
-gets shorter by the copy's time.
+collect uses it twice. Its folder scan runs in a child
+(:mod:`xlflow.consolidate.scan_plan`) that sends back only the compact plan:
+a scan holds an entry per file at once, a peak that would otherwise stay in
+the parent's heap (and in the workers forked from it); the child is forked
+before the parent imports the readers, so the two overlap. At the end, a
+child makes the payload text of the workbook's hidden sheet, then writes the
+machine-readable copy (JSON and CSV), while the parent writes the summary
+workbook: on two cores the serial end of a run gets shorter by their time.
 
 The child inherits everything (payload, spill) by ``fork`` and sends back the
 function's result or the exception it raised (pickled through a pipe), which

@@ -16,6 +16,10 @@ import tempfile
 from typing import Any, Callable, Iterable, Iterator
 
 from xlflow.consolidate.facts import DUPLICATE, REJECTED, SKIPPED, FileFacts, _mtime, read_facts
+from xlflow.consolidate.scan_plan import Plan, Scan
+from xlflow.consolidate.scan_plan import name_of as _name_of
+from xlflow.consolidate.scan_plan import plan_of as _plan
+from xlflow.consolidate.scan_plan import scan_entries as _scan
 from xlflow.problems import Problem
 
 ProgressFn = Callable[[FileFacts], None]
@@ -43,12 +47,6 @@ def _facts_of_entry(e: Any, own: dict[str, Problem] | None = None) -> FileFacts:
     else:
         facts.status, facts.reason = SKIPPED, problem.message if problem else None
     return facts
-
-
-def _scan(root: str | os.PathLike, outputs: Iterable[str | os.PathLike]) -> list[Any]:
-    from xlflow.scan import scan_inputs
-
-    return scan_inputs([root], purpose="collect", output_paths=list(outputs), templates=False).entries
 
 
 def read_path(path: str, as_of: dt.date, side_dir: str | None = None) -> FileFacts | Problem:
@@ -98,59 +96,37 @@ def _worker(as_of: dt.date, side_dir: str | None = None) -> Callable[[str], Any]
     return functools.partial(read_path, as_of=as_of, side_dir=side_dir)
 
 
-def _plan(folder: str, entries: list[Any]) -> tuple[Any, dict[int, Any], dict[int, str]]:
-    """The scan kept small: the candidates' paths as one
-    :class:`~xlflow.reading.isolate.PathList` (the name shown is derived from
-    the path, :func:`_name_of`), the other files' entries by their position in
-    name order, and the names shown that do not follow from the path (none in a
-    plain folder scan)."""
-    from xlflow.reading.isolate import PathList
-    from xlflow.scan import CANDIDATE
-
-    prefix = os.path.join(folder, "")
-    others = {pos: e for pos, e in enumerate(entries) if e.status != CANDIDATE}
-    if not all(e.path.startswith(prefix) for e in entries if e.status == CANDIDATE):
-        prefix = ""
-    todo = PathList(prefix, (e.path[len(prefix):] for e in entries if e.status == CANDIDATE))
-    renamed = {k: e.name for k, e in enumerate(e for e in entries if e.status == CANDIDATE)
-               if e.name != _name_of(todo.tail(k))}
-    return todo, others, renamed
-
-
-def _scanned(folder: str, outputs: list) -> tuple[Any, dict[int, Any], dict[int, str]]:
-    """:func:`_plan` of the scan, made in a forked child where there is one
-    (:mod:`xlflow.consolidate.forked`): a scan holds an entry per file at
-    once (10 MB for 10,000 files), a peak that would otherwise stay in the
-    parent (and in the workers forked from it) for the whole run."""
-    from xlflow.consolidate.forked import start
-
-    def plan() -> tuple[Any, dict[int, Any], dict[int, str]]:
-        return _plan(folder, _scan(folder, outputs))
-
-    child = start(plan, lambda: None)
-    return child.result() if child is not None else plan()
-
-
-def _name_of(tail: str) -> str:
-    return tail.replace(os.sep, "/")
+def _scanned(folder: str, outputs: list) -> Plan:
+    """The plan of ``folder`` (:class:`~xlflow.consolidate.scan_plan.Scan`), made in a forked child where there is one."""
+    return Scan(folder, outputs).result()
 
 
 def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], as_of: dt.date, *,
                jobs: int | None = None, progress: ProgressFn | None = None,
-               on_scan: Callable[[int], None] | None = None) -> Iterator[FileFacts]:
+               on_scan: Callable[[int], None] | None = None, scan: Scan | None = None) -> Iterator[FileFacts]:
     """The facts of every file under ``folder``, each exactly once, in name
     order (skipped and rejected files included), as soon as they are known.
     ``on_scan`` gets the number of files to read before the first one is read;
     ``progress`` is called once for each file read. A school's registry
     comes with a side file (:mod:`xlflow.consolidate.registry_side`) for the
-    consumer to copy; what is left of those files goes when the iteration ends."""
-    from xlflow.reading.isolate import read_isolated
+    consumer to copy; what is left of those files goes when the iteration ends.
+    ``scan``: the folder's scan when the caller started it already (with the
+    same ``folder`` and ``outputs``); else it starts here, and the modules the
+    workers need are imported while it runs."""
+    from xlflow.reading.isolate import Reading
 
-    todo, others, renamed = _scanned(os.fspath(folder), list(outputs))
-    if on_scan:
-        on_scan(len(todo))
+    scan = scan if scan is not None else Scan(folder, outputs)
     side_dir = tempfile.TemporaryDirectory(prefix="xlflow-registry-", ignore_cleanup_errors=True)
-    results = read_isolated(todo, _worker(as_of, side_dir.name), jobs=jobs)
+    try:
+        worker = _worker(as_of, side_dir.name)
+        todo, others, renamed = scan.result()
+        if on_scan:
+            on_scan(len(todo))
+        results = Reading(todo, worker, jobs=jobs)  # the workers read from now on
+    except BaseException:
+        scan.stop()
+        side_dir.cleanup()
+        raise
     own: dict[str, Problem] = {}
     k = 0
     try:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import Worksheet
 
-from xlflow.consolidate.export import summary_layout, write_payload_sheet
+from xlflow.consolidate.export import PayloadText, summary_layout, write_payload_sheet
 from xlflow.fileio import atomic_output
 from xlflow.writing.xlsx import new_workbook, print_report_sheets
 
@@ -168,8 +168,9 @@ class _Formats:
 class _Writer:
     """Writes one summary workbook; keeps the formats and the layout."""
 
-    def __init__(self, wb: Any, payload: Mapping[str, Any], layout: Mapping[str, Any]) -> None:
-        self.wb, self.payload, self.layout = wb, payload, layout
+    def __init__(self, wb: Any, payload: Mapping[str, Any], layout: Mapping[str, Any],
+                 text: PayloadText | None = None) -> None:
+        self.wb, self.payload, self.layout, self.text = wb, payload, layout, text
         self.fmt = _Formats(wb)
         self.labels = layout["labels"]
         self.sheets = {s["key"]: s for s in layout["sheets"]}
@@ -397,7 +398,7 @@ class _Writer:
             "academic_year": school.get("academic_year"), "as_of": p["as_of"], "created": p["created"],
             "xlflow_version": p["xlflow_version"],
         }
-        write_payload_sheet(self.wb, meta, p)
+        write_payload_sheet(self.wb, meta, p, text=self.text)
 
     def write_all(self) -> None:
         self.summary()
@@ -441,17 +442,19 @@ def _ru_date(iso: str) -> str:
 
 def write_school_summary(path: str | os.PathLike, payload: Mapping[str, Any],
                          layout: Mapping[str, Any] | None = None, *,
-                         constant_memory: bool = True) -> Path:
+                         constant_memory: bool = True, text: PayloadText | None = None) -> Path:
     """Write the summary workbook for ``payload`` to ``path`` atomically.
 
     ``constant_memory`` streams each sheet's rows to disk as they are written
     (xlsxwriter keeps only the current row), so a summary of 10,000 copies
     does not hold ~100 MB of cells; every sheet writes its rows top-down, as
-    that mode needs (a test compares every cell with the in-memory mode)."""
+    that mode needs (a test compares every cell with the in-memory mode).
+    ``text``: the payload's text for the hidden sheet, when the caller started
+    making it (:class:`~xlflow.consolidate.export.PayloadText`)."""
     lay = layout if layout is not None else summary_layout()
     with atomic_output(path) as tmp:
         wb = new_workbook(tmp, constant_memory=constant_memory)
-        _Writer(wb, payload, lay).write_all()
+        _Writer(wb, payload, lay, text).write_all()
         print_report_sheets(wb)
         wb.close()
     return Path(path)

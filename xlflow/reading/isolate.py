@@ -376,16 +376,45 @@ def read_isolated(paths: Iterable[str | os.PathLike] | PathList, func: Callable[
     ``func`` must be a module-level function (it is pickled where processes
     are spawned) and its result picklable. ``jobs`` defaults to the number of
     CPUs (at most the number of paths). A :class:`PathList` is used as it is
-    (not copied into a list of str)."""
-    items = paths if isinstance(paths, PathList) else [os.fspath(p) for p in paths]
-    if not len(items):
-        return
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
-    run = _Run(items, func, jobs, memory_mb, timeout_s)
+    (not copied into a list of str). The workers start when the first result
+    is asked for (:class:`Reading` starts them at once)."""
+    reading = Reading(paths, func, jobs=jobs, memory_mb=memory_mb, timeout_s=timeout_s)
     try:
-        yield from run.results()
+        yield from reading
     finally:
-        run.close()
+        reading.close()
+
+
+class Reading:
+    """:func:`read_isolated`'s results, the workers started (and given their
+    first files) as soon as this object is made: the caller can do other work
+    while they read. Iterate it; :meth:`close` it in any case."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike] | PathList, func: Callable[[str], Any], *,
+                 jobs: int | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        items = paths if isinstance(paths, PathList) else [os.fspath(p) for p in paths]
+        self.run: _Run | None = None
+        self._results: Iterator[tuple[str, Any]] = iter(())
+        if len(items):
+            self.run = _Run(items, func, max(1, min(jobs or os.cpu_count() or 1, len(items))), memory_mb, timeout_s)
+            self._results = self.run.results()
+            try:
+                self.run._feed()
+            except BaseException:
+                self.close()
+                raise
+
+    def __iter__(self) -> "Reading":
+        return self
+
+    def __next__(self) -> tuple[str, Any]:
+        return next(self._results)
+
+    def close(self) -> None:
+        if self.run is not None:
+            self.run.close()
+            self.run = None
 
 
 class _Run:
