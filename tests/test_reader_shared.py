@@ -15,7 +15,7 @@ from xlflow.reading.programme import read_programme
 def _fresh() -> None:
     programme._PLANS.clear()
     programme._SHARED_CONVERTERS.clear()
-    kept._BY_LABELS.clear()
+    kept.BY_LABELS.clear()
     programme._FOUND.clear()
     programme._MATRIX_PLANS.clear()
     programme._directions_of_text.cache_clear()
@@ -160,8 +160,8 @@ def test_cells_that_cannot_be_keys_are_read_without_keeping_anything():
     spec = LAYOUT.sheet("passport")
     built = []
     for _ in range(2):
-        assert kept._by_labels(spec, (["a list cell"], "x"), lambda: built.append(1) or "found") == "found"
-    assert built == [1, 1] and not kept._BY_LABELS
+        assert kept.by_labels(spec, (["a list cell"], "x"), lambda: built.append(1) or "found") == "found"
+    assert built == [1, 1] and not kept.BY_LABELS
 
 
 def test_long_table_plan_is_neither_kept_nor_taken(tmp_path):

@@ -3,12 +3,12 @@ from formula cells."""
 from __future__ import annotations
 
 from xlflow.layout import Layout, RubricSpec
-from xlflow.reading.kept import _Kept
+from xlflow.reading.kept import Kept
 
 __all__ = ["compute"]
 
 
-_RUBRICS = _Kept(8)
+_RUBRICS = Kept(8)
 
 
 def _rubric_of(layout: Layout) -> tuple[RubricSpec, frozenset]:

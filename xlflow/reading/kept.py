@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["_BY_LABELS", "_Kept", "_by_labels", "_hashable", "_padded"]
+__all__ = ["BY_LABELS", "Kept", "by_labels", "hashable", "padded"]
 
 
-class _Kept(dict):
+class Kept(dict):
     """What copies of one template share, kept from copy to copy: entries
     ``key -> (*owners, value)``, where the owners are the objects whose ids
     the key holds (checked by identity on a hit: an id is reused once its
@@ -33,23 +33,23 @@ class _Kept(dict):
         self[key] = owners_and_value
 
 
-_BY_LABELS = _Kept(256)
+BY_LABELS = Kept(256)
 
 
-def _by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
+def by_labels(spec: Any, labels: tuple, build: Callable[[], Any]) -> Any:
     """``build()``, kept per (spec, the label cells it depends on): every copy
     of a template repeats its labels. Keyed by the spec's identity (the
     layout is loaded once) and by the cells' values and types (1, 1.0 and
     True are equal keys, but not the same label)."""
-    key = _hashable((id(spec), labels, tuple(map(type, labels))))
-    value = _BY_LABELS.take(key, spec)
+    key = hashable((id(spec), labels, tuple(map(type, labels))))
+    value = BY_LABELS.take(key, spec)
     if value is None:
         value = build()
-        _BY_LABELS.keep(key, spec, value)
+        BY_LABELS.keep(key, spec, value)
     return value
 
 
-def _hashable(key: tuple) -> tuple | None:
+def hashable(key: tuple) -> tuple | None:
     """``key``, or None when a cell in it cannot be hashed (an object some
     engine gives for a cell): then nothing is kept."""
     try:
@@ -59,6 +59,6 @@ def _hashable(key: tuple) -> tuple | None:
     return key
 
 
-def _padded(row: list, width: int) -> list:
+def padded(row: list, width: int) -> list:
     """The first ``width`` cells of ``row``, an empty cell (None) past its end."""
     return row[:width] if len(row) >= width else row + [None] * (width - len(row))

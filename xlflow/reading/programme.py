@@ -32,7 +32,7 @@ from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.reading.cellmap import CellMap
 from xlflow.reading.computed import compute
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, long_sheet, register_once, sharing_for
-from xlflow.reading.kept import _by_labels, _hashable, _Kept, _padded
+from xlflow.reading.kept import Kept, by_labels, hashable, padded
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
 
@@ -216,7 +216,7 @@ class _Ctx:
         return self.converter(column)(raw)
 
 
-_SHARED_CONVERTERS = _Kept(64)  # schools with their own directions: bounded
+_SHARED_CONVERTERS = Kept(64)  # schools with their own directions: bounded
 
 
 def _shared_converters(layout: Layout, directions: list[str]) -> dict[int, Callable[[Any], Any]]:
@@ -307,7 +307,7 @@ def _read_passport(ctx: _Ctx, spec: FormSpec, grid: SheetGrid) -> dict:
     value_col = col_index(spec.raw.get("value_col", "B"))
     labels = tuple(row[label_col] if label_col < len(row) else None for row in grid.rows)
     out: dict[str, Any] = {}
-    for f, r, cell in _by_labels(spec, labels, lambda: _field_cells(spec, labels, label_col, value_col)):
+    for f, r, cell in by_labels(spec, labels, lambda: _field_cells(spec, labels, label_col, value_col)):
         if r is None:
             ctx.problem(FIELD_MISSING, grid.name, cell, header=f.header)
             continue
@@ -396,12 +396,12 @@ class _TablePlan:
 # header row values): copies of one template repeat their header rows. A
 # long table (a school's registry) is read once: its plan is neither kept nor
 # taken from a copy's.
-_PLANS = _Kept(256)
+_PLANS = Kept(256)
 
 
 def _table_plan(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> _TablePlan:
     expected = spec.header_row - 1
-    key = _hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())) \
+    key = hashable((id(spec), id(ctx.converters), tuple(grid.rows[expected]) if expected < grid.height else ())) \
         if not long_sheet(grid) else None
     hit = _PLANS.take(key, spec, ctx.converters)
     if hit is not None:
@@ -514,7 +514,7 @@ def _missing_stage_rows(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid, rows: dict
             ctx.problem(FIELD_MISSING, grid.name, a1(row1 - 1, 1), header=f"{stages[st]}: {label}")
 
 
-_MATRIX_PLANS = _Kept(64)
+_MATRIX_PLANS = Kept(64)
 
 
 def _diagnostics_plan(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> tuple[list, dict]:
@@ -525,8 +525,8 @@ def _diagnostics_plan(ctx: _Ctx, spec: MatrixSpec, grid: SheetGrid) -> tuple[lis
     key = None
     if expected < grid.height and not long_sheet(grid):
         header = tuple(grid.rows[expected])
-        labels = (grid.height, *(v for row in grid.rows[expected + 1:] for v in _padded(row, 2)))
-        key = _hashable((id(spec), tuple(ctx.directions), header, labels, tuple(map(type, header + labels))))
+        labels = (grid.height, *(v for row in grid.rows[expected + 1:] for v in padded(row, 2)))
+        key = hashable((id(spec), tuple(ctx.directions), header, labels, tuple(map(type, header + labels))))
     hit = _MATRIX_PLANS.take(key, spec)
     if hit is not None:
         return hit
@@ -619,8 +619,8 @@ def _rubric_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, i
     width = max(found[k] for k in ("indicator", "criterion", "number") if k in found) + 1
     cells: list = [hdr, *found.items()]
     for row in grid.rows[hdr + 1:hdr + 1 + 2 * n]:  # each row's label cells
-        cells += _padded(row, width)
-    return _by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
+        cells += padded(row, width)
+    return by_labels(spec, tuple(cells), lambda: _numbered_rows(spec, grid, hdr, found))
 
 
 def _numbered_rows(spec: RubricSpec, grid: SheetGrid, hdr: int, found: dict[str, int]) -> list[tuple[int, int]]:
@@ -707,7 +707,7 @@ class _SheetsFound:
     wanted: list[str]
 
 
-_FOUND = _Kept(64)
+_FOUND = Kept(64)
 
 
 def _sheets_found(layout: Layout, names: list[str]) -> _SheetsFound:
