@@ -15,7 +15,7 @@ import pytest
 
 import hostile
 from test_scan import _summary
-from xlflow.consolidate import intake, registry_side
+from xlflow.consolidate import intake, registry_side, scan_plan
 from xlflow.writing.sample import write_samples
 
 AS_OF = dt.date(2026, 5, 31)
@@ -173,7 +173,7 @@ def test_names_and_paths_as_the_scan_gives_them(folder, tmp_path):
 
     for given in (str(nested), str(nested) + os.sep):
         expected = [(e.path, e.name) for e in scan_inputs([given], purpose="collect").entries]
-        todo, others, renamed = intake._plan(given, intake._scan(given, []))
+        todo, others, renamed = scan_plan.plan_of(given, scan_plan.scan_entries(given, []))
         assert len(todo) > 5 and others and not renamed  # candidates kept as their path alone
         assert [todo[k] for k in range(len(todo))] == [p for p, _n in expected if p not in
                                                        {e.path for e in others.values()}]
@@ -189,14 +189,14 @@ def test_plan_keeps_paths_compact_and_names_that_do_not_follow_from_them():
     inside = [ScanEntry(os.path.join(folder, "а.xlsx"), "а.xlsx"),
               ScanEntry(os.path.join(folder, "б.txt"), "б.txt", status=SKIPPED),
               ScanEntry(os.path.join(folder, "в\udcff.xlsx"), "другое имя")]
-    todo, others, renamed = intake._plan(folder, inside)
+    todo, others, renamed = scan_plan.plan_of(folder, inside)
     assert todo.prefix == os.path.join(folder, "") and len(todo) == 2
     assert [todo[0], todo[1]] == [inside[0].path, inside[2].path]
     assert others == {1: inside[1]} and renamed == {1: "другое имя"}
     with pytest.raises(IndexError):
         todo[2]
     outside = ScanEntry(os.path.join(os.sep, "другая", "г.xlsx"), "г.xlsx")
-    todo, others, renamed = intake._plan(folder, inside + [outside])
+    todo, others, renamed = scan_plan.plan_of(folder, inside + [outside])
     assert todo.prefix == "" and [todo[k] for k in range(3)] == [inside[0].path, inside[2].path, outside.path]
     assert renamed == {0: "а.xlsx", 1: "другое имя", 2: "г.xlsx"}
 
@@ -207,7 +207,7 @@ def test_the_scan_in_a_child_gives_the_plan_the_parent_would_make(folder, monkey
     def plain(todo, others, renamed):
         return [todo[k] for k in range(len(todo))], {pos: (e.path, e.name, e.code) for pos, e in others.items()}, renamed
 
-    in_child = plain(*intake._scanned(str(folder), []))
+    in_child = plain(*scan_plan.Scan(str(folder), []).result())
     monkeypatch.setattr(forked, "can_fork", lambda: False)
-    assert plain(*intake._scanned(str(folder), [])) == in_child
+    assert plain(*scan_plan.Scan(str(folder), []).result()) == in_child
     assert len(in_child[0]) > 5

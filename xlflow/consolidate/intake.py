@@ -16,10 +16,7 @@ import tempfile
 from typing import Any, Callable, Iterable, Iterator
 
 from xlflow.consolidate.facts import DUPLICATE, REJECTED, SKIPPED, FileFacts, _mtime, read_facts
-from xlflow.consolidate.scan_plan import Plan, Scan
-from xlflow.consolidate.scan_plan import name_of as _name_of
-from xlflow.consolidate.scan_plan import plan_of as _plan
-from xlflow.consolidate.scan_plan import scan_entries as _scan
+from xlflow.consolidate.scan_plan import Scan, name_of
 from xlflow.problems import Problem
 
 ProgressFn = Callable[[FileFacts], None]
@@ -96,11 +93,6 @@ def _worker(as_of: dt.date, side_dir: str | None = None) -> Callable[[str], Any]
     return functools.partial(read_path, as_of=as_of, side_dir=side_dir)
 
 
-def _scanned(folder: str, outputs: list) -> Plan:
-    """The plan of ``folder`` (:class:`~xlflow.consolidate.scan_plan.Scan`), made in a forked child where there is one."""
-    return Scan(folder, outputs).result()
-
-
 def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], as_of: dt.date, *,
                jobs: int | None = None, progress: ProgressFn | None = None,
                on_scan: Callable[[int], None] | None = None, scan: Scan | None = None) -> Iterator[FileFacts]:
@@ -136,7 +128,7 @@ def iter_facts(folder: str | os.PathLike, outputs: Iterable[str | os.PathLike], 
                 yield _facts_of_entry(entry, own)
                 continue
             path, got = next(results)
-            name = renamed.get(k) or _name_of(path[len(todo.prefix):])
+            name = renamed.get(k) or name_of(path[len(todo.prefix):])
             k += 1
             named = _named(got, path, name)
             if isinstance(named, Problem):
