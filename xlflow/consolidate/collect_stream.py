@@ -32,7 +32,7 @@ from xlflow.consolidate import school_writer  # imported while the workers read,
 from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
                                       SUPERSEDED, WITH_PROBLEMS, FileFacts)
-from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
+from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink, pair_basis, prepare
 from xlflow.consolidate.spill import Spill, SpilledRows
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import Problem
@@ -181,7 +181,23 @@ class StreamCollect:
         else:  # the people are in the bank table now
             rec = {k: v for k, v in rec.items() if k not in ("mentors", "mentees")} if f.record is not None else None
             cells = f.pair_cells
-        self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL)))
+        pre = self.prepared(e, rec, cells) if f.kind == "programme" else None
+        self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL), pre))
+
+    def prepared(self, e: Entry, record: dict | None, cells: dict) -> bytes | None:
+        """What the end needs of a copy that counts with its own pair row, made
+        while the workers read: its basis (:func:`~xlflow.consolidate.school_stream.pair_basis`
+        of that row), :class:`~xlflow.consolidate.school_stream.Prepared`, copy
+        row, own pair row (index, row), the pair rows' people to look up in the
+        banks (:meth:`check_banks`) and the pair cells, pickled."""
+        key = e.identity
+        if key is None:
+            return None
+        found = C.own_pair_row(record, key)
+        row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
+        pre = prepare(stats.Programme(key[0], key[1], row, record, True, e.name), self.as_of, _n_indicators())
+        return pickle.dumps((pair_basis(row), pre, self._copy_row(e, found, cells), found, _wanted(record), cells),
+                            pickle.HIGHEST_PROTOCOL)
 
     def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
         """The registry's pair rows (and people, when the worker wrote them to a side file)."""
@@ -325,21 +341,32 @@ class StreamCollect:
                 self.counted_copy(copy, key, sink, None)
 
     def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
-        _meta, record, cells = self.load(copy)
-        found = C.own_pair_row(record, key)
+        """Give the copy's programme to ``sink`` (as prepared when it arrived, unless the registry's
+        row differs from the copy's own), then check it against the registry."""
+        pre = self.spill.one("SELECT pre FROM blobs WHERE i = ?", (copy.i,), flush=False)
+        listed = reg_row is not None
+        prepared = None
+        if pre is not None:
+            basis, prepared, copy_row, found, wanted, cells = pickle.loads(pre)
+            if reg_row is not None and basis != pair_basis(reg_row):
+                prepared = None  # the registry's row differs: prepare anew
+        if prepared is None:
+            _meta, record, cells = self.load(copy)
+            found = C.own_pair_row(record, key)
+            row = reg_row if reg_row is not None else found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
+            prepared = prepare(stats.Programme(key[0], key[1], row, record, listed, copy.name), self.as_of,
+                               sink.n_ind)
+            copy_row, wanted = self._copy_row(copy, found, cells), _wanted(record)
+        sink.take(prepared.listed(listed), copy_row)
         if reg_row is not None:
-            sink.add(stats.Programme(key[0], key[1], reg_row, record, True, copy.name), self._copy_row(copy, found, cells))
             if found is not None:
                 self.check_pair_row(copy, found, reg_row, cells)
-        else:
-            row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
-            sink.add(stats.Programme(key[0], key[1], row, record, False, copy.name), self._copy_row(copy, found, cells))
-            if self.registry is not None:
-                sheet, cell = cells.get((found[0], "group_id"), (None, None)) if found else (None, None)
-                self.extra(copy, Problem(C.UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
-                                         params={"programme": key[0], "mentee": key[1]}))
+        elif self.registry is not None:
+            sheet, cell = cells.get((found[0], "group_id"), (None, None)) if found else (None, None)
+            self.extra(copy, Problem(C.UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
+                                     params={"programme": key[0], "mentee": key[1]}))
         if self.registry is not None:
-            self.check_banks(copy, record, cells)
+            self.check_banks(copy, wanted, cells)
 
     @staticmethod
     def _copy_row(copy: Entry, found: tuple[int, dict] | None, cells: dict) -> tuple:
@@ -361,14 +388,9 @@ class StreamCollect:
                 self.extra(copy, Problem(C.COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
                     "column": _pair_headers()[col], "value": C.shown(mine), "registry": C.shown(theirs)}))
 
-    def check_banks(self, copy: Entry, record: dict | None, cells: dict) -> None:
-        """The people of the copy's pair rows must be in the curator's banks."""
+    def check_banks(self, copy: Entry, wanted: list[tuple], cells: dict) -> None:
+        """The people of the copy's pair rows (:func:`_wanted`) must be in the curator's banks."""
         assert self.registry is not None
-        roles = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
-        wanted = [(i, key, role, label, value.strip())
-                  for i, row in enumerate((record or {}).get("pairs") or [])
-                  for key, (role, label) in roles.items()
-                  if isinstance(value := row.get(key), str) and value.strip()]
         known = self.in_bank({(role, sid) for _i, _key, role, _label, sid in wanted})
         for i, key, role, label, sid in wanted:
             if (role, sid) not in known:
@@ -522,6 +544,21 @@ class StreamCollect:
 
     def close(self) -> None:
         self.spill.close()
+
+
+_ROLES = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
+
+
+def _wanted(record: dict | None) -> list[tuple]:
+    """(row index, key, role, label, id) of the people a copy's pair rows name."""
+    return [(i, key, role, label, value.strip())
+            for i, row in enumerate((record or {}).get("pairs") or [])
+            for key, (role, label) in _ROLES.items()
+            if isinstance(value := row.get(key), str) and value.strip()]
+
+
+def _n_indicators() -> int:
+    return len(stats._rubric_spec().indicators)
 
 
 def _pair_headers() -> dict[str, str]:

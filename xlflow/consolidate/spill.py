@@ -21,7 +21,7 @@ from xlflow.consolidate.export import RowStream
 BATCH = 256  # rows buffered before a write: bounds the memory of pending blobs
 
 _SCHEMA = """
-CREATE TABLE blobs (i INTEGER PRIMARY KEY, blob BLOB);
+CREATE TABLE blobs (i INTEGER PRIMARY KEY, blob BLOB, pre BLOB);
 CREATE TABLE bank (file_i INTEGER, role INTEGER, seq INTEGER, id TEXT, sid TEXT, full_name TEXT, young INTEGER);
 CREATE INDEX bank_known ON bank (file_i, role, sid);
 CREATE TABLE reg_pairs (file_i INTEGER, i INTEGER, gid TEXT, mid TEXT, mentor_s TEXT, mentee_s TEXT, blob BLOB);
@@ -37,7 +37,7 @@ CREATE TABLE problems (file BLOB, s0 INTEGER, s1 INTEGER, s2 BLOB, r INTEGER, c 
 """
 
 _INSERTS = {
-    "blobs": "INSERT INTO blobs VALUES (?, ?)",
+    "blobs": "INSERT INTO blobs VALUES (?, ?, ?)",
     "bank": "INSERT INTO bank VALUES (?, ?, ?, ?, ?, ?, ?)",
     "reg_pairs": "INSERT INTO reg_pairs VALUES (?, ?, ?, ?, ?, ?, ?)",
     "copy_order": "INSERT INTO copy_order VALUES (?, ?)",
@@ -110,7 +110,11 @@ class Spill:
 
     def append(self, name: str, row: dict) -> None:
         """Add one row (a dict of plain values, key order kept) to long table ``name``."""
-        self.add(f"rows_{name}", (None, marshal.dumps(row)))
+        self.append_blob(name, marshal.dumps(row))
+
+    def append_blob(self, name: str, blob: bytes) -> None:
+        """Add one row, already marshalled, to long table ``name``."""
+        self.add(f"rows_{name}", (None, blob))
         self._rows[name] += 1
 
     def rows(self, name: str) -> "SpilledRows":
