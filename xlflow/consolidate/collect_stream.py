@@ -39,7 +39,6 @@ from xlflow.problems import Problem
 
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the order found
 _MAX_INT = 2 ** 62
-_TERMS = 64  # people looked up in the banks by one query (sqlite bounds an expression's depth)
 
 
 def _b(text: str) -> bytes:
@@ -181,7 +180,11 @@ class StreamCollect:
         else:  # the people are in the bank table now
             rec = {k: v for k, v in rec.items() if k not in ("mentors", "mentees")} if f.record is not None else None
             cells = f.pair_cells
-        pre = self.prepared(e, rec, cells) if f.kind == "programme" else None
+        pre = None
+        if f.kind == "programme":
+            pre = self.prepared(e, rec, cells)
+            for person in {(role, sid) for _i, _key, role, _label, sid in _wanted(rec)}:
+                self.spill.add("wanted", (e.i, *person))  # looked up in the banks at the end, all at once
         self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL), pre))
 
     def prepared(self, e: Entry, record: dict | None, cells: dict) -> bytes | None:
@@ -320,12 +323,15 @@ class StreamCollect:
     # ------------------------------------------------------------ programmes
     def programmes(self, copies: Copies, sink: FigureSink) -> None:
         """Registry rows in order (first row of each pair/mentee), then the copies the registry does
-        not list, by key; each counted copy's records are loaded once, checked and given to ``sink``."""
+        not list, by key; each counted copy is checked and given to ``sink``."""
         reg = self.registry
+        missing = self.missing_people(copies) if reg is not None else set()
         if reg is not None:
-            for i, gid, mid, blob in self.spill.query(
-                    "SELECT i, gid, mid, blob FROM reg_pairs WHERE file_i = ? AND gid != '' AND mid != '' AND i IN "
-                    "(SELECT MIN(i) FROM reg_pairs WHERE file_i = ? GROUP BY gid, mid) ORDER BY i", (reg.i, reg.i)):
+            for i, gid, mid, blob, pre in self.spill.query(
+                    "SELECT r.i, r.gid, r.mid, r.blob, b.pre FROM reg_pairs r LEFT JOIN counted c ON c.gid = r.gid "
+                    "AND c.mid = r.mid LEFT JOIN blobs b ON b.i = c.file_i WHERE r.file_i = ? AND r.gid != '' "
+                    "AND r.mid != '' AND r.i IN (SELECT MIN(i) FROM reg_pairs WHERE file_i = ? GROUP BY gid, mid) "
+                    "ORDER BY r.i", (reg.i, reg.i)):
                 row, cells = pickle.loads(blob)
                 copy = copies.get((gid, mid))
                 if copy is None:
@@ -335,15 +341,30 @@ class StreamCollect:
                                              params={"programme": gid, "mentee": mid}))
                     continue
                 copy.listed = True
-                self.counted_copy(copy, (gid, mid), sink, row)
+                self.counted_copy(copy, (gid, mid), sink, row, pre, missing)
         for key, copy in copies.in_key_order():
             if not copy.listed:
-                self.counted_copy(copy, key, sink, None)
+                pre = self.spill.one("SELECT pre FROM blobs WHERE i = ?", (copy.i,), flush=False)
+                self.counted_copy(copy, key, sink, None, pre, missing)
 
-    def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
-        """Give the copy's programme to ``sink`` (as prepared when it arrived, unless the registry's
-        row differs from the copy's own), then check it against the registry."""
-        pre = self.spill.one("SELECT pre FROM blobs WHERE i = ?", (copy.i,), flush=False)
+    def missing_people(self, copies: Copies) -> set[tuple[int, int, str]]:
+        """(file, role, id) of the people the counted copies name (table ``wanted``) that the
+        registry's banks lack: one query for all copies. Fills table ``counted`` on the way."""
+        assert self.registry is not None
+        for e in copies.values():
+            identity = e.identity
+            assert identity is not None
+            self.spill.add("counted", (*identity, e.i))
+        return set(self.spill.query(
+            "SELECT DISTINCT w.file_i, w.role, w.sid FROM wanted w JOIN counted c ON c.file_i = w.file_i "
+            "WHERE NOT EXISTS (SELECT 1 FROM bank b WHERE b.file_i = ? AND b.role = w.role AND b.sid = w.sid)",
+            (self.registry.i,)))
+
+    def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None,
+                     pre: bytes | None, missing: set[tuple[int, int, str]]) -> None:
+        """Give the copy's programme to ``sink`` (``pre``: as prepared when it arrived, used unless
+        the registry's row differs from the copy's own), then check it against the registry
+        (``missing``: see :meth:`missing_people`)."""
         listed = reg_row is not None
         prepared = None
         if pre is not None:
@@ -366,7 +387,7 @@ class StreamCollect:
             self.extra(copy, Problem(C.UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
                                      params={"programme": key[0], "mentee": key[1]}))
         if self.registry is not None:
-            self.check_banks(copy, wanted, cells)
+            self.check_banks(copy, wanted, cells, missing)
 
     @staticmethod
     def _copy_row(copy: Entry, found: tuple[int, dict] | None, cells: dict) -> tuple:
@@ -388,28 +409,14 @@ class StreamCollect:
                 self.extra(copy, Problem(C.COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
                     "column": _pair_headers()[col], "value": C.shown(mine), "registry": C.shown(theirs)}))
 
-    def check_banks(self, copy: Entry, wanted: list[tuple], cells: dict) -> None:
-        """The people of the copy's pair rows (:func:`_wanted`) must be in the curator's banks."""
-        assert self.registry is not None
-        known = self.in_bank({(role, sid) for _i, _key, role, _label, sid in wanted})
+    def check_banks(self, copy: Entry, wanted: list[tuple], cells: dict, missing: set[tuple[int, int, str]]) -> None:
+        """The people of the copy's pair rows (:func:`_wanted`) must be in the curator's banks
+        (``missing``: see :meth:`missing_people`)."""
         for i, key, role, label, sid in wanted:
-            if (role, sid) not in known:
+            if (copy.i, role, sid) in missing:
                 sheet, cell = cells.get((i, key), (None, None))
                 self.extra(copy, Problem(C.NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
                                          params={"role": label, "value": sid}))
-
-    def in_bank(self, people: set[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which of the (role, id) ``people`` the registry's banks hold: one
-        query for a copy's few people (each term looked up in the index)."""
-        assert self.registry is not None
-        found: set[tuple[int, str]] = set()
-        wanted = sorted(people)
-        for start in range(0, len(wanted), _TERMS):
-            part = wanted[start:start + _TERMS]
-            terms = " OR ".join(["(file_i = ? AND role = ? AND sid = ?)"] * len(part))  # each term: the index
-            found.update(self.spill.query(f"SELECT role, sid FROM bank WHERE {terms}",
-                                          [x for role, sid in part for x in (self.registry.i, role, sid)], flush=False))
-        return found
 
     def check_load(self, alerts: list[dict]) -> None:
         if alerts:  # people to locate: index the columns they are looked up by

@@ -32,6 +32,8 @@ CREATE TABLE prog (seq INTEGER PRIMARY KEY, gid TEXT, mid TEXT, mentor TEXT, dec
                    mentoring_form TEXT, interaction_form TEXT, kind TEXT, mode TEXT, start TEXT, end TEXT,
                    c_mentor TEXT, c_mentee TEXT, c_file TEXT, c_cells BLOB, blob BLOB);
 CREATE TABLE kinds (gid TEXT PRIMARY KEY, kind TEXT) WITHOUT ROWID;
+CREATE TABLE wanted (file_i INTEGER, role INTEGER, sid TEXT);
+CREATE TABLE counted (gid TEXT, mid TEXT, file_i INTEGER, PRIMARY KEY (gid, mid)) WITHOUT ROWID;
 CREATE TABLE problems (file BLOB, s0 INTEGER, s1 INTEGER, s2 BLOB, r INTEGER, c INTEGER, code BLOB,
                        grp INTEGER, fpos INTEGER, seq INTEGER, own INTEGER, error INTEGER, blob BLOB);
 """
@@ -41,6 +43,8 @@ _INSERTS = {
     "bank": "INSERT INTO bank VALUES (?, ?, ?, ?, ?, ?, ?)",
     "reg_pairs": "INSERT INTO reg_pairs VALUES (?, ?, ?, ?, ?, ?, ?)",
     "copy_order": "INSERT INTO copy_order VALUES (?, ?)",
+    "wanted": "INSERT INTO wanted VALUES (?, ?, ?)",
+    "counted": "INSERT INTO counted VALUES (?, ?, ?)",
     "prog": "INSERT INTO prog VALUES (" + ", ".join("?" * 16) + ")",
     "problems": "INSERT INTO problems VALUES (" + ", ".join("?" * 13) + ")",
 }
