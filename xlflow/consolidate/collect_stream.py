@@ -32,7 +32,7 @@ from xlflow.consolidate import school_writer  # imported while the workers read,
 from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
                                       SUPERSEDED, WITH_PROBLEMS, FileFacts)
-from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink, pair_basis, prepare
+from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink, Prepared, pair_basis, prepare
 from xlflow.consolidate.spill import Spill, SpilledRows
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import Problem
@@ -192,15 +192,14 @@ class StreamCollect:
         while the workers read: its basis (:func:`~xlflow.consolidate.school_stream.pair_basis`
         of that row), :class:`~xlflow.consolidate.school_stream.Prepared`, copy
         row, own pair row (index, row), the pair rows' people to look up in the
-        banks (:meth:`check_banks`) and the pair cells, pickled."""
+        banks (:meth:`check_banks`) and the pair cells, packed (:func:`_pack`)."""
         key = e.identity
         if key is None:
             return None
         found = C.own_pair_row(record, key)
         row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
         pre = prepare(stats.Programme(key[0], key[1], row, record, True, e.name), self.as_of, _n_indicators())
-        return pickle.dumps((pair_basis(row), pre, self._copy_row(e, found, cells), found, _wanted(record), cells),
-                            pickle.HIGHEST_PROTOCOL)
+        return _pack((pair_basis(row), tuple(pre), self._copy_row(e, found, cells), found, _wanted(record), cells))
 
     def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
         """The registry's pair rows (and people, when the worker wrote them to a side file)."""
@@ -368,7 +367,8 @@ class StreamCollect:
         listed = reg_row is not None
         prepared = None
         if pre is not None:
-            basis, prepared, copy_row, found, wanted, cells = pickle.loads(pre)
+            basis, fields, copy_row, found, wanted, cells = _unpack(pre)
+            prepared = Prepared(*fields)
             if reg_row is not None and basis != pair_basis(reg_row):
                 prepared = None  # the registry's row differs: prepare anew
         if prepared is None:
