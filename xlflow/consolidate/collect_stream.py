@@ -499,7 +499,7 @@ class StreamCollect:
             errors, warnings = errors + bool(error), warnings + (not error)
         self.spill.new_table("files")
         for e in self.entries:
-            self.spill.append("files", self.file_row(e, per_file.get(_b(e.name))))
+            self.spill.append("files", self.file_row(e, per_file))
         counts = Counter(e.status for e in self.entries)
         figures["files"] = {"total": len(self.entries), **{s: counts.get(s, 0) for s in FILE_STATUSES}}
         figures["problems"] = {"errors": errors, "warnings": warnings}
@@ -507,16 +507,17 @@ class StreamCollect:
                 "problems": SpilledRows(self.spill, f"SELECT blob FROM problems ORDER BY {_ORDER}", errors + warnings)}
 
     @staticmethod
-    def file_row(e: Entry, found: list | None) -> dict:
-        """The ``files`` row of ``e``; ``found``: its (errors, warnings, first error, first message)."""
-        n_errors, n_warnings, first_error, first = found or (0, 0, None, None)
+    def file_row(e: Entry, per_file: dict[bytes, list]) -> dict:
+        """The ``files`` row of ``e``; ``per_file``: (errors, warnings, first error, first message) by file."""
+        name, programme_id, mentee_id, *_rest = _unpack(e._packed)  # once, not per field
+        n_errors, n_warnings, first_error, first = per_file.get(_b(name)) or (0, 0, None, None)
         reason = e.reason
         if reason is None and e.status in (REJECTED, DUPLICATE, SUPERSEDED):
             reason = first_error if first_error is not None else first
         programme = e.kind == "programme"
-        return {"file": e.name, "status": e.status, "kind": e.kind if e.status != SKIPPED else None,
-                "programme_id": e.programme_id if programme else None,
-                "mentee_id": e.mentee_id if programme else None,
+        return {"file": name, "status": e.status, "kind": e.kind if e.status != SKIPPED else None,
+                "programme_id": programme_id if programme else None,
+                "mentee_id": mentee_id if programme else None,
                 "errors": n_errors, "warnings": n_warnings, "reason": reason, "duplicate_of": e.dup_of}
 
     def write(self, out: Path, payload: dict) -> list[Path]:

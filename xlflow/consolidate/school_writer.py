@@ -108,7 +108,8 @@ class SummarySheet(Worksheet):
             self._write_single_row(row)  # the previous row, as the first cell of this one would
         else:  # what _write_single_row does when the previous row holds nothing
             self.previous_row = row
-        self._check_dimensions(row, 0)
+        if self.dim_colmin != 0:  # the first column is in the dimensions from the first row on
+            self._check_dimensions(row, 0)
         self._check_dimensions(row, len(values) - 1)
         self._pending.append(xml)
         if len(self._pending) >= _PENDING_ROWS:
@@ -271,7 +272,7 @@ class _Writer:
         fast = getattr(ws, "write_table_row", None)
         for r, data in enumerate(rows, start=first):
             alert = bool(alert_key and data.get(alert_key))
-            values = [data.get(key) for key in keys]
+            values = list(map(data.get, keys))
             for c, key in shown:
                 values[c] = self.display(name, key, values[c])
             if fast is None or not fast(r, values, kinds, formats[alert], yes_no):
