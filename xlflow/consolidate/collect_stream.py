@@ -6,9 +6,14 @@ helpers in :mod:`xlflow.consolidate.collect`) and its figures (definitions in
 :mod:`xlflow.consolidate.school_stats`): each file's facts go to the
 spill (:mod:`xlflow.consolidate.spill`) as they arrive; memory keeps one
 :class:`Entry` per file (name, status, identity, rank, fingerprint: a few
-hundred bytes). Consolidation works on the entries, then one pass over the
-programmes loads each counted copy's records once and feeds
-:class:`~xlflow.consolidate.school_stream.FigureSink`. Problems are kept in
+hundred bytes). Each copy's programme is also prepared as it arrives, while
+the workers read (:func:`~xlflow.consolidate.school_stream.prepare`, as if it
+counted with its own pair row), and its people go to table ``wanted``.
+Consolidation works on the entries, then one pass over the programmes, in
+the registry's order, gives each counted copy's prepared programme to
+:class:`~xlflow.consolidate.school_stream.FigureSink`, preparing it anew from
+its records only where the registry's row differs from the copy's own; the
+copies' people are looked up in the registry's banks by one query. Problems are kept in
 the spill with their sort key and read back in order. The payload's long
 tables (programmes, files, problems, load, per-programme roadmap and rubric)
 are :class:`~xlflow.consolidate.spill.SpilledRows`, read by the writers row
