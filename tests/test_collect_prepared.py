@@ -32,7 +32,7 @@ def _files(registry_last: bool) -> list:
 
 
 def _unprepared(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(CS.StreamCollect, "prepared", lambda self, e, record, cells: None)
+    monkeypatch.setattr(CS.StreamCollect, "prepared", lambda self, e, record, cells, wanted: None)
 
 
 @pytest.mark.parametrize("registry_last", [True, False])

@@ -165,6 +165,7 @@ class StreamCollect:
         self.school_files: set[str] = set()
         self.registry: Entry | None = None
         self.school_code: str | None = None
+        self.n_ind = len(stats._rubric_spec().indicators)
 
     # ------------------------------------------------------------ intake
     def add(self, f: FileFacts) -> None:
@@ -187,12 +188,13 @@ class StreamCollect:
             cells = f.pair_cells
         pre = None
         if f.kind == "programme":
-            pre = self.prepared(e, rec, cells)
-            for person in {(role, sid) for _i, _key, role, _label, sid in _wanted(rec)}:
+            wanted = _wanted(rec)
+            pre = self.prepared(e, rec, cells, wanted)
+            for person in {(role, sid) for _i, _key, role, _label, sid in wanted}:
                 self.spill.add("wanted", (e.i, *person))  # looked up in the banks at the end, all at once
         self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL), pre))
 
-    def prepared(self, e: Entry, record: dict | None, cells: dict) -> bytes | None:
+    def prepared(self, e: Entry, record: dict | None, cells: dict, wanted: list[tuple]) -> bytes | None:
         """What the end needs of a copy that counts with its own pair row, made
         while the workers read: its basis (:func:`~xlflow.consolidate.school_stream.pair_basis`
         of that row), :class:`~xlflow.consolidate.school_stream.Prepared`, copy
@@ -203,8 +205,8 @@ class StreamCollect:
             return None
         found = C.own_pair_row(record, key)
         row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
-        pre = prepare(stats.Programme(key[0], key[1], row, record, True, e.name), self.as_of, _n_indicators())
-        return _pack((pair_basis(row), tuple(pre), self._copy_row(e, found, cells), found, _wanted(record), cells))
+        pre = prepare(stats.Programme(key[0], key[1], row, record, True, e.name), self.as_of, self.n_ind)
+        return _pack((pair_basis(row), tuple(pre), self._copy_row(e, found, cells), found, wanted, cells))
 
     def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
         """The registry's pair rows (and people, when the worker wrote them to a side file)."""
@@ -381,7 +383,7 @@ class StreamCollect:
             found = C.own_pair_row(record, key)
             row = reg_row if reg_row is not None else found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
             prepared = prepare(stats.Programme(key[0], key[1], row, record, listed, copy.name), self.as_of,
-                               sink.n_ind)
+                               self.n_ind)
             copy_row, wanted = self._copy_row(copy, found, cells), _wanted(record)
         sink.take(prepared.listed(listed), copy_row)
         if reg_row is not None:
@@ -568,10 +570,6 @@ def _wanted(record: dict | None) -> list[tuple]:
             for i, row in enumerate((record or {}).get("pairs") or [])
             for key, (role, label) in _ROLES.items()
             if isinstance(value := row.get(key), str) and value.strip()]
-
-
-def _n_indicators() -> int:
-    return len(stats._rubric_spec().indicators)
 
 
 def _pair_headers() -> dict[str, str]:
