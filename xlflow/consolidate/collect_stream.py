@@ -6,9 +6,14 @@ helpers in :mod:`xlflow.consolidate.collect`) and its figures (definitions in
 :mod:`xlflow.consolidate.school_stats`): each file's facts go to the
 spill (:mod:`xlflow.consolidate.spill`) as they arrive; memory keeps one
 :class:`Entry` per file (name, status, identity, rank, fingerprint: a few
-hundred bytes). Consolidation works on the entries, then one pass over the
-programmes loads each counted copy's records once and feeds
-:class:`~xlflow.consolidate.school_stream.FigureSink`. Problems are kept in
+hundred bytes). Each copy's programme is also prepared as it arrives, while
+the workers read (:func:`~xlflow.consolidate.school_stream.prepare`, as if it
+counted with its own pair row), and its people go to table ``wanted``.
+Consolidation works on the entries, then one pass over the programmes, in
+the registry's order, gives each counted copy's prepared programme to
+:class:`~xlflow.consolidate.school_stream.FigureSink`, preparing it anew from
+its records only where the registry's row differs from the copy's own; the
+copies' people are looked up in the registry's banks by one query. Problems are kept in
 the spill with their sort key and read back in order. The payload's long
 tables (programmes, files, problems, load, per-programme roadmap and rubric)
 are :class:`~xlflow.consolidate.spill.SpilledRows`, read by the writers row
@@ -32,14 +37,13 @@ from xlflow.consolidate import school_writer  # imported while the workers read,
 from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
                                       SUPERSEDED, WITH_PROBLEMS, FileFacts)
-from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink
+from xlflow.consolidate.school_stream import MENTEE, MENTOR, FigureSink, Prepared, pair_basis, prepare
 from xlflow.consolidate.spill import Spill, SpilledRows
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import Problem
 
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the order found
 _MAX_INT = 2 ** 62
-_TERMS = 64  # people looked up in the banks by one query (sqlite bounds an expression's depth)
 
 
 def _b(text: str) -> bytes:
@@ -161,6 +165,7 @@ class StreamCollect:
         self.school_files: set[str] = set()
         self.registry: Entry | None = None
         self.school_code: str | None = None
+        self.n_ind = len(stats._rubric_spec().indicators)
 
     # ------------------------------------------------------------ intake
     def add(self, f: FileFacts) -> None:
@@ -181,7 +186,27 @@ class StreamCollect:
         else:  # the people are in the bank table now
             rec = {k: v for k, v in rec.items() if k not in ("mentors", "mentees")} if f.record is not None else None
             cells = f.pair_cells
-        self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL)))
+        pre = None
+        if f.kind == "programme":
+            wanted = _wanted(rec)
+            pre = self.prepared(e, rec, cells, wanted)
+            for person in {(role, sid) for _i, _key, role, _label, sid in wanted}:
+                self.spill.add("wanted", (e.i, *person))  # looked up in the banks at the end, all at once
+        self.spill.add("blobs", (e.i, pickle.dumps((f.meta, rec, cells), pickle.HIGHEST_PROTOCOL), pre))
+
+    def prepared(self, e: Entry, record: dict | None, cells: dict, wanted: list[tuple]) -> bytes | None:
+        """What the end needs of a copy that counts with its own pair row, made
+        while the workers read: its basis (:func:`~xlflow.consolidate.school_stream.pair_basis`
+        of that row), :class:`~xlflow.consolidate.school_stream.Prepared`, copy
+        row, own pair row (index, row), the pair rows' people to look up in the
+        banks (:meth:`check_banks`) and the pair cells, packed (:func:`_pack`)."""
+        key = e.identity
+        if key is None:
+            return None
+        found = C.own_pair_row(record, key)
+        row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
+        pre = prepare(stats.Programme(key[0], key[1], row, record, True, e.name), self.as_of, self.n_ind)
+        return _pack((pair_basis(row), tuple(pre), self._copy_row(e, found, cells), found, wanted, cells))
 
     def _spill_pairs(self, e: Entry, f: FileFacts) -> None:
         """The registry's pair rows (and people, when the worker wrote them to a side file)."""
@@ -304,12 +329,15 @@ class StreamCollect:
     # ------------------------------------------------------------ programmes
     def programmes(self, copies: Copies, sink: FigureSink) -> None:
         """Registry rows in order (first row of each pair/mentee), then the copies the registry does
-        not list, by key; each counted copy's records are loaded once, checked and given to ``sink``."""
+        not list, by key; each counted copy is checked and given to ``sink``."""
         reg = self.registry
+        missing = self.missing_people(copies) if reg is not None else set()
         if reg is not None:
-            for i, gid, mid, blob in self.spill.query(
-                    "SELECT i, gid, mid, blob FROM reg_pairs WHERE file_i = ? AND gid != '' AND mid != '' AND i IN "
-                    "(SELECT MIN(i) FROM reg_pairs WHERE file_i = ? GROUP BY gid, mid) ORDER BY i", (reg.i, reg.i)):
+            for i, gid, mid, blob, pre in self.spill.query(
+                    "SELECT r.i, r.gid, r.mid, r.blob, b.pre FROM reg_pairs r LEFT JOIN counted c ON c.gid = r.gid "
+                    "AND c.mid = r.mid LEFT JOIN blobs b ON b.i = c.file_i WHERE r.file_i = ? AND r.gid != '' "
+                    "AND r.mid != '' AND r.i IN (SELECT MIN(i) FROM reg_pairs WHERE file_i = ? GROUP BY gid, mid) "
+                    "ORDER BY r.i", (reg.i, reg.i)):
                 row, cells = pickle.loads(blob)
                 copy = copies.get((gid, mid))
                 if copy is None:
@@ -319,27 +347,54 @@ class StreamCollect:
                                              params={"programme": gid, "mentee": mid}))
                     continue
                 copy.listed = True
-                self.counted_copy(copy, (gid, mid), sink, row)
+                self.counted_copy(copy, (gid, mid), sink, row, pre, missing)
         for key, copy in copies.in_key_order():
             if not copy.listed:
-                self.counted_copy(copy, key, sink, None)
+                pre = self.spill.one("SELECT pre FROM blobs WHERE i = ?", (copy.i,), flush=False)
+                self.counted_copy(copy, key, sink, None, pre, missing)
 
-    def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None) -> None:
-        _meta, record, cells = self.load(copy)
-        found = C.own_pair_row(record, key)
+    def missing_people(self, copies: Copies) -> set[tuple[int, int, str]]:
+        """(file, role, id) of the people the counted copies name (table ``wanted``) that the
+        registry's banks lack: one query for all copies. Fills table ``counted`` on the way."""
+        assert self.registry is not None
+        for e in copies.values():
+            identity = e.identity
+            assert identity is not None
+            self.spill.add("counted", (*identity, e.i))
+        return set(self.spill.query(
+            "SELECT DISTINCT w.file_i, w.role, w.sid FROM wanted w JOIN counted c ON c.file_i = w.file_i "
+            "WHERE NOT EXISTS (SELECT 1 FROM bank b WHERE b.file_i = ? AND b.role = w.role AND b.sid = w.sid)",
+            (self.registry.i,)))
+
+    def counted_copy(self, copy: Entry, key: tuple[str, str], sink: FigureSink, reg_row: dict | None,
+                     pre: bytes | None, missing: set[tuple[int, int, str]]) -> None:
+        """Give the copy's programme to ``sink`` (``pre``: as prepared when it arrived, used unless
+        the registry's row differs from the copy's own), then check it against the registry
+        (``missing``: see :meth:`missing_people`)."""
+        listed = reg_row is not None
+        prepared = None
+        if pre is not None:
+            basis, fields, copy_row, found, wanted, cells = _unpack(pre)
+            prepared = Prepared(*fields)
+            if reg_row is not None and basis != pair_basis(reg_row):
+                prepared = None  # the registry's row differs: prepare anew
+        if prepared is None:
+            _meta, record, cells = self.load(copy)
+            found = C.own_pair_row(record, key)
+            row = reg_row if reg_row is not None else found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
+            prepared = prepare(stats.Programme(key[0], key[1], row, record, listed, copy.name), self.as_of,
+                               self.n_ind)
+            copy_row, wanted = self._copy_row(copy, found, cells), _wanted(record)
+        sink.take(prepared.listed(listed), copy_row)
         if reg_row is not None:
-            sink.add(stats.Programme(key[0], key[1], reg_row, record, True, copy.name), self._copy_row(copy, found, cells))
             if found is not None:
                 self.check_pair_row(copy, found, reg_row, cells)
-        else:
-            row = found[1] if found else {"group_id": key[0], "mentee_id": key[1]}
-            sink.add(stats.Programme(key[0], key[1], row, record, False, copy.name), self._copy_row(copy, found, cells))
-            if self.registry is not None:
-                sheet, cell = cells.get((found[0], "group_id"), (None, None)) if found else (None, None)
-                self.extra(copy, Problem(C.UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
-                                         params={"programme": key[0], "mentee": key[1]}))
+        elif self.registry is not None:
+            sheet, cell = cells.get((found[0], "group_id"), (None, None)) if found else (None, None)
+            self.extra(copy, Problem(C.UNLISTED_COPY, file=copy.name, sheet=sheet, cell=cell,
+                                     params={"programme": key[0], "mentee": key[1]}))
         if self.registry is not None:
-            self.check_banks(copy, record, cells)
+            self.check_banks(copy, wanted, cells, missing)
 
     @staticmethod
     def _copy_row(copy: Entry, found: tuple[int, dict] | None, cells: dict) -> tuple:
@@ -361,33 +416,14 @@ class StreamCollect:
                 self.extra(copy, Problem(C.COPY_DIFFERS, file=copy.name, sheet=sheet, cell=cell, params={
                     "column": _pair_headers()[col], "value": C.shown(mine), "registry": C.shown(theirs)}))
 
-    def check_banks(self, copy: Entry, record: dict | None, cells: dict) -> None:
-        """The people of the copy's pair rows must be in the curator's banks."""
-        assert self.registry is not None
-        roles = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
-        wanted = [(i, key, role, label, value.strip())
-                  for i, row in enumerate((record or {}).get("pairs") or [])
-                  for key, (role, label) in roles.items()
-                  if isinstance(value := row.get(key), str) and value.strip()]
-        known = self.in_bank({(role, sid) for _i, _key, role, _label, sid in wanted})
+    def check_banks(self, copy: Entry, wanted: list[tuple], cells: dict, missing: set[tuple[int, int, str]]) -> None:
+        """The people of the copy's pair rows (:func:`_wanted`) must be in the curator's banks
+        (``missing``: see :meth:`missing_people`)."""
         for i, key, role, label, sid in wanted:
-            if (role, sid) not in known:
+            if (copy.i, role, sid) in missing:
                 sheet, cell = cells.get((i, key), (None, None))
                 self.extra(copy, Problem(C.NOT_IN_BANK, file=copy.name, sheet=sheet, cell=cell,
                                          params={"role": label, "value": sid}))
-
-    def in_bank(self, people: set[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which of the (role, id) ``people`` the registry's banks hold: one
-        query for a copy's few people (each term looked up in the index)."""
-        assert self.registry is not None
-        found: set[tuple[int, str]] = set()
-        wanted = sorted(people)
-        for start in range(0, len(wanted), _TERMS):
-            part = wanted[start:start + _TERMS]
-            terms = " OR ".join(["(file_i = ? AND role = ? AND sid = ?)"] * len(part))  # each term: the index
-            found.update(self.spill.query(f"SELECT role, sid FROM bank WHERE {terms}",
-                                          [x for role, sid in part for x in (self.registry.i, role, sid)], flush=False))
-        return found
 
     def check_load(self, alerts: list[dict]) -> None:
         if alerts:  # people to locate: index the columns they are looked up by
@@ -470,7 +506,7 @@ class StreamCollect:
             errors, warnings = errors + bool(error), warnings + (not error)
         self.spill.new_table("files")
         for e in self.entries:
-            self.spill.append("files", self.file_row(e, per_file.get(_b(e.name))))
+            self.spill.append("files", self.file_row(e, per_file))
         counts = Counter(e.status for e in self.entries)
         figures["files"] = {"total": len(self.entries), **{s: counts.get(s, 0) for s in FILE_STATUSES}}
         figures["problems"] = {"errors": errors, "warnings": warnings}
@@ -478,16 +514,17 @@ class StreamCollect:
                 "problems": SpilledRows(self.spill, f"SELECT blob FROM problems ORDER BY {_ORDER}", errors + warnings)}
 
     @staticmethod
-    def file_row(e: Entry, found: list | None) -> dict:
-        """The ``files`` row of ``e``; ``found``: its (errors, warnings, first error, first message)."""
-        n_errors, n_warnings, first_error, first = found or (0, 0, None, None)
+    def file_row(e: Entry, per_file: dict[bytes, list]) -> dict:
+        """The ``files`` row of ``e``; ``per_file``: (errors, warnings, first error, first message) by file."""
+        name, programme_id, mentee_id, *_rest = _unpack(e._packed)  # once, not per field
+        n_errors, n_warnings, first_error, first = per_file.get(_b(name)) or (0, 0, None, None)
         reason = e.reason
         if reason is None and e.status in (REJECTED, DUPLICATE, SUPERSEDED):
             reason = first_error if first_error is not None else first
         programme = e.kind == "programme"
-        return {"file": e.name, "status": e.status, "kind": e.kind if e.status != SKIPPED else None,
-                "programme_id": e.programme_id if programme else None,
-                "mentee_id": e.mentee_id if programme else None,
+        return {"file": name, "status": e.status, "kind": e.kind if e.status != SKIPPED else None,
+                "programme_id": programme_id if programme else None,
+                "mentee_id": mentee_id if programme else None,
                 "errors": n_errors, "warnings": n_warnings, "reason": reason, "duplicate_of": e.dup_of}
 
     def write(self, out: Path, payload: dict) -> list[Path]:
@@ -522,6 +559,17 @@ class StreamCollect:
 
     def close(self) -> None:
         self.spill.close()
+
+
+_ROLES = {"mentor_id": (MENTOR, "Наставника"), "mentee_id": (MENTEE, "Наставляемого")}
+
+
+def _wanted(record: dict | None) -> list[tuple]:
+    """(row index, key, role, label, id) of the people a copy's pair rows name."""
+    return [(i, key, role, label, value.strip())
+            for i, row in enumerate((record or {}).get("pairs") or [])
+            for key, (role, label) in _ROLES.items()
+            if isinstance(value := row.get(key), str) and value.strip()]
 
 
 def _pair_headers() -> dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import marshal
 import pickle
 from collections import Counter, defaultdict
 from typing import Any, Iterator, NamedTuple, Sequence
@@ -55,6 +56,70 @@ class ProgrammeRows(SpilledRows):
             yield row
 
 
+# the pair row's values a programme's figures and rows depend on (see :func:`prepare`)
+PAIR_KEYS_USED = ("mentor_id", "start_date", "planned_end_date", "group_type", "mentoring_form",
+                  "interaction_form", "kind", "mode")
+
+
+def pair_basis(pair: dict) -> tuple:
+    """What :func:`prepare` uses of a pair row (types kept apart: 1, 1.0 and True differ)."""
+    return tuple((type(v).__name__, v) for v in map(pair.get, PAIR_KEYS_USED))
+
+
+class Prepared(NamedTuple):
+    """What :meth:`FigureSink.take` adds of one programme: its ``prog`` columns
+    (without seq and copy row), «Программы» row (pickled), figures' parts and
+    its rows of the roadmap and rubric tables (marshalled, as the spill keeps them)."""
+
+    prog: tuple
+    row: bytes
+    in_registry: bool
+    status: str
+    received: bool
+    diag_directions: tuple
+    deficits: dict
+    roadmap: dict | None
+    mine: list | None
+    roadmap_row: bytes | None
+    scores: dict
+    level: str
+    rubric_row: bytes | None
+
+    def listed(self, in_registry: bool) -> Prepared:
+        """The same programme, listed in the registry or not."""
+        if in_registry == self.in_registry:
+            return self
+        row = pickle.loads(self.row)
+        row["in_registry"] = in_registry
+        return self._replace(row=pickle.dumps(row, pickle.HIGHEST_PROTOCOL), in_registry=in_registry)
+
+
+def prepare(p: stats.Programme, as_of: dt.date, n_ind: int) -> Prepared:
+    """Everything :meth:`FigureSink.take` needs of ``p``: it depends only on
+    ``p`` (its pair row only through :data:`PAIR_KEYS_USED`), so collect
+    prepares a copy's programme as the copy arrives and uses it at the end
+    when the registry row says the same."""
+    pair = p.pair
+    prog = (p.programme_id, p.mentee_id, p.mentor_id, stats.choice(pair.get("group_type"), "group_types"),
+            stats.choice(pair.get("mentoring_form"), "mentoring_forms"),
+            stats.choice(pair.get("interaction_form"), "interaction_forms"), stats.choice(pair.get("kind"), "kinds"),
+            stats.choice(pair.get("mode"), "modes"), _iso(p.start), _iso(p.end))
+    red = stats.reduced(p.record)
+    received = p.record is not None
+    roadmap = mine = roadmap_row = None
+    if received:
+        roadmap = stats.reduced(p.record, as_of)["roadmap"]
+        mine = [0] * len(stats.ROADMAP_COUNTS)
+        for counts in roadmap.values():
+            for i, v in enumerate(counts):
+                mine[i] += v
+        roadmap_row = marshal.dumps(stats.roadmap_row(p, mine))
+    scores, total, level = stats.rubric_of(p, n_ind)
+    return Prepared(prog, pickle.dumps(stats.programme_row(p, None), pickle.HIGHEST_PROTOCOL), p.in_registry,
+                    p.status, received, tuple(red["diag_directions"]), red["deficits"], roadmap, mine, roadmap_row,
+                    scores, level, marshal.dumps(stats.rubric_row(p, scores, total, level)) if received else None)
+
+
 class FigureSink:
     """Accumulates the figures and tables over the programmes given to :meth:`add`."""
 
@@ -75,48 +140,40 @@ class FigureSink:
 
     def add(self, p: stats.Programme, copy_row: Sequence[Any] = (None, None, None, None)) -> None:
         """One programme; ``copy_row``: the copy's own pair row (mentor, mentee, file, cells) for locating."""
-        self.count += 1
-        pair = p.pair
-        self.spill.add("prog", (
-            self.count, p.programme_id, p.mentee_id, p.mentor_id, stats.choice(pair.get("group_type"), "group_types"),
-            stats.choice(pair.get("mentoring_form"), "mentoring_forms"),
-            stats.choice(pair.get("interaction_form"), "interaction_forms"), stats.choice(pair.get("kind"), "kinds"),
-            stats.choice(pair.get("mode"), "modes"), _iso(p.start), _iso(p.end), *copy_row,
-            pickle.dumps(stats.programme_row(p, None), pickle.HIGHEST_PROTOCOL)))
-        self.statuses[p.status] += 1
-        self.copies["listed" if p.in_registry else "unlisted"] += 1
-        self.copies["received"] += p.in_registry and p.record is not None
-        self._diagnostics(p)
-        if p.record is not None:
-            self._roadmap(p)
-        scores, total, level = stats.rubric_of(p, self.n_ind)
-        for ind, score in scores.items():
-            acc = self.rubric[ind]
-            acc[0] += score
-            acc[1] += 1
-        self.levels[level] += 1
-        if p.record is not None:
-            self.spill.append("rubric_programmes", stats.rubric_row(p, scores, total, level))
+        self.take(prepare(p, self.as_of, self.n_ind), copy_row)
 
-    def _diagnostics(self, p: stats.Programme) -> None:
-        red = stats.reduced(p.record)
-        for d in red["diag_directions"]:
+    def take(self, pre: Prepared, copy_row: Sequence[Any] = (None, None, None, None)) -> None:
+        """One programme made by :func:`prepare` (e.g. while the files were read)."""
+        self.count += 1
+        self.spill.add("prog", (self.count, *pre.prog, *copy_row, pre.row))
+        self.statuses[pre.status] += 1
+        self.copies["listed" if pre.in_registry else "unlisted"] += 1
+        self.copies["received"] += pre.in_registry and pre.received
+        for d in pre.diag_directions:
             self.diag_directions.setdefault(d, None)
-        for key, part in red["deficits"].items():
+        for key, part in pre.deficits.items():
             acc = self.deficits[key]
             for i, v in enumerate(part):
                 acc[i] += v
+        if pre.roadmap is not None:
+            self._roadmap(pre)
+        for ind, score in pre.scores.items():
+            acc = self.rubric[ind]
+            acc[0] += score
+            acc[1] += 1
+        self.levels[pre.level] += 1
+        if pre.rubric_row is not None:
+            self.spill.append_blob("rubric_programmes", pre.rubric_row)
 
-    def _roadmap(self, p: stats.Programme) -> None:
-        mine = [0] * len(stats.ROADMAP_COUNTS)
-        for d, counts in stats.reduced(p.record, self.as_of)["roadmap"].items():
+    def _roadmap(self, pre: Prepared) -> None:
+        assert pre.roadmap is not None and pre.roadmap_row is not None
+        for d, counts in pre.roadmap.items():
             acc = self.roadmap[d]
             for i, v in enumerate(counts):
                 acc[i] += v
-                mine[i] += v
-        for i, v in enumerate(mine):
+        for i, v in enumerate(pre.mine):
             self.roadmap_total[i] += v
-        self.spill.append("roadmap_programmes", stats.roadmap_row(p, mine))
+        self.spill.append_blob("roadmap_programmes", pre.roadmap_row)
 
     # ------------------------------------------------------------ the end
     def table_directions(self, directions: list[str]) -> list[str]:

@@ -26,6 +26,7 @@ from xlflow.writing.xlsx import new_workbook, print_report_sheets
 HEADER_BG = "#DDEBF7"
 OVER_LIMIT_BG = "#F8CBAD"
 ERROR_BG = "#FCE4D6"
+ZIP_LEVEL = 1  # the parts of a summary of 10,000 copies are ~50 MB of XML: deflated fast, ~20% larger
 # columns whose machine keys are shown as the Russian labels of layout["labels"][...]
 _TRANSLATED = {("files", "status"): "file_status", ("files", "kind"): "file_kind",
                ("breakdown", "dimension"): "dimension", ("problems", "severity"): "severity"}
@@ -62,6 +63,8 @@ class SummarySheet(Worksheet):
         super().__init__()
         self._styles: dict[tuple, list[int]] = {}  # formats of a table row -> their xf indexes
         self._dates: dict[str, float | str] = {}  # ISO date text -> Excel serial number
+        self._templates: dict[tuple, str] = {}  # (styles, cell shapes) of a row -> its XML template
+        self._pending: list[str] = []  # XML of rows written whole, not yet in the file
 
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         kind = type(cell).__name__
@@ -86,12 +89,13 @@ class SummarySheet(Worksheet):
         once. Only in ``constant_memory`` mode, for a row after the rows already
         written and without row properties; False (nothing of the row written)
         when the row needs the cell-by-cell path (unusual text, NaN ...); the
-        row must then be written that way, and nothing else may go in it later."""
+        row must then be written that way, and nothing else may go in it later.
+        The XML of such rows is written to the sheet's file a batch at a time
+        (:meth:`_write_single_row`, through which xlsxwriter writes any other row, flushes it first)."""
         if not (self.constant_memory and self.previous_row < row < self.xls_rowmax and values
                 and len(values) <= len(_COL_NAMES) and row not in self.row_info and row not in self.comments
                 and self.default_row_height == self.original_row_height and self.excel_version == 2007):
             return False
-        self._write_single_row(row)  # the previous row, as the first cell of this one would
         key = tuple(formats)
         styles = self._styles.get(key)
         if styles is None:  # a format's index, once given (on first use), stays
@@ -99,18 +103,38 @@ class SummarySheet(Worksheet):
         xml = self._row_xml(row + 1, values, kinds, styles, yes_no)
         if xml is None:
             return False
-        self._check_dimensions(row, 0)
+        prev = self.previous_row
+        if self.table or prev in self.row_info or prev in self.comments:
+            self._write_single_row(row)  # the previous row, as the first cell of this one would
+        else:  # what _write_single_row does when the previous row holds nothing
+            self.previous_row = row
+        if self.dim_colmin != 0:  # the first column is in the dimensions from the first row on
+            self._check_dimensions(row, 0)
         self._check_dimensions(row, len(values) - 1)
-        self.fh.write(xml)
+        self._pending.append(xml)
+        if len(self._pending) >= _PENDING_ROWS:
+            self._flush_rows()
         return True
+
+    def _flush_rows(self) -> None:
+        if self._pending:
+            self.fh.write("".join(self._pending))
+            self._pending.clear()
+
+    def _write_single_row(self, current_row_num: int = 0) -> None:
+        self._flush_rows()  # the rows written whole come first
+        super()._write_single_row(current_row_num)
 
     def _row_xml(self, n: int, values: Sequence[Any], kinds: Sequence[str], styles: Sequence[int],
                  yes_no: tuple[str, str]) -> str | None:
-        out = [f'<row r="{n}">']
+        """The row's XML: its cells' shapes (blank, number, text) pick a template made once
+        (:meth:`_template`), filled with the row number and values in one ``format``."""
+        shape = []
+        args: list[Any] = [n]
         texts = []
-        for name, value, kind, style in zip(_COL_NAMES, values, kinds, styles):
+        for value, kind in zip(values, kinds):
             if value is None:
-                out.append(f'<c r="{name}{n}" s="{style}"/>')
+                shape.append(0)
                 continue
             if kind == "bool":
                 value = yes_no[0] if value else yes_no[1]
@@ -120,13 +144,20 @@ class SummarySheet(Worksheet):
             if t is not str and (t is int or t is float or isinstance(value, (int, float))) and t is not bool:
                 if not math.isfinite(value):
                     return None
-                out.append(f'<c r="{name}{n}" s="{style}"><v>{value:.16G}</v></c>')
+                shape.append(1)
+                args.append(value)
                 continue
             text = value if t is str else str(value)
             texts.append(text)
-            out.append(f'<c r="{name}{n}" s="{style}" t="inlineStr"><is><t>{text}</t></is></c>')
-        out.append("</row>")
-        return None if texts and not _plain_texts(texts, self.xls_strmax // 2) else "".join(out)
+            shape.append(2)
+            args.append(text)
+        if texts and not _plain_texts(texts, self.xls_strmax // 2):
+            return None
+        key = (tuple(styles), tuple(shape))
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = _template(styles, shape)
+        return template.format(*args)
 
     def _date_number(self, iso: str) -> float | str:
         """Excel serial number of an ISO date text (the text itself when it is no date), memoised."""
@@ -141,6 +172,19 @@ class SummarySheet(Worksheet):
 
 
 _COL_NAMES = [xl_col_to_name(c) for c in range(64)]
+_PENDING_ROWS = 128  # rows written whole kept before they go to the sheet's file together
+_CELLS = ('<c r="{name}{{0}}" s="{style}"/>', '<c r="{name}{{0}}" s="{style}"><v>{{{i}:.16G}}</v></c>',
+          '<c r="{name}{{0}}" s="{style}" t="inlineStr"><is><t>{{{i}}}</t></is></c>')
+
+
+def _template(styles: Sequence[int], shape: Sequence[int]) -> str:
+    """A row's XML as a ``str.format`` template: ``{0}`` the row number, then the values of
+    its cells that are not blank (shape 0 blank, 1 number, 2 inline text)."""
+    cells, i = [], 0
+    for name, style, kind in zip(_COL_NAMES, styles, shape):
+        i += kind > 0
+        cells.append(_CELLS[kind].format(name=name, style=style, i=i))
+    return '<row r="{0}">' + "".join(cells) + "</row>"
 
 
 class _Formats:
@@ -228,7 +272,7 @@ class _Writer:
         fast = getattr(ws, "write_table_row", None)
         for r, data in enumerate(rows, start=first):
             alert = bool(alert_key and data.get(alert_key))
-            values = [data.get(key) for key in keys]
+            values = list(map(data.get, keys))
             for c, key in shown:
                 values[c] = self.display(name, key, values[c])
             if fast is None or not fast(r, values, kinds, formats[alert], yes_no):
@@ -453,7 +497,7 @@ def write_school_summary(path: str | os.PathLike, payload: Mapping[str, Any],
     making it (:class:`~xlflow.consolidate.export.PayloadText`)."""
     lay = layout if layout is not None else summary_layout()
     with atomic_output(path) as tmp:
-        wb = new_workbook(tmp, constant_memory=constant_memory)
+        wb = new_workbook(tmp, zip_level=ZIP_LEVEL, constant_memory=constant_memory)
         _Writer(wb, payload, lay, text).write_all()
         print_report_sheets(wb)
         wb.close()

@@ -21,7 +21,7 @@ from xlflow.consolidate.export import RowStream
 BATCH = 256  # rows buffered before a write: bounds the memory of pending blobs
 
 _SCHEMA = """
-CREATE TABLE blobs (i INTEGER PRIMARY KEY, blob BLOB);
+CREATE TABLE blobs (i INTEGER PRIMARY KEY, blob BLOB, pre BLOB);
 CREATE TABLE bank (file_i INTEGER, role INTEGER, seq INTEGER, id TEXT, sid TEXT, full_name TEXT, young INTEGER);
 CREATE INDEX bank_known ON bank (file_i, role, sid);
 CREATE TABLE reg_pairs (file_i INTEGER, i INTEGER, gid TEXT, mid TEXT, mentor_s TEXT, mentee_s TEXT, blob BLOB);
@@ -32,15 +32,19 @@ CREATE TABLE prog (seq INTEGER PRIMARY KEY, gid TEXT, mid TEXT, mentor TEXT, dec
                    mentoring_form TEXT, interaction_form TEXT, kind TEXT, mode TEXT, start TEXT, end TEXT,
                    c_mentor TEXT, c_mentee TEXT, c_file TEXT, c_cells BLOB, blob BLOB);
 CREATE TABLE kinds (gid TEXT PRIMARY KEY, kind TEXT) WITHOUT ROWID;
+CREATE TABLE wanted (file_i INTEGER, role INTEGER, sid TEXT);
+CREATE TABLE counted (gid TEXT, mid TEXT, file_i INTEGER, PRIMARY KEY (gid, mid)) WITHOUT ROWID;
 CREATE TABLE problems (file BLOB, s0 INTEGER, s1 INTEGER, s2 BLOB, r INTEGER, c INTEGER, code BLOB,
                        grp INTEGER, fpos INTEGER, seq INTEGER, own INTEGER, error INTEGER, blob BLOB);
 """
 
 _INSERTS = {
-    "blobs": "INSERT INTO blobs VALUES (?, ?)",
+    "blobs": "INSERT INTO blobs VALUES (?, ?, ?)",
     "bank": "INSERT INTO bank VALUES (?, ?, ?, ?, ?, ?, ?)",
     "reg_pairs": "INSERT INTO reg_pairs VALUES (?, ?, ?, ?, ?, ?, ?)",
     "copy_order": "INSERT INTO copy_order VALUES (?, ?)",
+    "wanted": "INSERT INTO wanted VALUES (?, ?, ?)",
+    "counted": "INSERT INTO counted VALUES (?, ?, ?)",
     "prog": "INSERT INTO prog VALUES (" + ", ".join("?" * 16) + ")",
     "problems": "INSERT INTO problems VALUES (" + ", ".join("?" * 13) + ")",
 }
@@ -110,7 +114,11 @@ class Spill:
 
     def append(self, name: str, row: dict) -> None:
         """Add one row (a dict of plain values, key order kept) to long table ``name``."""
-        self.add(f"rows_{name}", (None, marshal.dumps(row)))
+        self.append_blob(name, marshal.dumps(row))
+
+    def append_blob(self, name: str, blob: bytes) -> None:
+        """Add one row, already marshalled, to long table ``name``."""
+        self.add(f"rows_{name}", (None, blob))
         self._rows[name] += 1
 
     def rows(self, name: str) -> "SpilledRows":

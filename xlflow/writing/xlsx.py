@@ -7,9 +7,11 @@ never become a formula in any output.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import xlsxwriter
+import xlsxwriter.workbook
 
 SAFE_OPTIONS = {
     "strings_to_formulas": False,
@@ -19,10 +21,31 @@ SAFE_OPTIONS = {
 }
 
 
-def new_workbook(path: str | os.PathLike, **options: object) -> xlsxwriter.Workbook:
+class _LeveledWorkbook(xlsxwriter.Workbook):
+    """A workbook whose parts are deflated at ``zip_level`` (zlib 1-9) rather
+    than zlib's default 6 (xlsxwriter has no option for it)."""
+
+    zip_level = 6
+
+    def _store_workbook(self) -> None:
+        plain = xlsxwriter.workbook.ZipFile
+        xlsxwriter.workbook.ZipFile = functools.partial(plain, compresslevel=self.zip_level)
+        try:
+            super()._store_workbook()
+        finally:
+            xlsxwriter.workbook.ZipFile = plain
+
+
+def new_workbook(path: str | os.PathLike, zip_level: int | None = None, **options: object) -> xlsxwriter.Workbook:
+    """A workbook with :data:`SAFE_OPTIONS`; ``zip_level``: deflate its parts
+    at that zlib level (1 is ~4x faster than the default 6, ~20% larger)."""
     opts = dict(SAFE_OPTIONS)
     opts.update(options)
-    return xlsxwriter.Workbook(str(path), opts)
+    if zip_level is None:
+        return xlsxwriter.Workbook(str(path), opts)
+    wb = _LeveledWorkbook(str(path), opts)
+    wb.zip_level = zip_level
+    return wb
 
 
 def print_report_sheets(wb: xlsxwriter.Workbook) -> None:
