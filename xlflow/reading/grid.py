@@ -105,17 +105,6 @@ def _norm_other(v: Any) -> Any:
     return v
 
 
-def _norm_row(row: Iterable[Any]) -> list[Any]:
-    out = [(v or None) if (t := type(v)) is str
-           else (int(v) if v.is_integer() else v) if t is float
-           else v if v is None or t is int or t is bool
-           else _norm_other(v)
-           for v in row]
-    while out and out[-1] is None:
-        out.pop()
-    return out
-
-
 _SHARED_FROM = 128  # rows of a sheet read before equal texts start sharing one object
 _SHARED_MAX = 4096  # distinct texts remembered per sheet for that
 
@@ -137,7 +126,14 @@ def _norm_rows(rows: Iterable[Any], limit: int) -> tuple[list[list[Any]], bool]:
         if type(row) is list and row.count("") == len(row):
             out.append([])
             continue
-        vals = _norm_row(row)
+        # each value normalised (see the module doc); trailing empty cells dropped
+        vals = [(v or None) if (t := type(v)) is str
+                else (int(v) if v.is_integer() else v) if t is float
+                else v if v is None or t is int or t is bool
+                else _norm_other(v)
+                for v in row]
+        while vals and vals[-1] is None:
+            vals.pop()
         if i >= _SHARED_FROM:
             _share_texts(vals, shared)
         out.append(vals)
