@@ -197,21 +197,21 @@ def _odd_year_dates(ctx: RuleContext, latest: int) -> list[tuple[tuple, dt.date]
     low, high = f"{EARLIEST_YEAR:04d}", f"{latest:04d}"
     if len(low) != 4 or len(high) != 4:
         low, high = "~", ""  # no shortcut: parse every value
+    rows: list[tuple[tuple, dict]] = [(("passport",), ctx.passport)]
+    for table in _DATED_TABLES:
+        rows += [((table, i), row) for i, row in ctx.rows(table)]
     found: list[tuple[tuple, dt.date]] = []
-
-    def scan(prefix: tuple, row: dict) -> None:
-        odd = [(key, value) for key, value in row.items()
-               if isinstance(value, str) and len(value) == 10 and not low <= value[:4] <= high]
-        for key, value in odd:  # almost always none
-            day = ctx.day(value)
-            if day and (day.year < EARLIEST_YEAR or day.year > latest):
-                found.append(((*prefix, key), day))
-
-    scan(("passport",), ctx.passport)
-    for table in ("mentors", "mentees", "pairs", "roadmap"):
-        for i, row in ctx.rows(table):
-            scan((table, i), row)
+    for prefix, row in rows:  # one loop over every value (no call per row)
+        for key, value in row.items():
+            if (type(value) is str or isinstance(value, str)) and len(value) == 10 \
+                    and not low <= value[:4] <= high:  # almost never
+                day = ctx.day(value)
+                if day and (day.year < EARLIEST_YEAR or day.year > latest):
+                    found.append(((*prefix, key), day))
     return found
+
+
+_DATED_TABLES = ("mentors", "mentees", "pairs", "roadmap")
 
 
 @rule
