@@ -41,7 +41,7 @@ MAX_ROWS = 100_000  # as xlflow.reading.grid.MAX_ROWS: a longer sheet is read by
 
 def _stream_from() -> int:
     raw = os.environ.get("XLFLOW_STREAM_SHEET_BYTES", "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1 << 20
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 2 << 20
 
 
 STREAM_FROM = _stream_from()
@@ -49,7 +49,7 @@ _PIECE = 1 << 18  # bytes handed to expat at a time
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SEP = " "
 _C, _V, _T, _IS, _ROW, _SI, _RPH = (f"{_MAIN}{_SEP}{t}" for t in ("c", "v", "t", "is", "row", "si", "rPh"))
-_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})\Z")
+_LETTERS = re.compile(r"[A-Z]{1,3}\Z")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 _MAX_COL = 16384
@@ -98,7 +98,6 @@ class _Book:
         from xlflow.reading import grid as g
 
         self.checked = checked
-        parts = checked.parts
         book, rels = self._part(g._WORKBOOK), self._part(g._WORKBOOK_RELS)
         self.paths = dict(g._xlsx_sheet_paths(rels, book))
         self.names = list(self.paths)
@@ -110,7 +109,7 @@ class _Book:
             raise Unsupported("sheets")
         if re.search(rb"date1904\s*=\s*[\"'](?:1|true)", book):
             raise Unsupported("1904")
-        self.styles = _styles(parts.get("xl/styles.xml", b"") if "xl/styles.xml" in checked.members else b"")
+        self.styles = _styles(self._part("xl/styles.xml") if "xl/styles.xml" in checked.members else b"")
         self.shared = _shared_strings(self._pieces("xl/sharedStrings.xml")) \
             if "xl/sharedStrings.xml" in checked.members else []
 
@@ -121,6 +120,16 @@ class _Book:
             return zf.read(name)
 
     def _pieces(self, name: str) -> Iterator[bytes]:
+        """The part's bytes in pieces of :data:`_PIECE`, refused when expat would
+        read them otherwise than python-calamine's parser does."""
+        tail = b""
+        for piece in self._raw_pieces(name):
+            if b"\r" in piece or _ESCAPE.search(tail + piece[:8]) or (b"_x" in piece and _ESCAPE.search(piece)):
+                raise Unsupported("escapes")
+            tail = piece[-8:]
+            yield piece
+
+    def _raw_pieces(self, name: str) -> Iterator[bytes]:
         part = self.checked.parts.get(name)
         if part is not None:
             for at in range(0, len(part), _PIECE):
@@ -135,17 +144,10 @@ class _Book:
         sheet = _SheetRows(self.shared, self.styles)
         parser = _parser(sheet.start, sheet.end, sheet.chars)
         for piece in self._pieces(self.paths[name]):
-            _plain(piece)
             parser.Parse(piece, False)
             yield from sheet.take()
         parser.Parse(b"", True)
         yield from sheet.take()
-
-
-def _plain(piece: bytes) -> None:
-    """Refuse what expat would read otherwise than python-calamine's parser."""
-    if b"\r" in piece or (b"_x" in piece and _ESCAPE.search(piece)):
-        raise Unsupported("escapes")
 
 
 def _parser(start: Callable, end: Callable, chars: Callable) -> Any:
@@ -168,16 +170,18 @@ class _SheetRows:
 
     def __init__(self, shared: list[str], styles: list[str]) -> None:
         self.shared = shared
-        self.styles = styles
+        self.kinds = {str(i): kind for i, kind in enumerate(styles)} if styles else {"0": _OTHER}
         self.ready: list[list[Any]] = []  # rows complete, not yet taken
         self.next_row = 0  # index of the next row to hand out
         self.row: list[Any] | None = None
         self.row_at = -1
+        self.row_digits = ""  # the row's number as its cells' references end
         self.cell: tuple[int, str, str] | None = None  # column, type, style kind
         self.text: list[str] | None = None  # character data being collected
         self.value: str | None = None
         self.inline = 0  # depth inside <is>
         self.dates: dict[int, _dt.date] = {}
+        self.columns: dict[str, int] = {}
 
     def take(self) -> list[list[Any]]:
         out, self.ready = self.ready, []
@@ -185,9 +189,22 @@ class _SheetRows:
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         if tag == _C:
-            self._start_cell(attrs)
-        elif tag == _V and self.cell is not None:
-            self.text = []
+            ref = attrs.get("r", "")
+            letters = ref.rstrip("0123456789")
+            col = self.columns.get(letters)
+            if col is None:
+                col = self._column(letters)
+            row = self.row
+            if row is None or ref[len(letters):] != self.row_digits or col < len(row):
+                raise Unsupported("cell reference")
+            kind = self.kinds.get(attrs.get("s", "0"))
+            if kind is None:
+                raise Unsupported("style")
+            self.cell = (col, attrs.get("t", "n"), kind)
+            self.value = None
+        elif tag == _V:
+            if self.cell is not None:
+                self.text = []
         elif tag == _ROW:
             self._start_row(attrs)
         elif tag == _IS:
@@ -198,67 +215,71 @@ class _SheetRows:
         elif tag == _RPH:
             raise Unsupported("phonetic")
 
+    def _column(self, letters: str) -> int:
+        if not _LETTERS.match(letters):
+            raise Unsupported("cell reference")
+        col = 0
+        for ch in letters:
+            col = col * 26 + ord(ch) - 64
+        if col > _MAX_COL:
+            raise Unsupported("cell reference")
+        self.columns[letters] = col - 1
+        return col - 1
+
     def _start_row(self, attrs: dict[str, str]) -> None:
         raw = attrs.get("r", "")
-        if not raw.isdigit() or not self.row_at < int(raw) - 1 < MAX_ROWS or self.row is not None:
+        if not raw.isdigit() or raw[0] == "0" or not self.row_at < int(raw) - 1 < MAX_ROWS or self.row is not None:
             raise Unsupported("row reference")
         self.row_at = int(raw) - 1
+        self.row_digits = raw
         while self.next_row < self.row_at:
             self.ready.append([])
             self.next_row += 1
         self.row = []
-
-    def _start_cell(self, attrs: dict[str, str]) -> None:
-        m = _REF.match(attrs.get("r", ""))
-        if m is None or self.row is None or int(m.group(2)) - 1 != self.row_at:
-            raise Unsupported("cell reference")
-        col = 0
-        for ch in m.group(1):
-            col = col * 26 + ord(ch) - 64
-        col -= 1
-        if col >= _MAX_COL or col < len(self.row):
-            raise Unsupported("cell order")
-        style = attrs.get("s", "0")
-        if not style.isdigit() or int(style) >= max(len(self.styles), 1):
-            raise Unsupported("style")
-        self.cell = (col, attrs.get("t", "n"), self.styles[int(style)] if self.styles else _OTHER)
-        self.value = None
 
     def chars(self, data: str) -> None:
         if self.text is not None:
             self.text.append(data)
 
     def end(self, tag: str) -> None:
-        if tag == _V or (tag == _T and self.text is not None and self.inline):
-            text = "".join(self.text or ())
-            self.value = text if tag == _V else (self.value or "") + text
-            self.text = None
+        if tag == _V:
+            if self.text is not None:
+                self.value = "".join(self.text)
+                self.text = None
         elif tag == _C:
             self._end_cell()
         elif tag == _ROW:
             self.ready.append(self.row or [])
             self.next_row += 1
             self.row = None
+        elif tag == _T:
+            if self.text is not None and self.inline:
+                self.value = (self.value or "") + "".join(self.text)
+                self.text = None
         elif tag == _IS:
             self.inline -= 1
 
     def _end_cell(self) -> None:
-        if self.cell is None or self.row is None:
+        cell, row = self.cell, self.row
+        if cell is None or row is None:
             raise Unsupported("cell")
-        col, kind, style = self.cell
-        value = self._value(kind, style, self.value)
+        col, kind, style = cell
+        raw = self.value
+        if kind == "s" and raw is not None:
+            if not raw.isdigit() or int(raw) >= len(self.shared):
+                raise Unsupported("shared string index")
+            value = self.shared[int(raw)]
+        else:
+            value = self._value(kind, style, raw)
         if value is not None:
-            self.row.extend([None] * (col - len(self.row)))
-            self.row.append(value)
+            if col > len(row):
+                row.extend([None] * (col - len(row)))
+            row.append(value)
         self.cell = None
 
     def _value(self, kind: str, style: str, raw: str | None) -> Any:
         if raw is None or kind == "e" or (raw == "" and kind == "n"):  # a formula's empty result
             return None
-        if kind == "s":
-            if not raw.isdigit() or int(raw) >= len(self.shared):
-                raise Unsupported("shared string index")
-            return self.shared[int(raw)]
         if kind in ("str", "inlineStr"):
             return raw
         if kind == "b":
@@ -305,7 +326,6 @@ def _shared_strings(pieces: Iterable[bytes]) -> list[str]:
 
     parser = _parser(start, end, chars)
     for piece in pieces:
-        _plain(piece)
         parser.Parse(piece, False)
     parser.Parse(b"", True)
     return out
@@ -354,7 +374,7 @@ def _format_kind(fid: int, formats: dict[int, str]) -> str:
     return _custom_kind(code)
 
 
-_DATE_CODE = re.compile(r"(?:\[\$-[0-9A-F]{1,8}\])?[dmy]+(?:[./\- ]+[dmy]+)*\Z", re.IGNORECASE)
+_DATE_CODE = re.compile(r"(?:\[\$-[0-9A-F]{1,8}\])?[dmy]+(?:(?:\\?[./\- ])+[dmy]+)*\Z", re.IGNORECASE)
 _PLAIN_CODE = re.compile(r"(?:General|@|[0#.,%]+|[0#.,]+\\ ?%?|0\.0+E\+0+)\Z", re.IGNORECASE)
 
 
