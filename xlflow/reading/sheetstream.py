@@ -87,7 +87,7 @@ def read_streamed(path: str, wanted: Any, checked: Checked,
             rows, capped = g._norm_rows(book.rows(name), g.MAX_ROWS)
             grids[name] = g.SheetGrid(name, rows, [], capped)
         return names, grids
-    except (Unsupported, expat.ExpatError, zipfile.BadZipFile, KeyError, ValueError, OverflowError, EOFError):
+    except Exception:  # noqa: BLE001 - whatever the stream cannot read, python-calamine reads or reports as before
         return None
 
 
@@ -177,8 +177,9 @@ class _SheetRows:
         self.row_at = -1
         self.row_digits = ""  # the row's number as its cells' references end
         self.cell: tuple[int, str, str] | None = None  # column, type, style kind
-        self.text: list[str] | None = None  # character data being collected
+        self.text: list[str] | None = None  # character data of an inline string's text
         self.value: str | None = None
+        self.in_value = False  # inside a cell's <v>
         self.inline = 0  # depth inside <is>
         self.dates: dict[int, _dt.date] = {}
         self.columns: dict[str, int] = {}
@@ -204,7 +205,8 @@ class _SheetRows:
             self.value = None
         elif tag == _V:
             if self.cell is not None:
-                self.text = []
+                self.value = ""
+                self.in_value = True
         elif tag == _ROW:
             self._start_row(attrs)
         elif tag == _IS:
@@ -238,16 +240,16 @@ class _SheetRows:
         self.row = []
 
     def chars(self, data: str) -> None:
-        if self.text is not None:
+        if self.in_value:
+            self.value += data
+        elif self.text is not None:
             self.text.append(data)
 
     def end(self, tag: str) -> None:
-        if tag == _V:
-            if self.text is not None:
-                self.value = "".join(self.text)
-                self.text = None
-        elif tag == _C:
+        if tag == _C:
             self._end_cell()
+        elif tag == _V:
+            self.in_value = False
         elif tag == _ROW:
             self.ready.append(self.row or [])
             self.next_row += 1
