@@ -197,3 +197,56 @@ def test_a_registry_resaved_by_libreoffice_reads_as_with_python_calamine(registr
     streamed, plain, used = _both(resaved, monkeypatch)
     assert used
     _same(streamed, plain)
+
+
+def _facts(path, side_dir, monkeypatch, stream: bool):
+    from xlflow.consolidate.facts import read_facts
+
+    used = []
+    real = sheetstream.read_streamed
+    with monkeypatch.context() as m:
+        m.setattr(sheetstream, "read_streamed", lambda *a, **k: used.append(real(*a, **k)) or used[-1])
+        if stream:
+            m.setattr(sheetstream, "STREAM_FROM", 1)
+        else:
+            m.setattr(sheetstream, "wanted_for", lambda checked: False)
+        facts = read_facts(str(path), "Книга.xlsx", dt.date(2026, 5, 31), side_dir=str(side_dir))
+    assert [u is not None for u in used] == ([True] if stream else [])
+    return facts
+
+
+def _side_rows(path):
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        return [list(db.execute(f"SELECT * FROM {t} ORDER BY rowid")) for t in ("bank", "reg_pairs")]
+    finally:
+        db.close()
+
+
+def test_a_registry_with_mistakes_gives_the_same_facts_either_way(registry, tmp_path, monkeypatch):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(registry)  # re-saved by another writer, with mistakes on several sheets
+    mentors, pairs = wb["Банк наставников"], wb["Пары и группы"]
+    mentors["A6"] = mentors["A5"].value  # a repeated id
+    mentors["E7"] = "много"  # not a number
+    pairs["I8"] = "32.13.2025"  # not a date
+    pairs["C9"] = "Н-9999"  # nobody in the bank
+    pairs["Z12"] = "лишнее"  # data without a header
+    pairs.merge_cells("E20:F21")  # merged over inputs
+    bad = tmp_path / "Книга школы с ошибками.xlsx"
+    wb.save(bad)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    streamed = _facts(bad, tmp_path / "a", monkeypatch, stream=True)
+    plain = _facts(bad, tmp_path / "b", monkeypatch, stream=False)
+
+    def seen(facts):
+        return [(p.code, p.sheet, p.cell, p.message) for p in facts.problems]
+
+    assert {"merged-cells", "data-without-header"} <= {p[0] for p in seen(plain)} and len(seen(plain)) >= 5
+    assert seen(streamed) == seen(plain)
+    assert (streamed.record, streamed.fingerprint, streamed.meta) == (plain.record, plain.fingerprint, plain.meta)
+    assert _side_rows(streamed.side) == _side_rows(plain.side)
