@@ -76,6 +76,7 @@ def read_streamed(path: str, wanted: Any, checked: Checked,
     gives them, or None when the book must be read by python-calamine."""
     from xlflow.reading import grid as g
 
+    book = None
     try:
         book = _Book(checked)
         names = book.names
@@ -88,6 +89,8 @@ def read_streamed(path: str, wanted: Any, checked: Checked,
             grids[name] = g.SheetGrid(name, rows, [], capped)
         return names, grids
     except Exception:  # noqa: BLE001 - whatever the stream cannot read, python-calamine reads or reports as before
+        if book is not None:
+            book.restore()
         return None
 
 
@@ -98,6 +101,7 @@ class _Book:
         from xlflow.reading import grid as g
 
         self.checked = checked
+        self.let_go: list[str] = []  # members taken out of ``checked.parts`` (see :meth:`rows`)
         book, rels = self._part(g._WORKBOOK), self._part(g._WORKBOOK_RELS)
         self.paths = dict(g._xlsx_sheet_paths(rels, book))
         self.names = list(self.paths)
@@ -140,7 +144,9 @@ class _Book:
                 yield piece
 
     def rows(self, name: str) -> Iterator[list[Any]]:
-        """The sheet's rows from row 1, each a list from column A (gaps: None)."""
+        """The sheet's rows from row 1, each a list from column A (gaps: None).
+        A long sheet's inflated part is let go once read (:meth:`restore`
+        puts it back): its megabytes and the sheet's rows are not held at once."""
         sheet = _SheetRows(self.shared, self.styles)
         parser = _parser(sheet.start, sheet.end, sheet.chars)
         for piece in self._pieces(self.paths[name]):
@@ -148,6 +154,25 @@ class _Book:
             yield from sheet.take()
         parser.Parse(b"", True)
         yield from sheet.take()
+        self._let_go(self.paths[name])
+
+    def _let_go(self, member: str) -> None:
+        parts = self.checked.parts
+        if isinstance(parts, dict) and len(parts.get(member, b"")) > STREAM_FROM:
+            del parts[member]
+            self.let_go.append(member)
+
+    def restore(self) -> None:
+        """Put back the parts let go, inflated again from the same checked
+        bytes (for python-calamine's read of the book after all)."""
+        if not self.let_go:
+            return
+        parts = self.checked.parts
+        assert isinstance(parts, dict)
+        with zipfile.ZipFile(io.BytesIO(self.checked.data or b"")) as zf:
+            for member in self.let_go:
+                parts[member] = zf.read(member)
+        self.let_go = []
 
 
 def _parser(start: Callable, end: Callable, chars: Callable) -> Any:
