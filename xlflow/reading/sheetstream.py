@@ -114,8 +114,7 @@ class _Book:
         if re.search(rb"date1904\s*=\s*[\"'](?:1|true)", book):
             raise Unsupported("1904")
         self.styles = _styles(self._part("xl/styles.xml") if "xl/styles.xml" in checked.members else b"")
-        self.shared = _shared_strings(self._pieces("xl/sharedStrings.xml")) \
-            if "xl/sharedStrings.xml" in checked.members else []
+        self._shared: list[str] | None = None  # read with the first sheet: after the scan (``before``)
 
     def _part(self, name: str) -> bytes:
         if name in self.checked.parts:
@@ -145,16 +144,20 @@ class _Book:
 
     def rows(self, name: str) -> Iterator[list[Any]]:
         """The sheet's rows from row 1, each a list from column A (gaps: None).
-        A long sheet's inflated part is let go once read (:meth:`restore`
-        puts it back): its megabytes and the sheet's rows are not held at once."""
-        sheet = _SheetRows(self.shared, self.styles)
+        A long sheet's inflated part is let go first and inflated again in
+        pieces from the checked bytes (:meth:`restore` puts it back): its
+        megabytes and the sheet's rows are not held at once."""
+        if self._shared is None:
+            self._shared = _shared_strings(self._pieces("xl/sharedStrings.xml")) \
+                if "xl/sharedStrings.xml" in self.checked.members else []
+        sheet = _SheetRows(self._shared, self.styles)
         parser = _parser(sheet.start, sheet.end, sheet.chars)
+        self._let_go(self.paths[name])
         for piece in self._pieces(self.paths[name]):
             parser.Parse(piece, False)
             yield from sheet.take()
         parser.Parse(b"", True)
         yield from sheet.take()
-        self._let_go(self.paths[name])
 
     def _let_go(self, member: str) -> None:
         parts = self.checked.parts

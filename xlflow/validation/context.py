@@ -107,6 +107,10 @@ class RuleContext:
             value = self._shared[compute] = compute(self)
         return value
 
+    def forget(self, compute: Callable[[RuleContext], Any]) -> None:
+        """Let go of :meth:`shared`'s ``compute(self)`` (computed again if asked for)."""
+        self._shared.pop(compute, None)
+
     @property
     def kind(self) -> str:
         kind = self.section("meta").get("workbook_kind")
