@@ -110,6 +110,21 @@ def _plain_rules(monkeypatch):
     real = rules_load._spans
     monkeypatch.setattr(rules_load, "_spans", lambda ctx, key, limit=0: real(ctx, key, 0))
     monkeypatch.setattr(context, "IndexedRows", lambda rows: list(enumerate(rows)))
+    monkeypatch.setattr(context.RuleContext, "forget", lambda ctx, compute: None)
+
+
+def test_a_forgotten_index_is_computed_again():
+    ctx = context.RuleContext(data={"pairs": [{"group_id": "А"}]}, locator=None)
+    calls = []
+
+    def index(c):
+        calls.append(c)
+        return [len(calls)]
+
+    assert ctx.shared(index) == [1] and ctx.shared(index) == [1]
+    ctx.forget(index)
+    ctx.forget(index)
+    assert ctx.shared(index) == [2] and calls == [ctx, ctx]
 
 
 @pytest.mark.parametrize("kind", ["school", "programme"])

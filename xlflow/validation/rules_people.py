@@ -212,3 +212,4 @@ def participants_consent(ctx: RuleContext) -> Iterator[Problem]:
                 yield ctx.problem(PARTICIPANTS_CONSENT, ("pairs", i, "participants_consent"),
                                   group=format_value(row["group_id"]))
                 break
+    ctx.forget(_groups)  # the last rule that reads the groups
