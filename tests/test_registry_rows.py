@@ -7,7 +7,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import marshal
+import struct
 import sys
+import zipfile
 
 import pytest
 
@@ -91,6 +93,35 @@ def test_the_stream_lets_long_sheets_go_and_puts_them_back_for_python_calamine(r
     assert len(calls) == len(names)
     for name, grid in plain.sheets.items():
         assert fell_back.sheets[name].rows == grid.rows, name
+
+
+def _wrong_crcs(src, dst):
+    """``src`` with every member's CRC-32 wrong (local headers and directory alike)."""
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as zf:
+        infos = zf.infolist()
+    for info in infos:
+        data[info.header_offset + 14:info.header_offset + 18] = struct.pack("<I", info.CRC ^ 1)
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        crc = struct.unpack("<I", data[at + 16:at + 20])[0]
+        data[at + 16:at + 20] = struct.pack("<I", crc ^ 1)
+        at = data.find(b"PK\x01\x02", at + 46)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_parts_let_go_come_back_as_the_pre_check_inflated_them(registry, tmp_path, monkeypatch):
+    bad = _wrong_crcs(registry, tmp_path / "crc.xlsx")  # the pre-check does not compare CRCs
+    monkeypatch.setattr(sheetstream, "STREAM_FROM", 1000)
+    checked = check(str(bad))
+    before = dict(checked.parts)
+    book = sheetstream._Book(checked)
+    for name in book.names:
+        list(book.rows(name))
+    assert book.let_go and not set(book.let_go) & set(checked.parts)
+    book.restore()
+    assert checked.parts == before and not book.let_go
 
 
 def _overloaded(data: dict) -> dict:

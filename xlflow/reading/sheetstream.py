@@ -29,7 +29,9 @@ import datetime as _dt
 import io
 import os
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from xml.parsers import expat
@@ -144,20 +146,20 @@ class _Book:
 
     def rows(self, name: str) -> Iterator[list[Any]]:
         """The sheet's rows from row 1, each a list from column A (gaps: None).
-        A long sheet's inflated part is let go first and inflated again in
-        pieces from the checked bytes (:meth:`restore` puts it back): its
-        megabytes and the sheet's rows are not held at once."""
+        A long sheet's inflated part is let go once read (:meth:`restore`
+        puts it back): the megabytes of the parts read and the rows of the
+        sheets after them are not held at once."""
         if self._shared is None:
             self._shared = _shared_strings(self._pieces("xl/sharedStrings.xml")) \
                 if "xl/sharedStrings.xml" in self.checked.members else []
         sheet = _SheetRows(self._shared, self.styles)
         parser = _parser(sheet.start, sheet.end, sheet.chars)
-        self._let_go(self.paths[name])
         for piece in self._pieces(self.paths[name]):
             parser.Parse(piece, False)
             yield from sheet.take()
         parser.Parse(b"", True)
         yield from sheet.take()
+        self._let_go(self.paths[name])
 
     def _let_go(self, member: str) -> None:
         parts = self.checked.parts
@@ -172,10 +174,29 @@ class _Book:
             return
         parts = self.checked.parts
         assert isinstance(parts, dict)
-        with zipfile.ZipFile(io.BytesIO(self.checked.data or b"")) as zf:
-            for member in self.let_go:
-                parts[member] = zf.read(member)
+        data = self.checked.data or b""
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [zf.getinfo(member) for member in self.let_go]
+        for info in infos:
+            parts[info.filename] = _inflated(data, info)
         self.let_go = []
+
+
+def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """Member ``info`` of the zip ``data`` inflated as the pre-check inflated
+    it: raw deflate (or stored) bytes after its local header, its CRC not
+    compared (the pre-check does not compare it either)."""
+    at = info.header_offset
+    if data[at:at + 4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
+    raw = data[at + 30 + name_len + extra_len:at + 30 + name_len + extra_len + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        return raw
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise zipfile.BadZipFile(f"compression {info.compress_type} of {info.filename}")
+    inflate = zlib.decompressobj(-15)
+    return inflate.decompress(raw) + inflate.flush()
 
 
 def _parser(start: Callable, end: Callable, chars: Callable) -> Any:
