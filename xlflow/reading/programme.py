@@ -33,9 +33,9 @@ from xlflow.reading.cellmap import CellMap
 from xlflow.reading.computed import compute
 from xlflow.reading.grid import GridBook, SheetGrid, load_book, long_sheet, register_once, sharing_for
 from xlflow.reading.kept import Kept, by_labels, hashable, padded
-from xlflow.reading.rowshape import row_shape
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
+from xlflow.reading.rowshape import row_shape
 
 NOT_XLFLOW = register_once(
     "not-xlflow-workbook", ERROR,
