@@ -581,6 +581,10 @@ def load_book(path: str | os.PathLike,
     checked = _checked(name, engine)
     kind = checked.kind
     scan = _SheetScan(name, checked)
+    streamed = _streamed(name, sheet_names, checked, scan.run) if engine == "calamine" else None
+    if streamed is not None:
+        del checked
+        return _finish(name, *streamed, engine, kind, scan)
     data = stored_zip(checked) if engine == "calamine" else None
     data = data or checked.data
     del checked  # the scan holds the inflated parts only until it has run
@@ -589,6 +593,18 @@ def load_book(path: str | os.PathLike,
     else:
         names, grids = _read_openpyxl(name, sheet_names, data)
     del data
+    return _finish(name, names, grids, engine, kind, scan)
+
+
+def _streamed(name: str, wanted: Any, checked: Checked, before: Callable[[list[str]], None]) -> Any:
+    """The sheets of a large xlsx read by :mod:`xlflow.reading.sheetstream`, or None."""
+    from xlflow.reading import sheetstream
+
+    return sheetstream.read_streamed(name, wanted, checked, before) if sheetstream.wanted_for(checked) else None
+
+
+def _finish(name: str, names: list[str], grids: dict[str, SheetGrid], engine: str, kind: str,
+            scan: "_SheetScan") -> GridBook:
     if not names:
         raise ReadError(WORKBOOK_CORRUPT, name, detail="в книге нет ни одного листа")
     if grids:

@@ -35,6 +35,7 @@ from xlflow.reading.grid import GridBook, SheetGrid, load_book, long_sheet, regi
 from xlflow.reading.kept import Kept, by_labels, hashable, padded
 from xlflow.reading.normalize import (choice_key, is_empty, normalize, normalize_level,
                                      normalizer)
+from xlflow.reading.rowshape import row_shape
 
 NOT_XLFLOW = register_once(
     "not-xlflow-workbook", ERROR,
@@ -432,6 +433,7 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
     unheaded: set[int] = set()
     records: list[dict] = []
     rows = grid.rows
+    shape = row_shape([k for k, *_ in located]) if long_sheet(grid) else None
     for r in range(hdr + 1, len(rows)):
         row = rows[r]
         if not row:
@@ -440,7 +442,7 @@ def _read_table(ctx: _Ctx, spec: TableSpec, grid: SheetGrid) -> list[dict]:
         if len(row) > width:
             _check_unheaded(ctx, grid, r, headed, unheaded)
         if rec:
-            records.append(rec)
+            records.append(rec if shape is None else shape(rec))
     return records
 
 
@@ -775,6 +777,8 @@ def _read_sheets(ctx: _Ctx, book: GridBook, actual: dict[str, str | None]) -> di
             data[spec.key] = _read_passport(ctx, spec, grid)
         elif isinstance(spec, TableSpec):
             data[spec.key] = _read_table(ctx, spec, grid)
+            if long_sheet(grid) and list(actual.values()).count(sheet) == 1:
+                grid.rows = []  # a registry's long table: its records are read, its cells not needed again
         elif isinstance(spec, MatrixSpec):
             data[spec.key] = _read_diagnostics(ctx, spec, grid)
         elif isinstance(spec, RubricSpec):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Mapping
 
 from xlflow.layout import Layout, load_layout
@@ -42,6 +43,27 @@ def as_number(value: Any) -> float | None:
     return float(value)
 
 
+class IndexedRows(Sequence):
+    """``(index, row)`` of a table whose rows are all dicts, as
+    ``list(enumerate(rows))`` but made while iterating rather than kept."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
+        return enumerate(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(enumerate(self._rows))[index]
+        return range(len(self._rows))[index], self._rows[index]
+
+
 @dataclass
 class RuleContext:
     """One file's records for the rules. Tables, sections and parsed dates are
@@ -64,13 +86,17 @@ class RuleContext:
         value = self.data.get(key) if self._is_mapping else None
         return value if isinstance(value, dict) else {}
 
-    def rows(self, table: str) -> list[tuple[int, dict]]:
+    def rows(self, table: str) -> Sequence[tuple[int, dict]]:
         """(index, row) for every dict row of ``table``; anything else is skipped."""
         found = self._tables.get(table)
         if found is None:
             value = self.data.get(table) if self._is_mapping else None
-            found = [(i, row) for i, row in enumerate(value) if isinstance(row, dict)] \
-                if isinstance(value, list) else []
+            if not isinstance(value, list):
+                found = []
+            elif all(type(row) is dict for row in value):
+                found = IndexedRows(value)  # no pair per row kept: a registry has 23,000 rows
+            else:
+                found = [(i, row) for i, row in enumerate(value) if isinstance(row, dict)]
             self._tables[table] = found
         return found
 
@@ -80,6 +106,10 @@ class RuleContext:
         if value is _UNSET:
             value = self._shared[compute] = compute(self)
         return value
+
+    def forget(self, compute: Callable[[RuleContext], Any]) -> None:
+        """Let go of :meth:`shared`'s ``compute(self)`` (computed again if asked for)."""
+        self._shared.pop(compute, None)
 
     @property
     def kind(self) -> str:

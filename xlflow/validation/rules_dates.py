@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from xlflow.problems import ERROR, WARNING, Problem, register
 from xlflow.validation.context import RuleContext, norm_key
@@ -90,9 +90,9 @@ def _allowed(code: str | None, change: str | None) -> bool:
     return code is None or (code == TOO_SHORT and change == SHORTENED) or (code == TOO_LONG and change == EXTENDED)
 
 
-def _programme_rows(ctx: RuleContext) -> list[tuple[int, dict]]:
+def _programme_rows(ctx: RuleContext) -> Sequence[tuple[int, dict]]:
     """Rows of this copy's own programme (all rows in a school registry)."""
-    rows = list(ctx.rows("pairs"))
+    rows = ctx.rows("pairs")
     own = norm_key(ctx.section("meta").get("programme_id"))
     if ctx.kind == "programme" and own:
         mine = [(i, r) for i, r in rows if norm_key(r.get("group_id")) == own]

@@ -4,6 +4,7 @@ planned end date; programmes running on the same day count together."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -33,13 +34,24 @@ class Span:
     index: int  # first row of the person in this programme
 
 
-def _spans(ctx: RuleContext, person_key: str) -> dict[str, dict[str, Span]]:
-    """person -> programme key -> Span, for rows with readable, ordered dates."""
-    out: dict[str, dict[str, Span]] = {}
+def _dated(ctx: RuleContext, person_key: str) -> Iterator[tuple[int, dict, str, dt.date, dt.date]]:
+    """(index, row, person, start, end) of the pair rows with a person and readable, ordered dates."""
     for i, row in ctx.rows("pairs"):
         person = norm_key(row.get(person_key))
         start, end = ctx.date(row, "start_date"), ctx.date(row, "planned_end_date")
-        if not person or start is None or end is None or end < start:
+        if person and start is not None and end is not None and end >= start:
+            yield i, row, person, start, end
+
+
+def _spans(ctx: RuleContext, person_key: str, limit: int = 0) -> dict[str, dict[str, Span]]:
+    """person -> programme key -> Span, for rows with readable, ordered dates,
+    of the people with more than ``limit`` such rows (fewer rows cannot make
+    more than ``limit`` programmes: a registry's 10,000 mentees then cost a
+    count each, not a dict of spans)."""
+    rows_of = Counter(person for _, _, person, _, _ in _dated(ctx, person_key))
+    out: dict[str, dict[str, Span]] = {}
+    for i, row, person, start, end in _dated(ctx, person_key):
+        if rows_of[person] <= limit:
             continue
         group = norm_key(row.get("group_id")) or f"#row{i}"
         shown = row.get("group_id") if isinstance(row.get("group_id"), str) else f"строка {i + 1}"
@@ -58,7 +70,7 @@ def busiest(spans: list[Span]) -> list[Span]:
 
 
 def _overloads(ctx: RuleContext, person_key: str, limit: int, code: str) -> Iterator[Problem]:
-    for spans in _spans(ctx, person_key).values():
+    for spans in _spans(ctx, person_key, limit).values():
         if len(spans) <= limit:  # the busiest day holds some of these programmes at most
             continue
         running = busiest(list(spans.values()))

@@ -151,6 +151,7 @@ def pair_people_differ(ctx: RuleContext) -> Iterator[Problem]:
         if mentor_key == mentee_key or (mentor_name and mentor_name == mentee_name):
             shown = mentees.get(mentee_key, {}).get("full_name") or row["mentee_id"]
             yield ctx.problem(SAME_PERSON, ("pairs", i, "mentee_id"), name=format_value(shown))
+    ctx.forget(_banks)  # the last rule that reads the banks: a registry's 13,000 people
 
 
 def _groups(ctx: RuleContext) -> dict[str, list[tuple[int, dict]]]:
@@ -211,3 +212,4 @@ def participants_consent(ctx: RuleContext) -> Iterator[Problem]:
                 yield ctx.problem(PARTICIPANTS_CONSENT, ("pairs", i, "participants_consent"),
                                   group=format_value(row["group_id"]))
                 break
+    ctx.forget(_groups)  # the last rule that reads the groups
