@@ -211,3 +211,28 @@ def test_the_scan_in_a_child_gives_the_plan_the_parent_would_make(folder, monkey
     monkeypatch.setattr(forked, "can_fork", lambda: False)
     assert plain(*scan_plan.Scan(str(folder), []).result()) == in_child
     assert len(in_child[0]) > 5
+
+
+def test_files_much_bigger_than_the_copies_are_read_first_largest_first():
+    kib = 1 << 10
+    sizes = [30 * kib] * 20
+    sizes[17], sizes[3] = 1300 * kib, 170 * kib
+    assert scan_plan.big_first(sizes) == [17, 3]
+    assert scan_plan.big_first([30 * kib] * 5) == []  # nothing stands out
+    assert scan_plan.big_first([]) == []
+    small = [kib] * 10 + [20 * kib]  # 20x the typical file, but below the floor
+    assert scan_plan.big_first(small) == []
+    many = [30 * kib] * 100 + [500 * kib + i for i in range(40)]
+    first = scan_plan.big_first(many)
+    assert len(first) == scan_plan.MOST_FIRST and first[0] == 139 and first == sorted(first, reverse=True)
+
+
+def test_the_plan_names_the_registry_among_copies_to_read_first(tmp_path):
+    folder = tmp_path / "school"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"copy{i}.xlsx").write_bytes(b"PK\x03\x04%d" % i + b"x" * 40_000)  # distinct, zip-like
+    (folder / "registry.xlsx").write_bytes(b"PK\x03\x04" + b"x" * 400_000)
+    todo, _others, _renamed = scan_plan.plan_of(str(folder), scan_plan.scan_entries(str(folder), []))
+    names = [todo.tail(k) for k in range(len(todo))]
+    assert [names[k] for k in todo.first] == ["registry.xlsx"]

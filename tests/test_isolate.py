@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from xlflow.reading.isolate import IN_FLIGHT, Failure, Reading, _Run, read_isolated
+from xlflow.reading.isolate import IN_FLIGHT, Failure, PathList, Reading, _Run, read_isolated
 
 
 def _read_or_die(path: str) -> str:
@@ -118,3 +118,35 @@ def test_closing_a_reading_never_iterated_stops_its_workers(tmp_path):
     procs = [w.proc for w in reading.run.workers]
     reading.close()
     assert procs and not any(p.is_alive() for p in procs)
+
+
+def _stamp(path: str) -> tuple[str, int, int]:
+    return os.path.basename(path), os.getpid(), time.monotonic_ns()
+
+
+def test_files_given_out_first_are_read_first_by_a_worker_of_their_own(tmp_path):
+    """A PathList's ``first`` files (a school's registry among its copies) are
+    read before the others, each by a worker that takes nothing else and then
+    exits; the results still come in the list's order, none lost."""
+    names = [f"f{i:02d}" for i in range(12)]
+    paths = PathList(str(tmp_path) + os.sep, names, first=(9, 4))
+    got = list(read_isolated(paths, _stamp, jobs=1, timeout_s=30))
+    assert [p for p, _ in got] == [str(tmp_path / n) for n in names]
+    assert [v[0] for _p, v in got] == names
+    by_name = {name: (pid, t) for name, pid, t in (v for _p, v in got)}
+    order = sorted(by_name, key=lambda n: by_name[n][1])
+    assert order[:2] == ["f09", "f04"]
+    assert order[2:] == [n for n in names if n not in ("f09", "f04")]
+    pids = {n: by_name[n][0] for n in names}
+    assert pids["f09"] != pids["f04"]
+    others = {pids[n] for n in names if n not in ("f09", "f04")}
+    assert len(others) == 1 and not others & {pids["f09"], pids["f04"]}
+
+
+def test_without_first_files_one_worker_reads_everything_in_order(tmp_path):
+    names = [f"f{i:02d}" for i in range(6)]
+    got = list(read_isolated(PathList(str(tmp_path) + os.sep, names), _stamp, jobs=1, timeout_s=30))
+    stamps = [v for _p, v in got]
+    assert [s[0] for s in stamps] == names
+    assert len({s[1] for s in stamps}) == 1
+    assert [s[2] for s in stamps] == sorted(s[2] for s in stamps)

@@ -38,10 +38,30 @@ def plan_of(folder: str, entries: list[Any]) -> Plan:
     others = {pos: e for pos, e in enumerate(entries) if e.status != CANDIDATE}
     if not all(e.path.startswith(prefix) for e in entries if e.status == CANDIDATE):
         prefix = ""
-    todo = PathList(prefix, (e.path[len(prefix):] for e in entries if e.status == CANDIDATE))
-    renamed = {k: e.name for k, e in enumerate(e for e in entries if e.status == CANDIDATE)
+    candidates = [e for e in entries if e.status == CANDIDATE]
+    todo = PathList(prefix, (e.path[len(prefix):] for e in candidates), big_first([e.size for e in candidates]))
+    renamed = {k: e.name for k, e in enumerate(candidates)
                if e.name != name_of(todo.tail(k))}
     return todo, others, renamed
+
+
+BIG_FACTOR = 4  # a file this many times the median candidate's size ...
+BIG_FLOOR = 64 << 10  # ... and at least this big is read first
+MOST_FIRST = 32  # results read early wait in the parent until their turn: keep them few
+
+
+def big_first(sizes: list[int]) -> list[int]:
+    """Positions of the files to read before the others, the largest first:
+    those much bigger than the typical candidate (a school's registry among
+    its copies). Read first, such a file (1) does not keep one worker busy
+    alone at the end while the others have nothing left (the run's last
+    seconds), and (2) is read by a worker that has not yet grown on the
+    copies, so its peak memory is its own and not added on top of theirs."""
+    if not sizes:
+        return []
+    typical = sorted(sizes)[len(sizes) // 2]
+    big = [k for k, size in enumerate(sizes) if size >= max(BIG_FLOOR, BIG_FACTOR * typical)]
+    return sorted(big, key=lambda k: (-sizes[k], k))[:MOST_FIRST]
 
 
 class Scan:

@@ -257,6 +257,7 @@ class _Worker:
         child.close()
         self.tasks: deque[tuple[int, str]] = deque()
         self.started = 0.0  # when the oldest task started
+        self.retiring = False  # it reads a file given out first, then exits (see _Run._feed)
 
     def give(self, index: int, path: str) -> bool:
         """Queue a task; False when the worker cannot take it (it is gone)."""
@@ -346,8 +347,9 @@ class PathList:
     four bytes per character for Cyrillic names); a path is rebuilt when asked
     for."""
 
-    def __init__(self, prefix: str, tails: Iterable[str]) -> None:
+    def __init__(self, prefix: str, tails: Iterable[str], first: Iterable[int] = ()) -> None:
         self.prefix = prefix
+        self.first = tuple(first)  # read before the others, in this order (their results still come in order)
         blob, ends = bytearray(), array("Q")
         for tail in tails:
             blob += tail.encode("utf-8", "surrogatepass")
@@ -428,6 +430,9 @@ class _Run:
         self.done: dict[int, Any] = {}
         self.next_index = 0
         self.retry: list[int] = []  # heap: tasks of a replaced worker, not read yet
+        first = [k for k in getattr(items, "first", ()) if 0 <= k < len(items)]
+        self.first = first[::-1]  # a stack: the next one to read is last
+        self.early = frozenset(first)
         self.pace = 0.0  # seconds a file takes a worker (moving average)
         self.last_look = 0.0
         self.received = 0
@@ -442,12 +447,19 @@ class _Run:
                 self._step()
 
     def _has_work(self) -> bool:
-        return bool(self.retry) or self.next_index < len(self.items)
+        return bool(self.retry or self.first) or self._next_in_order() < len(self.items)
+
+    def _next_in_order(self) -> int:
+        while self.next_index in self.early:  # given out already, before the others
+            self.next_index += 1
+        return self.next_index
 
     def _take(self) -> int:
         if self.retry:
             return heapq.heappop(self.retry)
-        self.next_index += 1
+        if self.first:
+            return self.first.pop()
+        self.next_index = self._next_in_order() + 1
         return self.next_index - 1
 
     def _feed(self) -> None:
@@ -458,12 +470,16 @@ class _Run:
             self.waiter.add(self.workers[-1])
         for depth in range(1, IN_FLIGHT + 1):
             for w in list(self.workers):
-                if len(w.tasks) < depth and self._has_work():
+                if len(w.tasks) < depth and not w.retiring and self._has_work():
                     index = self._take()
                     if not w.give(index, self.items[index]):  # it died: _collect reports it
                         heapq.heappush(self.retry, index)
                         if not w.tasks:
                             self._replace(w)
+                    elif index in self.early:
+                        # a big file read first: the worker takes nothing more and
+                        # exits once it is read, so what it grew to goes with it
+                        w.retiring = True
 
     def _step(self) -> None:
         self._feed()
@@ -506,6 +522,10 @@ class _Run:
         """Take the worker's next result; when it has ended, the results it
         sent before, and its oldest task is the file that killed it."""
         if has_message and self._receive(w):
+            if w.retiring and not w.tasks:
+                self.waiter.remove(w)
+                self.workers.remove(w)
+                w.stop()
             return
         while w.tasks and w.conn.poll() and self._receive(w):
             pass
