@@ -250,3 +250,22 @@ def test_a_registry_with_mistakes_gives_the_same_facts_either_way(registry, tmp_
     assert seen(streamed) == seen(plain)
     assert (streamed.record, streamed.fingerprint, streamed.meta) == (plain.record, plain.fingerprint, plain.meta)
     assert _side_rows(streamed.side) == _side_rows(plain.side)
+
+
+def test_a_part_let_go_comes_back_whole_when_its_declared_size_is_too_small():
+    """As the pre-check inflates it: the deflate stream to its end, whatever
+    the directory says its compressed size is."""
+    import io
+    import zipfile
+
+    from xlflow.reading.sheetstream import _inflated
+
+    text = ("<row>" + "x" * 50 + "</row>") * 4000
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", text)
+    data = buf.getvalue()
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
+    assert _inflated(data, info) == text.encode()
+    info.compress_size //= 2  # a directory that lies
+    assert _inflated(data, info) == text.encode()

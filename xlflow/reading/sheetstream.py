@@ -29,7 +29,6 @@ import datetime as _dt
 import io
 import os
 import re
-import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +36,7 @@ from typing import Any
 from xml.parsers import expat
 
 from xlflow.reading.safety import Checked
+from xlflow.reading.zipdir import Source
 
 MAX_ROWS = 100_000  # as xlflow.reading.grid.MAX_ROWS: a longer sheet is read by python-calamine
 
@@ -184,19 +184,15 @@ class _Book:
 
 def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes:
     """Member ``info`` of the zip ``data`` inflated as the pre-check inflated
-    it: raw deflate (or stored) bytes after its local header, its CRC not
+    it (:mod:`xlflow.reading.safety`): from the end of its local header, a
+    deflate stream until it ends whatever the declared sizes say, its CRC not
     compared (the pre-check does not compare it either)."""
-    at = info.header_offset
-    if data[at:at + 4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"no local header for {info.filename}")
-    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
-    raw = data[at + 30 + name_len + extra_len:at + 30 + name_len + extra_len + info.compress_size]
+    start = Source(io.BytesIO(data), len(data), data).data_offset(info)
     if info.compress_type == zipfile.ZIP_STORED:
-        return raw
+        return data[start:start + info.compress_size]
     if info.compress_type != zipfile.ZIP_DEFLATED:
         raise zipfile.BadZipFile(f"compression {info.compress_type} of {info.filename}")
-    inflate = zlib.decompressobj(-15)
-    return inflate.decompress(raw) + inflate.flush()
+    return zlib.decompressobj(-15).decompress(data[start:])
 
 
 def _parser(start: Callable, end: Callable, chars: Callable) -> Any:
