@@ -26,7 +26,7 @@ from xlflow.writing.xlsx import new_workbook, print_report_sheets
 HEADER_BG = "#DDEBF7"
 OVER_LIMIT_BG = "#F8CBAD"
 ERROR_BG = "#FCE4D6"
-ZIP_LEVEL = 1  # the parts of a summary of 10,000 copies are ~50 MB of XML: deflated fast, ~20% larger
+ZIP_LEVEL = 1  # ~4x faster to deflate than 6; the file about a third larger (877 -> 1,176 KB at 2,000 copies)
 # columns whose machine keys are shown as the Russian labels of layout["labels"][...]
 _TRANSLATED = {("files", "status"): "file_status", ("files", "kind"): "file_kind",
                ("breakdown", "dimension"): "dimension", ("problems", "severity"): "severity"}
