@@ -97,6 +97,11 @@ class Entry:
     def name(self) -> str:
         return _unpack(self._packed)[0]
 
+    def shown(self) -> tuple[str, object, object]:
+        """(name, programme id, mentee id), unpacked once."""
+        name, programme_id, mentee_id, *_rest = _unpack(self._packed)
+        return name, programme_id, mentee_id
+
     @property
     def programme_id(self) -> object:
         return _unpack(self._packed)[1]
@@ -516,7 +521,7 @@ class StreamCollect:
     @staticmethod
     def file_row(e: Entry, per_file: dict[bytes, list]) -> dict:
         """The ``files`` row of ``e``; ``per_file``: (errors, warnings, first error, first message) by file."""
-        name, programme_id, mentee_id, *_rest = _unpack(e._packed)  # once, not per field
+        name, programme_id, mentee_id = e.shown()
         n_errors, n_warnings, first_error, first = per_file.get(_b(name)) or (0, 0, None, None)
         reason = e.reason
         if reason is None and e.status in (REJECTED, DUPLICATE, SUPERSEDED):
