@@ -18,6 +18,7 @@ collect benchmark as a child process so that start-up and memory are measured
 the same way as ``xlflow collect``)::
 
     python bench/baselines.py pandas_openpyxl FOLDER
+    python bench/baselines.py calamine_raw FOLDER --procs 2   # split over 2 forked processes
 """
 from __future__ import annotations
 
@@ -167,12 +168,39 @@ def loop(reader: str, paths: Iterable[Path]) -> int:
     return n
 
 
+def loop_forked(reader: str, paths: list[Path], procs: int) -> int:
+    """:func:`loop` split over ``procs`` forked processes (every ``procs``-th
+    file each), as xlflow's workers share a folder: the machine's own scaling
+    of the same reading over several cores, measured beside ``--jobs N``."""
+    import os
+
+    pids = []
+    for k in range(procs):
+        pid = os.fork()
+        if pid == 0:  # the child reads its share and leaves without Python's clean-up
+            try:
+                loop(reader, paths[k::procs])
+            except BaseException:  # noqa: BLE001 - reported through the exit code
+                os._exit(1)
+            os._exit(0)
+        pids.append(pid)
+    if any(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0 for pid in pids):
+        raise RuntimeError(f"a {reader} child failed")
+    return len(paths)
+
+
 def main(argv: Sequence[str]) -> int:
-    if len(argv) != 2 or argv[0] not in READERS:
-        print(f"usage: python bench/baselines.py {{{'|'.join(READERS)}}} FOLDER", file=sys.stderr)
+    args = list(argv)
+    procs = 1
+    if len(args) == 4 and args[2] == "--procs" and args[3].isdigit() and int(args[3]) >= 1:
+        procs = int(args.pop())
+        args.pop()
+    if len(args) != 2 or args[0] not in READERS:
+        print(f"usage: python bench/baselines.py {{{'|'.join(READERS)}}} FOLDER [--procs N]", file=sys.stderr)
         return 2
-    n = loop(argv[0], list_inputs(Path(argv[1])))
-    print(f"{argv[0]}: {n} files")
+    paths = list_inputs(Path(args[1]))
+    n = loop(args[0], paths) if procs == 1 else loop_forked(args[0], paths, procs)
+    print(f"{args[0]}: {n} files" + (f" in {procs} processes" if procs > 1 else ""))
     return 0
 
 

@@ -82,6 +82,8 @@ def throughput(quick: bool) -> Section:
                    python_cmd(BASELINES, "pandas_openpyxl", folder)),
         "calamine": ("loop of python-calamine raw reads (reading only)",
                      python_cmd(BASELINES, "calamine_raw", folder)),
+        "calamine2": ("the same loop split over 2 forked processes",
+                      python_cmd(BASELINES, "calamine_raw", folder, "--procs", 2)),
         "j1": ("`xlflow collect --jobs 1` (read, validate, consolidate, write summary)",
                collect_cmd(folder, 1)),
         "j2": ("`xlflow collect --jobs 2`", collect_cmd(folder, 2)),
@@ -103,11 +105,23 @@ def throughput(quick: bool) -> Section:
         ("collect --jobs 1 time / python-calamine raw loop", f"{w['j1'] / w['calamine']:.2f}×",
          f"{c['j1'] / c['calamine']:.2f}×", "≤ about 2×"),
         ("collect --jobs 2 throughput / --jobs 1", f"{w['j1'] / w['j2']:.2f}×", "-", "≥ 1.7× on 2 cores"),
+        ("reference: raw calamine loop, 2 processes / 1 (what this machine gives the same reading on "
+         "2 cores)", f"{w['calamine'] / w['calamine2']:.2f}×", "-", "-"),
     ])
-    sec.add("Runs were interleaved round by round (pandas, calamine, jobs 1, jobs 2); each row is the run "
+    sec.add("Runs were interleaved round by round (pandas, calamine, calamine in 2 processes, jobs 1, jobs 2); "
+            "each row is the run "
             "with the median wall time. CPU time counts every process of the run (user + system), so it "
             "moves less with the machine's other load; `--jobs 1` uses one worker plus the parent.\n")
+    sec.add("Round by round (the runs of a round follow each other, so they share the machine's load "
+            f"of the moment): `--jobs 1` / `--jobs 2` {paired(runs['j1'], runs['j2'])}; raw calamine "
+            f"1 process / 2 processes {paired(runs['calamine'], runs['calamine2'])}.\n")
     return sec
+
+
+def paired(a: list[ChildRun], b: list[ChildRun]) -> str:
+    """The wall-time ratios a/b of the runs of each round, and their median."""
+    ratios = [x.wall / y.wall for x, y in zip(a, b)]
+    return ", ".join(f"{r:.2f}×" for r in ratios) + f" (median {median(ratios):.2f}×)"
 
 
 def scaling(quick: bool) -> Section:
