@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterator, Iterable, Mapping, Sequence
 from xlflow.errors import ReadError
 from xlflow.fileio import atomic_output
 from xlflow.problems import ERROR, register
+from xlflow.writing.xlsx import InlineTextSheet
 
 SCHOOL_TEMPLATE_ID = "xlflow-school-summary"
 SCHEMA_VERSION = 1
@@ -476,7 +477,7 @@ def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping
     ``payload_chunks`` and one ``payload`` row per chunk (value in column B).
     All values are written as strings (never formulas). ``text``: the
     payload's text already on its way (the caller closes it), else made here."""
-    ws = workbook.add_worksheet(sheet_name)
+    ws = workbook.add_worksheet(sheet_name, worksheet_class=InlineTextSheet)
     own = text is None
     text = PayloadText(payload) if text is None else text
     try:
@@ -489,7 +490,7 @@ def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping
             ws.write_string(r, 1, value)
         for r, chunk in enumerate(chunks, start=len(rows)):
             ws.write_string(r, 0, PAYLOAD_KEY)
-            ws.write_string(r, 1, chunk)
+            ws.write_inline(r, 1, chunk)
     finally:
         if own:
             text.close()
