@@ -119,3 +119,14 @@ def test_one_read_abandoned_reads_again():
         rows.rows, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     assert rows.reads == 2
     table.close()
+
+
+def test_flat_values_the_encoder_made_once_writes_as_json_does():
+    """The C encoder called directly (no check for circular references) on the odd scalars."""
+    odd = [float("nan"), float("inf"), -float("inf"), -0.0, 1e300, 10 ** 30, True, None, 'a"\\\u2028\x00я😀']
+    for value in [*odd, dict(zip("abcdefghi", odd))]:
+        for indent in (None, 1):
+            for sort_keys in (False, True):
+                expected = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys,
+                                      separators=(",", ":") if indent is None else None)
+                assert "".join(export.iter_json(value, indent, sort_keys)) == expected
