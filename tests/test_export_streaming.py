@@ -65,3 +65,68 @@ def test_csv_rows_are_csv_value_of_every_cell(rows):
     for row in rows:
         writer.writerow([export.csv_value(v) for v in row])
     assert export.csv_text(columns, [dict(zip(columns, row)) for row in rows]) == expected.getvalue()
+
+
+class _Counted(_Rows):
+    """Rows that count how often they are read."""
+
+    reads = 0
+
+    def __iter__(self):
+        self.reads += 1
+        return iter(self.rows)
+
+
+_table_rows = st.lists(st.fixed_dictionaries({"a": _values, "b": _cells, "c": _cells}), max_size=4)
+
+
+@given(payload=st.dictionaries(st.text(max_size=4), _values, max_size=3),
+       tables=st.dictionaries(st.text(max_size=4), _table_rows, min_size=1, max_size=3),
+       json_first=st.booleans())
+def test_one_read_gives_every_text_reading_each_table_once(payload, tables, json_first):
+    """The hidden sheet's text, the JSON and the CSV of a payload whose tables are
+    :class:`export.OneRead` are the texts of the plain payload; each table is read once."""
+    plain = {**payload, "tables": tables}
+    counted = {name: _Counted(rows) for name, rows in tables.items()}
+    wrapped = {**payload, "tables": {name: export.OneRead(rows, ["a", "b", "c"]) for name, rows in counted.items()}}
+    forms = [export.JSON_FORM, export.TEXT_FORM] if json_first else [export.TEXT_FORM, export.JSON_FORM]
+    for indent, sort_keys in forms:
+        expected = json.dumps(plain, ensure_ascii=False, indent=indent, sort_keys=sort_keys,
+                              separators=(",", ":") if indent is None else None)
+        assert "".join(export.iter_json(wrapped, indent, sort_keys)) == expected
+    for name, rows in tables.items():
+        assert export.csv_text(["a", "b", "c"], wrapped["tables"][name]) == export.csv_text(["a", "b", "c"], rows)
+    assert {rows.reads for rows in counted.values()} == {1}
+    # another encoding, or other columns, read the rows again (the text is the same)
+    assert "".join(export.iter_json(wrapped, indent=2)) == json.dumps(plain, ensure_ascii=False, indent=2)
+    name, rows = next(iter(tables.items()))
+    assert export.csv_text(["c", "a"], wrapped["tables"][name]) == export.csv_text(["c", "a"], rows)
+    for table in wrapped["tables"].values():
+        table.close()
+
+
+def test_one_read_abandoned_reads_again():
+    """A first read that stops half way (an error writing the text) leaves nothing spooled:
+    the next one reads the rows again, and spools them for the third."""
+    rows = _Counted([{"a": 1}, {"a": "я"}] * 300)
+    table = export.OneRead(rows, ["a"])
+    pieces = table.json_pieces(*export.TEXT_FORM, level=0)
+    assert pieces is not None
+    next(pieces)
+    pieces.close()
+    assert "".join(export.iter_json(table, *export.JSON_FORM)) == json.dumps(rows.rows, ensure_ascii=False, indent=1)
+    assert "".join(export.iter_json(table, *export.TEXT_FORM)) == json.dumps(
+        rows.rows, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert rows.reads == 2
+    table.close()
+
+
+def test_flat_values_the_encoder_made_once_writes_as_json_does():
+    """The C encoder called directly (no check for circular references) on the odd scalars."""
+    odd = [float("nan"), float("inf"), -float("inf"), -0.0, 1e300, 10 ** 30, True, None, 'a"\\\u2028\x00я😀']
+    for value in [*odd, dict(zip("abcdefghi", odd))]:
+        for indent in (None, 1):
+            for sort_keys in (False, True):
+                expected = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys,
+                                      separators=(",", ":") if indent is None else None)
+                assert "".join(export.iter_json(value, indent, sort_keys)) == expected

@@ -3,10 +3,11 @@ in-memory workbook cell for cell: no sheet writes a row out of order."""
 from __future__ import annotations
 
 import datetime as dt
-
+import re
 import zipfile
 
 import openpyxl
+from hypothesis import given, strategies as st
 from xlsxwriter.worksheet import Worksheet
 
 from xlflow.consolidate import school_writer
@@ -99,3 +100,14 @@ def test_whole_rows_of_odd_values_write_the_xml_of_xlsxwriters_own(tmp_path, mon
     whole = b"".join(fast.values())
     for piece in (b"&amp;", b'xml:space="preserve"', b"_x0001_", b"#NUM!", b"<v>0.3333333333333333</v>", "😀".encode()):
         assert piece in whole, piece
+
+
+_JOINED_BEFORE = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|\s\ue000|\ue000\s")  # one search, slower
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from(["a", "я", " ", "\t", "\n", "\u00a0", "&", "<", ">", "\x01", "\x1f",
+                                                   "\ufffe", "\uffff", "\ue000", "_", "x"]), max_size=5),
+                min_size=1, max_size=4))
+def test_plain_texts_is_the_one_search_it_replaced(texts):
+    joined = school_writer._SEP + school_writer._SEP.join(texts) + school_writer._SEP
+    assert school_writer._plain_texts(texts, 10_000) == ("_x" not in joined and not _JOINED_BEFORE.search(joined))

@@ -34,6 +34,7 @@ from xlflow.consolidate import collect as C
 from xlflow.consolidate import registry_side as side
 from xlflow.consolidate import school_stats as stats
 from xlflow.consolidate import school_writer  # imported while the workers read, not after
+from xlflow.consolidate.export import JSON_FORM, PayloadText, close_one_reads, one_read, write_machine_copy
 from xlflow.consolidate.forked import start
 from xlflow.consolidate.facts import (ACCEPTED, DUPLICATE, FILE_STATUSES, PAIR_KEYS_COMPARED, REJECTED, SKIPPED,
                                       SUPERSEDED, WITH_PROBLEMS, FileFacts)
@@ -42,6 +43,11 @@ from xlflow.consolidate.spill import Spill, SpilledRows
 from xlflow.layout import TableSpec, load_layout
 from xlflow.problems import Problem
 
+# The child's first read of a long table that spools the other texts
+# (:func:`~xlflow.consolidate.export.one_read`): the JSON's, which spools the CSV.
+# Not the hidden sheet's text: the parent waits for that one, and spooling
+# the others on the way would make it wait about twice as long.
+FORMS = (JSON_FORM,)
 _ORDER = "file, s0, s1, s2, r, c, code, grp, fpos, seq"  # Problem.sort_key, then the order found
 _MAX_INT = 2 ** 62
 
@@ -539,13 +545,13 @@ class StreamCollect:
         first makes the payload text of the workbook's hidden sheet, then
         writes the copy, reading the spill through a connection of its own,
         while the parent writes the workbook. If the workbook fails, the
-        child is stopped."""
-        from xlflow.consolidate.export import PayloadText, write_machine_copy
-
+        child is stopped. The JSON and the CSV read each long table of the
+        spill once between them (:data:`FORMS`)."""
         self.spill.flush()
-        text = PayloadText(payload)
+        copy = one_read(payload, FORMS)
+        text = PayloadText(copy)
         try:
-            child = start(text.then(lambda: write_machine_copy(out, payload)), self.spill.reopen)
+            child = start(text.then(lambda: write_machine_copy(out, copy)), self.spill.reopen)
             text.made_by(child)
             try:
                 book = school_writer.write_school_summary(out, payload, text=text)
@@ -553,9 +559,10 @@ class StreamCollect:
                 if child is not None:
                     child.stop()
                 raise
+            return [book, *(child.result() if child is not None else write_machine_copy(out, copy))]
         finally:
             text.close()
-        return [book, *(child.result() if child is not None else write_machine_copy(out, payload))]
+            close_one_reads(copy)
 
     def exit_code(self) -> int:
         if self.school_problems:

@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterator, Iterable, Mapping, Sequence
 from xlflow.errors import ReadError
 from xlflow.fileio import atomic_output
 from xlflow.problems import ERROR, register
+from xlflow.writing.xlsx import InlineTextSheet
 
 SCHOOL_TEMPLATE_ID = "xlflow-school-summary"
 SCHEMA_VERSION = 1
@@ -103,15 +104,164 @@ class RowStream(abc.ABC):
     def __bool__(self) -> bool:
         return len(self) > 0
 
+    def json_pieces(self, indent: int | None, sort_keys: bool, level: int) -> Iterator[str] | None:
+        """This table's text in :func:`iter_json` at ``level``, when it has
+        its own way to give it (:class:`OneRead`); None: encode the rows."""
+        return None
+
+    def csv_pieces(self, columns: Sequence[str]) -> Iterator[str] | None:
+        """This table's CSV rows after the header, when it has its own way to
+        give them (:class:`OneRead`); None: write the rows."""
+        return None
+
+
+# the two encodings of a payload: the compact text of the hidden sheet (hashed) and the JSON copy
+TEXT_FORM = (None, True)  # (indent, sort_keys)
+JSON_FORM = (1, False)
+
+
+class OneRead(RowStream):
+    """A long table of a payload whose machine copy (the hidden sheet's text,
+    the JSON, the CSV) reads it once instead of once per text: rows are read
+    (from collect's spill: sqlite and unmarshalling) when :func:`iter_json`
+    first asks for the table in one of ``forms`` ((indent, sort_keys)), and
+    each row is then also encoded in the other forms and as a CSV row of
+    ``columns``, each into a temporary file that the later texts copy. A
+    table asked for otherwise, or before that first read ended, is read again
+    as usual (the text is the same either way). Close it when done."""
+
+    def __init__(self, rows: RowStream, columns: Sequence[str],
+                 forms: Sequence[tuple[int | None, bool]] = (TEXT_FORM, JSON_FORM)) -> None:
+        self.rows, self.columns, self.forms = rows, list(columns), tuple(forms)
+        self.level: int | None = None  # the tables' level in the payload, known at the first read
+        self.spools: dict[Any, Any] = {}  # form or "csv" -> temporary text file, once the read is done
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def json_pieces(self, indent: int | None, sort_keys: bool, level: int) -> Iterator[str] | None:
+        form = (indent, sort_keys)
+        if form not in self.forms or self.level not in (None, level):
+            return None
+        if form in self.spools:
+            return _replay(self.spools[form])
+        if self.spools:  # read once already
+            return None
+        return self._read(form, level)
+
+    def csv_pieces(self, columns: Sequence[str]) -> Iterator[str] | None:
+        spool = self.spools.get("csv")
+        return _replay(spool) if spool is not None and list(columns) == self.columns else None
+
+    def _read(self, form: tuple[int | None, bool], level: int) -> Iterator[str]:
+        """The rows' text in ``form``, the other forms and the CSV spooled on the way."""
+        others = {f: _ArrayText(*f, level) for f in self.forms if f != form}
+        mine = _ArrayText(*form, level)
+        spools = {f: tempfile.TemporaryFile("w+", encoding="utf-8", newline="") for f in [*others, "csv"]}
+        try:
+            writer = csv.writer(spools["csv"], lineterminator="\r\n")
+            batch = []
+            for row in self.rows:
+                batch.append(mine.item(row))
+                for f, text in others.items():
+                    spools[f].write(text.item(row))
+                writer.writerow(_csv_row(map(row.get, self.columns)))
+                if len(batch) >= _BATCH:
+                    yield "".join(batch)
+                    batch = []
+            batch.append(mine.end())
+            yield "".join(batch)
+            for f, text in others.items():
+                spools[f].write(text.end())
+        except BaseException:
+            for spool in spools.values():
+                spool.close()
+            raise
+        if self.spools:  # another read of the table ended first: keep its files
+            for spool in spools.values():
+                spool.close()
+            return
+        self.level, self.spools = level, spools
+
+    def close(self) -> None:
+        for spool in self.spools.values():
+            spool.close()
+        self.spools = {}
+
+
+def _replay(spool: Any) -> Iterator[str]:
+    spool.seek(0)
+    while piece := spool.read(1 << 16):
+        yield piece
+
+
+class _ArrayText:
+    """The text :func:`iter_json` gives of an array of rows at ``level``, one row at a time."""
+
+    def __init__(self, indent: int | None, sort_keys: bool, level: int) -> None:
+        self.indent, self.sort_keys, self.level = indent, sort_keys, level
+        self.inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
+        self.n = 0
+
+    def item(self, row: Any) -> str:
+        """The row's text, with what comes before it (the opening bracket or a comma)."""
+        head = ("," if self.n else "[") + self.inner
+        self.n += 1
+        flat = _flat_json(row, self.indent, self.sort_keys, self.level + 1)
+        return head + (flat if flat is not None else "".join(iter_json(row, self.indent, self.sort_keys,
+                                                                      self.level + 1)))
+
+    def end(self) -> str:
+        if not self.n:
+            return "[]"
+        return ("" if self.indent is None else "\n" + " " * (self.indent * self.level)) + "]"
+
+
+def one_read(payload: Mapping[str, Any], forms: Sequence[tuple[int | None, bool]] = (TEXT_FORM, JSON_FORM),
+             layout: Mapping[str, Any] | None = None) -> dict:
+    """``payload`` with each long table (:class:`RowStream`) as a :class:`OneRead` in
+    ``forms``, CSV of its columns in ``layout``, for its machine copy
+    (:func:`close_one_reads` when done)."""
+    tables = {name: OneRead(rows, [c["key"] for c in table_columns(name, layout)], forms)
+              if isinstance(rows, RowStream) else rows for name, rows in payload["tables"].items()}
+    return {**payload, "tables": tables}
+
+
+def close_one_reads(payload: Mapping[str, Any]) -> None:
+    for rows in payload["tables"].values():
+        if isinstance(rows, OneRead):
+            rows.close()
+
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _BATCH = 256  # flat items joined into one piece
 
 
 @lru_cache(maxsize=None)
-def _encoder(item_separator: str, key_separator: str, sort_keys: bool) -> json.JSONEncoder:
-    """A JSON encoder made once (``json.dumps`` builds one per call)."""
-    return json.JSONEncoder(ensure_ascii=False, separators=(item_separator, key_separator), sort_keys=sort_keys)
+def _encoder(item_separator: str, key_separator: str, sort_keys: bool) -> Callable[[Any], str]:
+    """``encode`` of a JSON encoder made once (``json.dumps`` builds one per call),
+    for the flat values of :func:`_flat_json`. Where json has its C encoder, that
+    is made once too and called directly, as ``JSONEncoder.encode`` calls it (it
+    makes it anew for every value: about a third of the time of a row), without
+    the check for circular references (``markers`` None): a flat value has none."""
+    enc = json.JSONEncoder(ensure_ascii=False, separators=(item_separator, key_separator), sort_keys=sort_keys)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return enc.encode
+    flat = make(None, enc.default, json.encoder.encode_basestring, None, key_separator, item_separator, sort_keys,
+                enc.skipkeys, enc.allow_nan)
+    return lambda value: "".join(flat(value, 0))
+
+
+@lru_cache(maxsize=None)
+def _indented(indent: int, sort_keys: bool, level: int) -> tuple[Callable[[Any], str], str, str]:
+    """(encode, head, tail) of a flat row at ``level``: the encoder puts the indented
+    separators between its items; head and tail replace its braces."""
+    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
+    return _encoder(",\n" + inner, ": ", sort_keys), "{\n" + inner, "\n" + pad + "}"
 
 
 def _flat_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> str | None:
@@ -119,15 +269,13 @@ def _flat_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> s
     the C encoder (json's ``indent`` runs in Python); None for any other value."""
     kind = type(value)
     if kind in _SCALARS:
-        return _encoder(",", ":", sort_keys).encode(value)
+        return _encoder(",", ":", sort_keys)(value)
     if kind is not dict or not _SCALARS.issuperset(map(type, value.values())):
         return None
     if indent is None or not value:
-        return _encoder(",", ":", sort_keys).encode(value)
-    # a flat row: the indented separators between its items
-    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
-    text = _encoder(",\n" + inner, ": ", sort_keys).encode(value)
-    return "{\n" + inner + text[1:-1] + "\n" + pad + "}"
+        return _encoder(",", ":", sort_keys)(value)
+    encode, head, tail = _indented(indent, sort_keys, level)
+    return head + encode(value)[1:-1] + tail
 
 
 def _leaf_json(value: Any, indent: int | None, sort_keys: bool, level: int) -> str:
@@ -145,7 +293,10 @@ def iter_json(value: Any, indent: int | None = None, sort_keys: bool = False, le
     sort_keys=sort_keys)`` (compact separators when ``indent`` is None), with
     every :class:`RowStream` inside written row by row: the whole text is never
     held in memory. The pieces join to exactly the text ``json`` would give."""
-    if isinstance(value, dict) and value and _nested(value.values()) and all(isinstance(k, str) for k in value):
+    pieces = value.json_pieces(indent, sort_keys, level) if isinstance(value, RowStream) else None
+    if pieces is not None:
+        yield from pieces
+    elif isinstance(value, dict) and value and _nested(value.values()) and all(isinstance(k, str) for k in value):
         items = sorted(value.items()) if sort_keys else value.items()
         pairs = ((json.dumps(k, ensure_ascii=False), v) for k, v in items)
         yield from _iter_container("{", "}", pairs, indent, sort_keys, level)
@@ -189,7 +340,8 @@ def _iter_container(open_: str, close: str, items: Iterable[tuple[str | None, An
 
 def payload_text(payload: Mapping[str, Any]) -> str:
     """Compact, deterministic JSON text of the payload (the text that is hashed)."""
-    return "".join(iter_json(payload, sort_keys=True))
+    indent, sort_keys = TEXT_FORM
+    return "".join(iter_json(payload, indent, sort_keys))
 
 
 def sha256_text(text: str) -> str:
@@ -292,7 +444,7 @@ class PayloadText:
         """Spool the chunks (each as its UTF-8 length and bytes); (sha256 hex, number of chunks)."""
         digest, count = hashlib.sha256(), 0
         self.spool.seek(0)
-        for chunk in stream_chunks(iter_json(self.payload, sort_keys=True)):
+        for chunk in stream_chunks(iter_json(self.payload, *TEXT_FORM)):
             data = chunk.encode("utf-8")  # the UTF-8 of the pieces is the UTF-8 of the whole
             digest.update(data)
             self.spool.write(struct.pack("<I", len(data)) + data)
@@ -341,7 +493,7 @@ def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping
     ``payload_chunks`` and one ``payload`` row per chunk (value in column B).
     All values are written as strings (never formulas). ``text``: the
     payload's text already on its way (the caller closes it), else made here."""
-    ws = workbook.add_worksheet(sheet_name)
+    ws = workbook.add_worksheet(sheet_name, worksheet_class=InlineTextSheet)
     own = text is None
     text = PayloadText(payload) if text is None else text
     try:
@@ -354,7 +506,7 @@ def write_payload_sheet(workbook: Any, meta: Mapping[str, Any], payload: Mapping
             ws.write_string(r, 1, value)
         for r, chunk in enumerate(chunks, start=len(rows)):
             ws.write_string(r, 0, PAYLOAD_KEY)
-            ws.write_string(r, 1, chunk)
+            ws.write_inline(r, 1, chunk)
     finally:
         if own:
             text.close()
@@ -415,7 +567,7 @@ def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     10,000 copies would otherwise hold it twice, as text and as bytes)."""
     with atomic_output(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            for piece in iter_json(payload, indent=1):
+            for piece in iter_json(payload, *JSON_FORM):
                 fh.write(piece)
     return Path(path)
 
@@ -447,7 +599,11 @@ def _csv_row(values: Iterable[Any]) -> list[Any]:
 def _write_csv_rows(fh: Any, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerows(_csv_row(map(row.get, columns)) for row in rows)
+    pieces = rows.csv_pieces(columns) if isinstance(rows, RowStream) else None
+    if pieces is not None:
+        fh.writelines(pieces)
+    else:
+        writer.writerows(_csv_row(map(row.get, columns)) for row in rows)
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
