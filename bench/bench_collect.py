@@ -115,7 +115,19 @@ def throughput(quick: bool) -> Section:
     sec.add("Round by round (the runs of a round follow each other, so they share the machine's load "
             f"of the moment): `--jobs 1` / `--jobs 2` {paired(runs['j1'], runs['j2'])}; raw calamine "
             f"1 process / 2 processes {paired(runs['calamine'], runs['calamine2'])}.\n")
+    sec.add(same_round(runs, repeat, SLOW_REPEAT[quick]))
     return sec
+
+
+def same_round(runs: dict[str, list[ChildRun]], repeat: int, slow: int) -> str:
+    """The pandas loop against the `--jobs 1` runs of the rounds it ran in (it
+    runs in fewer rounds than the others: see :func:`interleaved`)."""
+    first = (repeat - slow) // 2
+    j1 = runs["j1"][first:first + slow]
+    ratios = [p.wall / j.wall for p, j in zip(runs["pandas"], j1)]
+    cpu = [p.cpu / j.cpu for p, j in zip(runs["pandas"], j1) if j.cpu]
+    return (f"The pandas+openpyxl loop against `--jobs 1` of the same round: "
+            f"{', '.join(f'{r:.1f}×' for r in ratios)} (CPU time {', '.join(f'{r:.1f}×' for r in cpu)}).\n")
 
 
 def paired(a: list[ChildRun], b: list[ChildRun]) -> str:
