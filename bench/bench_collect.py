@@ -54,11 +54,15 @@ def interleaved(cases: dict[str, list[str]], repeat: int, slow: dict[str, int]) 
     runs: dict[str, list[ChildRun]] = {k: [] for k in cases}
     for r in range(repeat):
         for key, cmd in cases.items():
-            times = slow.get(key, repeat)
-            first = (repeat - times) // 2
-            if first <= r < first + times:
+            if r in rounds_of(repeat, slow.get(key, repeat)):
                 runs[key].append(run_ok(cmd))
     return runs
+
+
+def rounds_of(repeat: int, times: int) -> range:
+    """The rounds (0-based) in which a case run ``times`` of ``repeat`` times runs: the middle ones."""
+    first = (repeat - times) // 2
+    return range(first, first + times)
 
 
 def median_of(runs: list[ChildRun]) -> ChildRun:
@@ -122,8 +126,7 @@ def throughput(quick: bool) -> Section:
 def same_round(runs: dict[str, list[ChildRun]], repeat: int, slow: int) -> str:
     """The pandas loop against the `--jobs 1` runs of the rounds it ran in (it
     runs in fewer rounds than the others: see :func:`interleaved`)."""
-    first = (repeat - slow) // 2
-    j1 = runs["j1"][first:first + slow]
+    j1 = [runs["j1"][r] for r in rounds_of(repeat, slow)]
     ratios = [p.wall / j.wall for p, j in zip(runs["pandas"], j1)]
     cpu = [p.cpu / j.cpu for p, j in zip(runs["pandas"], j1) if j.cpu]
     return (f"The pandas+openpyxl loop against `--jobs 1` of the same round: "
