@@ -21,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlflow.consolidate.export import PayloadText, summary_layout, write_payload_sheet
 from xlflow.fileio import atomic_output
-from xlflow.writing.xlsx import new_workbook, print_report_sheets
+from xlflow.writing.xlsx import CONTROL_OR_NONCHARACTER, inline_unchanged, new_workbook, print_report_sheets
 
 HEADER_BG = "#DDEBF7"
 OVER_LIMIT_BG = "#F8CBAD"
@@ -32,14 +32,11 @@ _TRANSLATED = {("files", "status"): "file_status", ("files", "kind"): "file_kind
                ("breakdown", "dimension"): "dimension", ("problems", "severity"): "severity"}
 
 
-# text xlsxwriter would change when writing it inline: control characters and their
-# _xHHHH_ escapes, XML specials, rich strings, leading or trailing whitespace
-_NOT_PLAIN = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _SEP = "\ue000"  # joins the texts of a row: any text with it beside a space is merely not plain
-# the same in texts joined by _SEP (their _xHHHH_ escapes found as "_x", their XML specials
+# What xlsxwriter changes in an inline string (:func:`~xlflow.writing.xlsx.inline_unchanged`),
+# found in texts joined by _SEP (their _xHHHH_ escapes found as "_x", their XML specials
 # by "in"): control characters and non-characters; whitespace beside a _SEP (a pattern that
 # starts with _SEP: re then looks for it alone, much faster than an alternative tried everywhere)
-_CONTROL_JOINED = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _EDGE_JOINED = re.compile("\ue000(?:(?=\\s)|(?<=\\s\ue000))")
 
 
@@ -47,7 +44,7 @@ def _plain_texts(texts: Sequence[str], limit: int) -> bool:
     """True when xlsxwriter writes every text inline unchanged (a few searches for them all)."""
     joined = _SEP + _SEP.join(texts) + _SEP
     return (len(joined) <= limit and "_x" not in joined and "&" not in joined and "<" not in joined
-            and ">" not in joined and not _CONTROL_JOINED.search(joined) and not _EDGE_JOINED.search(joined))
+            and ">" not in joined and not CONTROL_OR_NONCHARACTER.search(joined) and not _EDGE_JOINED.search(joined))
 
 
 class SummarySheet(Worksheet):
@@ -78,7 +75,7 @@ class SummarySheet(Worksheet):
         elif kind in ("Number", "Datetime"):
             self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}">'
                           f"<v>{cell.number:.16G}</v></c>")
-        elif kind == "String" and not _NOT_PLAIN.search(cell.string):
+        elif kind == "String" and inline_unchanged(cell.string):
             self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}" t="inlineStr">'
                           f"<is><t>{cell.string}</t></is></c>")
         elif kind == "Blank":

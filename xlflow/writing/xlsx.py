@@ -73,7 +73,7 @@ def print_report_sheets(wb: xlsxwriter.Workbook) -> None:
 # what xlsxwriter changes in an inline string: XML specials, control characters (as _xHHHH_),
 # text that looks like such an escape, non-characters, and leading or trailing whitespace (kept
 # by an attribute); a rich string starts with "<r>"
-_CONTROL_OR_NONCHARACTER = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+CONTROL_OR_NONCHARACTER = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _LIKE_ESCAPE = re.compile(r"_x[0-9a-fA-F]{4}_")
 
 
@@ -85,7 +85,7 @@ def inline_unchanged(text: str) -> bool:
     if "&" in text or "<" in text or ">" in text or _LIKE_ESCAPE.search(text) or text[:1].isspace() \
             or text[-1:].isspace():
         return False
-    return text.isprintable() or not _CONTROL_OR_NONCHARACTER.search(text)
+    return text.isprintable() or not CONTROL_OR_NONCHARACTER.search(text)
 
 
 _Unchanged = namedtuple("String", ["string", "format"])  # a String cell whose text needs no escaping
