@@ -7,10 +7,14 @@ the reader's records, cells and problems stay the same.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from test_reader import Formula, put, sheet_name, skeleton, write_inline
 from xlflow.errors import ReadError
@@ -165,3 +169,96 @@ def test_huge_declared_shared_strings_refused_in_any_sst_tag(tmp_path, tag):
     with pytest.raises(safety.ReadError) as info:
         safety.precheck(hostile.rewrite_zip(base, tmp_path / "bad.xlsx", nested(b"99999999")))
     assert info.value.code == "not-a-workbook" and "99999999" in info.value.message
+
+
+# ---------------------------------------------------------------- merged ranges looked for once
+
+_EARLY = re.compile(rb"<(\w+:)?mergeCells></\1?mergeCells><!--[@-O]{10}-->")
+
+
+def _stored_parts(stored: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(stored)) as zf:
+        assert zf.testzip() is None  # every CRC matches the bytes stored
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def _calamine_sheets(data: bytes) -> dict[str, tuple[list, list]]:
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        return {name: (sheet.to_python(skip_empty_area=False), list(sheet.merged_cell_ranges))
+                for name in book.sheet_names for sheet in [book.get_sheet_by_name(name)]}
+    finally:
+        book.close()
+
+
+def test_sheets_scanned_for_merges_tell_the_parser_there_are_none(faulty):
+    """python-calamine's own search for merged ranges (a second parse of each
+    sheet) ends at once; the cells read the same, every declared CRC-32 is
+    kept, and xlflow still finds the merged ranges itself."""
+    checked = safety.check(faulty)
+    early = grid._scanned_sheets(checked)
+    paths = grid._xlsx_sheet_paths(checked.parts[grid._WORKBOOK_RELS], checked.parts[grid._WORKBOOK])
+    assert early == frozenset(paths.values()) and len(early) == len(paths) > 5
+    plain, changed = repack.stored_zip(checked), repack.stored_zip(checked, early)
+    with zipfile.ZipFile(io.BytesIO(changed)) as zf:
+        assert [(i.filename, i.CRC) for i in zf.infolist()] == list(checked.entries)
+    parts = _stored_parts(changed)
+    for name, data in checked.parts.items():
+        if name not in early:
+            assert parts[name] == data, name
+            continue
+        found = list(_EARLY.finditer(parts[name]))
+        assert len(found) == 1, name
+        at = found[0].start()
+        assert parts[name][:at] + parts[name][found[0].end():] == data
+        assert data[:at].rstrip().endswith(b">") and b"<worksheet " in data[:at]
+    before, after = _calamine_sheets(plain), _calamine_sheets(changed)
+    assert [cells for cells, _ in after.values()] == [cells for cells, _ in before.values()]
+    merged_before = {name: merged for name, (_, merged) in before.items() if merged}
+    assert set(merged_before) == {sheet_name("mentees"), sheet_name("passport")}
+    assert not any(merged for _, merged in after.values())  # the parser's search stopped at the empty element
+    book = grid.load_book(faulty)
+    assert {name: [((r0, c0), (r1, c1)) for r0, c0, r1, c1 in g.merged]
+            for name, g in book.sheets.items() if g.merged} == merged_before
+
+
+def test_root_tag_found_with_a_prefix_and_a_quoted_angle_bracket():
+    sheet = (b'<?xml version="1.0" encoding="UTF-8"?>\r\n<x:worksheet a="1>2" '
+             b'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData/></x:worksheet>')
+    joined = b"".join(repack._early_merges(sheet, zlib.crc32(sheet)))
+    assert zlib.crc32(joined) == zlib.crc32(sheet)
+    m = _EARLY.search(joined)
+    assert m is not None and m.group(1) == b"x:"
+    assert joined[:m.start()] == sheet[:sheet.index(b"<x:sheetData")] and joined[:m.start()].endswith(b'main">')
+    # a "<" inside a value is not well-formed: the tag is not taken, the part stays as it is
+    odd = sheet.replace(b'a="1>2"', b'a="1<2"')
+    assert repack._early_merges(odd, zlib.crc32(odd)) == (odd,)
+
+
+@pytest.mark.parametrize("data", [
+    b'<?xml version="1.0"?><chartsheet xmlns="urn:x"><sheetPr/></chartsheet>',
+    b'<?xml version="1.0"?><!-- a comment first --><worksheet xmlns="urn:x"><sheetData/></worksheet>',
+    b'<worksheet xmlns="urn:x"/>',
+    "<?xml version=\"1.0\" encoding=\"UTF-16\"?><worksheet/>".encode("utf-16"),
+])
+def test_other_parts_stay_as_they_are(data):
+    assert repack._early_merges(data, zlib.crc32(data)) == (data,)
+
+
+def test_damaged_sheet_stays_as_it_is():
+    """Its bytes do not match the declared CRC-32: the parser's second parse
+    still reads it to the end and fails on it."""
+    sheet = b'<worksheet xmlns="urn:x"><sheetData><row r="1"/></sheetData></worksheet>'
+    assert repack._early_merges(sheet, zlib.crc32(sheet) ^ 1) == (sheet,)
+    assert len(repack._early_merges(sheet, zlib.crc32(sheet))) == 5
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.binary(max_size=80), prefix=st.sampled_from([b"", b"x:", b"main:"]), tail=st.binary(max_size=80))
+def test_filler_keeps_the_crc(head, prefix, tail):
+    opened = b"<%smergeCells></%smergeCells><!--" % (prefix, prefix)
+    letters = repack._crc_neutral_filler(opened, zlib.crc32(head))
+    assert len(letters) == 10 and all(0x40 <= b <= 0x4F for b in letters)  # "@".."O": no "--", no markup
+    assert zlib.crc32(head + opened + letters + b"-->" + tail) == zlib.crc32(head + tail)

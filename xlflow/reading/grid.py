@@ -254,6 +254,15 @@ def _xlsx_sheet_paths(rels: bytes, book: bytes) -> Mapping[str, str]:
     return MappingProxyType(out)
 
 
+def _scanned_sheets(checked: Checked) -> frozenset[str]:
+    """The sheet parts whose merged ranges :func:`_xlsx_extras` reads from the
+    kept parts: python-calamine need not look for them again."""
+    parts = checked.parts
+    if _WORKBOOK not in parts or _WORKBOOK_RELS not in parts:
+        return frozenset()
+    return frozenset(p for p in _xlsx_sheet_paths(parts[_WORKBOOK_RELS], parts[_WORKBOOK]).values() if p in parts)
+
+
 def _clean_zip_path(path: str) -> str:
     parts: list[str] = []
     for p in path.split("/"):
@@ -585,7 +594,7 @@ def load_book(path: str | os.PathLike,
     if streamed is not None:
         del checked
         return _finish(name, *streamed, engine, kind, scan)
-    data = stored_zip(checked) if engine == "calamine" else None
+    data = stored_zip(checked, _scanned_sheets(checked)) if engine == "calamine" else None
     data = data or checked.data
     del checked  # the scan holds the inflated parts only until it has run
     if engine == "calamine":
