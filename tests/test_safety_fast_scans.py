@@ -48,3 +48,33 @@ def test_odd_cells_finds_what_the_negated_set_finds(digits):
 def test_attribute_set_is_every_byte_but_gt_and_r():
     allowed = re.compile(safety._NOT_GT_R)
     assert [b for b in range(256) if not allowed.fullmatch(bytes([b]))] == [ord(">"), ord("r")]
+
+
+NAME_BITS = ["xl", "/", "..", ".", ":", "C:", "\\", "\x00", "\n", "a", "sheet1.xml", "[Content_Types].xml", "é"]
+
+
+def _check_names_one_by_one(names) -> bool:
+    try:
+        for name in names:
+            safety._check_member_name(name, "f.xlsx")
+    except Exception:  # noqa: BLE001 - a refusal
+        return True
+    return False
+
+
+def test_names_checked_together_miss_no_unsafe_name():
+    rng = random.Random(3)
+    unsafe = 0
+    for _ in range(20000):
+        names = {"".join(rng.choice(NAME_BITS) for _ in range(rng.randint(1, 5)))
+                 for _ in range(rng.randint(1, 4))}
+        if _check_names_one_by_one(names):
+            unsafe += 1
+            assert safety._maybe_unsafe_names(names), names
+    assert unsafe > 1000
+
+
+def test_small_member_first_read_is_the_streamed_one():
+    # _small_member reads min(max(size, 64), size left) bytes: the first read
+    # of _inflate_deflate only while a remembered member fits in _CHUNK
+    assert safety._MEMO_IN <= safety._CHUNK

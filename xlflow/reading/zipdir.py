@@ -121,7 +121,7 @@ class Source:
     def data_offset(self, info: Member) -> int:
         """Where the member's bytes start, after its local header."""
         at = info.header_offset
-        local = self.read(at, 30)
+        local = self.data[at:at + 30] if self.data is not None else self.read(at, 30)
         if len(local) < 30 or not local.startswith(_LOCAL_SIG):
             raise zipfile.BadZipFile("bad local header")
         name_len, extra_len = _LOCAL_LENGTHS.unpack_from(local, 26)
