@@ -36,7 +36,7 @@ class InflatedMemo:
         self.found: dict[tuple[int, bytes], tuple[bytes, Inflated]] = {}
 
     def get(self, raw: bytes) -> Inflated | None:
-        key = _key(raw)
+        key = (len(raw), raw[-_KEY_TAIL:])  # _key, inlined: called for every member
         entry = self.found.pop(key, None)
         if entry is None:
             return None

@@ -33,6 +33,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Any, BinaryIO, Literal, Mapping
 
 from xlflow.errors import ReadError
@@ -275,8 +276,9 @@ def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> Checked:
     if len(infos) > limits.max_entries:
         raise ReadError(TOO_MANY_ENTRIES, file=file, count=len(infos), limit=limits.max_entries)
     names = {i.filename for i in infos}
-    for info in infos:
-        _check_member_name(info.filename, file)
+    if _maybe_unsafe_names(names):
+        for info in infos:  # in order: the first unsafe name is the one reported
+            _check_member_name(info.filename, file)
     src = Source(fh, size, data)
     kind = _zip_kind(src, file, infos, names)
     _check_declared_sizes(infos, file, limits)
@@ -289,7 +291,7 @@ def _check_zip(fh: BinaryIO, file: str, size: int, limits: Limits) -> Checked:
             if name:
                 raise ReadError(SHEET_TOO_LARGE, file=file, **{**err.params, "sheet": name}) from err
         raise
-    entries = tuple((i.filename, i.CRC) for i in infos)
+    entries = tuple(map(_NAME_AND_CRC, infos))
     if kept is None:
         return Checked(kind, None, {}, entries)
     return Checked(kind, data, kept.parts, entries, kept.complete)
@@ -335,6 +337,15 @@ def _check_declared_entry_count(fh: BinaryIO, file: str, size: int, limits: Limi
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_NAME_AND_CRC = attrgetter("filename", "CRC")
+
+
+def _maybe_unsafe_names(names: set[str]) -> bool:
+    """False when no name can fail :func:`_check_member_name`: a few searches
+    over all the names at once instead of a call per name."""
+    joined = "\n".join(names)
+    return (".." in joined or ":" in joined or "\\" in joined or "\x00" in joined
+            or joined.startswith("/") or "\n/" in joined)
 
 
 def _check_member_name(name: str, file: str) -> None:
@@ -478,7 +489,8 @@ def _small_member(src: Source, info: Member) -> Inflated | None:
     if info.compress_type != zipfile.ZIP_DEFLATED or info.compress_size > _MEMO_IN:
         return None
     start = src.data_offset(info)
-    raw = src.read(start, min(max(info.compress_size, 64), _CHUNK, src.size - start))
+    want = info.compress_size if info.compress_size > 64 else 64  # at most _MEMO_IN, below _CHUNK
+    raw = src.read(start, want if want < src.size - start else src.size - start)
     hit = _MEMO.get(raw)
     if hit is not None:
         return hit
@@ -620,13 +632,20 @@ def _plain_cells(max_rows: int) -> tuple[int, re.Pattern]:
     return 10 ** (digits - 1) - 1, _odd_cells(digits)
 
 
+# ``[^>r]`` spelled as three ranges: sre tests a set of three ranges against a
+# bitmap, but a negated pair of letters letter by letter, and this set runs
+# over every attribute of every cell (about a sixth fewer instructions per sheet)
+_NOT_GT_R = rb"[\x00-=?-qs-\xff]"
+
+
 @lru_cache(maxsize=8)
 def _odd_cells(digits: int) -> re.Pattern:
     """Cell tags that are not a plain ``<c r="B7" s="1" t="s">`` with fewer
     than ``digits`` digits (see above)."""
     # after the ref, an "r" may only appear inside a word (t="str"), never
     # as an attribute name (r= or r =)
-    return re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"[^>r]*+(?:r(?![\s=])[^>r]*+)*+>)[\s/>]' % (digits - 1))
+    return re.compile(rb'<c(?! r="[A-Z][0-9]{1,%d}"%s*+(?:r(?![\s=])%s*+)*+>)[\s/>]'
+                      % (digits - 1, _NOT_GT_R, _NOT_GT_R))
 
 
 def col_number(letters: bytes) -> int:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from functools import partial
 from typing import BinaryIO, NamedTuple
 
 __all__ = ["Member", "Source", "read_directory", "from_zipfile"]
 
 _END = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes
-_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory entry, 46 bytes
+# central directory entry, 46 bytes: signature, version needed, flags, method,
+# CRC-32, sizes, name/extra/comment lengths, local header offset (the rest skipped)
+_CENTRAL = struct.Struct("<4s2xBx2H4x3L3H8xL")
 _EXTRA = struct.Struct("<HH")
 _END_SIG = b"PK\x05\x06"
 _CENTRAL_SIG = b"PK\x01\x02"
@@ -38,6 +41,10 @@ class Member(NamedTuple):
     compress_size: int
     file_size: int
     header_offset: int
+
+
+# a Member from a tuple without the Python-level __new__ of a NamedTuple
+_member = partial(tuple.__new__, Member)
 
 
 def from_zipfile(fh: BinaryIO) -> list[Member]:
@@ -62,31 +69,24 @@ def read_directory(data: bytes) -> list[Member] | None:
         return None  # bytes prepended (zipfile shifts every offset) or a directory that lies
     members: list[Member] = []
     pos = cd_offset
-    while pos < end_at:
-        member, pos = _entry(data, pos, end_at)
-        if member is None:
+    while pos < end_at:  # one loop, no call per entry: a workbook has a few dozen
+        if pos + _CENTRAL.size > end_at:
+            return None  # truncated: zipfile raises
+        (sig, version, flags, method, crc, csize, usize, name_len, extra_len, comment_len,
+         offset) = _CENTRAL.unpack_from(data, pos)
+        name_at = pos + _CENTRAL.size
+        extra_at = name_at + name_len
+        pos = extra_at + extra_len + comment_len
+        if sig != _CENTRAL_SIG or pos > end_at or version > _MAX_EXTRACT_VERSION:
+            return None  # zipfile raises, or reads a name cut short by the directory's end
+        if extra_len and not _plain_extra(data, extra_at, extra_at + extra_len):
             return None
-        members.append(member)
+        raw = data[name_at:extra_at]
+        if b"\x00" in raw:
+            return None  # zipfile cuts the name at the NUL
+        name = raw.decode("utf-8" if flags & _UTF8_NAME or raw.isascii() else "cp437")
+        members.append(_member((name, flags, method, crc, csize, usize, offset)))
     return members
-
-
-def _entry(data: bytes, pos: int, end: int) -> tuple[Member | None, int]:
-    if pos + _CENTRAL.size > end:
-        return None, end  # truncated: zipfile raises
-    (sig, _, _, version, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
-     _, _, _, offset) = _CENTRAL.unpack_from(data, pos)
-    name_at = pos + _CENTRAL.size
-    extra_at = name_at + name_len
-    after = extra_at + extra_len + comment_len
-    if sig != _CENTRAL_SIG or after > end or version > _MAX_EXTRACT_VERSION:
-        return None, end  # zipfile raises, or reads a name cut short by the directory's end
-    if extra_len and not _plain_extra(data, extra_at, extra_at + extra_len):
-        return None, end
-    raw = data[name_at:extra_at]
-    if b"\x00" in raw:
-        return None, end  # zipfile cuts the name at the NUL
-    name = raw.decode("utf-8" if flags & _UTF8_NAME or raw.isascii() else "cp437")
-    return Member(name, flags, method, crc, csize, usize, offset), after
 
 
 def _plain_extra(data: bytes, at: int, end: int) -> bool:
@@ -121,7 +121,7 @@ class Source:
     def data_offset(self, info: Member) -> int:
         """Where the member's bytes start, after its local header."""
         at = info.header_offset
-        local = self.read(at, 30)
+        local = self.data[at:at + 30] if self.data is not None else self.read(at, 30)
         if len(local) < 30 or not local.startswith(_LOCAL_SIG):
             raise zipfile.BadZipFile("bad local header")
         name_len, extra_len = _LOCAL_LENGTHS.unpack_from(local, 26)
