@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (script_main, WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, median,  # noqa: E402
+from common import (script_main, WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, fmt_steal, median,  # noqa: E402
                     python_cmd, run_child, start_section, xlflow_cmd)
 
 BASELINES = Path(__file__).resolve().parent / "baselines.py"
@@ -98,9 +98,9 @@ def throughput(quick: bool) -> Section:
     for key, (label, _cmd) in cases.items():
         wall = got[key].wall
         rows.append((label, fmt(wall), fmt(n / wall, 0), fmt(wall / n * 1000), fmt(got[key].cpu / n * 1000),
-                     fmt(got[key].max_rss_mb, 0), fmt(got[key].tree_rss_mb, 0)))
+                     fmt(got[key].max_rss_mb, 0), fmt(got[key].tree_rss_mb, 0), fmt_steal(got[key].steal)))
     sec.table(["run", "wall s", "files/s", "ms per file", "CPU ms per file (all processes)",
-               "peak RSS MB (largest process)", "peak RSS MB (all processes)"], rows)
+               "peak RSS MB (largest process)", "peak RSS MB (all processes)", "steal (machine)"], rows)
     w = {k: r.wall for k, r in got.items()}
     c = {k: r.cpu for k, r in got.items()}
     sec.table(["ratio", "measured (wall)", "same on CPU time", "target"], [
@@ -118,7 +118,10 @@ def throughput(quick: bool) -> Section:
             "moves less with the machine's other load; `--jobs 1` uses one worker plus the parent.\n")
     sec.add("Round by round (the runs of a round follow each other, so they share the machine's load "
             f"of the moment): `--jobs 1` / `--jobs 2` {paired(runs['j1'], runs['j2'])}; raw calamine "
-            f"1 process / 2 processes {paired(runs['calamine'], runs['calamine2'])}.\n")
+            f"1 process / 2 processes {paired(runs['calamine'], runs['calamine2'])}. Steal (the share of "
+            "both cores' time the hypervisor gave to other machines) during the `--jobs 1` runs: "
+            f"{', '.join(fmt_steal(r.steal) for r in runs['j1'])}; the `--jobs 2` runs: "
+            f"{', '.join(fmt_steal(r.steal) for r in runs['j2'])}.\n")
     sec.add(same_round(runs, repeat, SLOW_REPEAT[quick]))
     return sec
 

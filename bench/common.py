@@ -139,6 +139,28 @@ def load_average() -> str:
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) ticks of all CPUs so far (``/proc/stat``), or None off Linux."""
+    fields = _read_proc("/proc/stat").split(b"\n", 1)[0].split()
+    if not fields or fields[0] != b"cpu" or len(fields) < 9:
+        return None
+    ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of all CPUs' time between two :func:`cpu_ticks` that the
+    hypervisor gave to other machines (steal): on a shared virtual machine,
+    how much of the measured time was not this machine's to use."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def fmt_steal(share: float | None) -> str:
+    return "?" if share is None else f"{share * 100:.0f}%"
+
+
 # --------------------------------------------------------------------------- child processes
 
 @dataclass
@@ -149,6 +171,7 @@ class ChildRun:
     tree_rss_mb: float  # peak of the sum over the process tree (sampled every 20 ms)
     returncode: int
     cpu: float = 0.0  # user + system seconds of the process and the children it waited for
+    steal: float | None = None  # share of the machine's CPU time the hypervisor took meanwhile (0..1)
     stdout: str = ""
     stderr: str = ""
 
@@ -256,6 +279,7 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     cmd = [str(c) for c in cmd]
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     full_env = {**_child_environ(), "PYTHONPATH": path, **(env or {})}
+    ticks0 = cpu_ticks()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -275,6 +299,7 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     finally:
         killer.cancel()
     wall = time.perf_counter() - t0
+    steal = steal_share(ticks0, cpu_ticks())
     proc.returncode = os.waitstatus_to_exitcode(status)
     sampler.stop_event.set()
     sampler.join()
@@ -283,7 +308,7 @@ def run_child(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = No
     largest_kb = sampler.largest_kb or usage.ru_maxrss
     return ChildRun(cmd=cmd, wall=wall, max_rss_mb=largest_kb / 1024.0,
                     tree_rss_mb=max(sampler.peak_kb, largest_kb) / 1024.0,
-                    returncode=proc.returncode, cpu=usage.ru_utime + usage.ru_stime,
+                    returncode=proc.returncode, cpu=usage.ru_utime + usage.ru_stime, steal=steal,
                     stdout="".join(reader_out), stderr="".join(reader_err))
 
 
