@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (script_main, WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, fmt_steal, median,  # noqa: E402
-                    python_cmd, run_child, start_section, xlflow_cmd)
+from common import (script_main, WORK, ChildRun, Section, cores, ensure_sample_folder, fmt, median,  # noqa: E402
+                    fmt_steal, python_cmd, run_child, start_section, xlflow_cmd)
 
 BASELINES = Path(__file__).resolve().parent / "baselines.py"
 AS_OF = "31.05.2026"
