@@ -254,13 +254,19 @@ def _xlsx_sheet_paths(rels: bytes, book: bytes) -> Mapping[str, str]:
     return MappingProxyType(out)
 
 
+def _kept_sheet_paths(parts: Mapping[str, bytes]) -> Mapping[str, str] | None:
+    """:func:`_xlsx_sheet_paths` from the kept parts, or None when the
+    workbook part or its relationships were not kept."""
+    if _WORKBOOK not in parts or _WORKBOOK_RELS not in parts:
+        return None
+    return _xlsx_sheet_paths(parts[_WORKBOOK_RELS], parts[_WORKBOOK])
+
+
 def _scanned_sheets(checked: Checked) -> frozenset[str]:
     """The sheet parts whose merged ranges :func:`_xlsx_extras` reads from the
     kept parts: python-calamine need not look for them again."""
-    parts = checked.parts
-    if _WORKBOOK not in parts or _WORKBOOK_RELS not in parts:
-        return frozenset()
-    return frozenset(p for p in _xlsx_sheet_paths(parts[_WORKBOOK_RELS], parts[_WORKBOOK]).values() if p in parts)
+    paths = _kept_sheet_paths(checked.parts)
+    return frozenset(p for p in paths.values() if p in checked.parts) if paths is not None else frozenset()
 
 
 def _clean_zip_path(path: str) -> str:
@@ -302,8 +308,8 @@ def _xlsx_extras(path: str, names: list[str], checked: Checked) -> dict[str, tup
     """Error cells and merged ranges of the sheets ``names``, from the parts the
     pre-check kept (the zip is opened again only for parts it did not keep)."""
     parts = checked.parts
-    if _WORKBOOK in parts and _WORKBOOK_RELS in parts:
-        paths = _xlsx_sheet_paths(parts[_WORKBOOK_RELS], parts[_WORKBOOK])
+    paths = _kept_sheet_paths(parts)
+    if paths is not None:
         wanted = [(n, paths.get(n)) for n in names]
         if all(p is None or p in parts or p not in checked.members for _, p in wanted):
             return {n: _scan_sheet_xml(parts[p]) for n, p in wanted if p is not None and p in parts}
