@@ -19,6 +19,12 @@ the same way as ``xlflow collect``)::
 
     python bench/baselines.py pandas_openpyxl FOLDER
     python bench/baselines.py calamine_raw FOLDER --procs 2   # split over 2 forked processes
+    python bench/baselines.py pandas_openpyxl FOLDER --share 2/5  # every 5th file from the 3rd
+    python bench/baselines.py pandas_openpyxl --startup       # the loop's start-up alone
+
+``--share K/N`` lets a long loop be spread over the rounds of a benchmark, one
+share per round; ``--startup`` imports what the reader needs and reads nothing,
+so that the start-ups of the extra shares can be taken off their sum.
 """
 from __future__ import annotations
 
@@ -189,16 +195,47 @@ def loop_forked(reader: str, paths: list[Path], procs: int) -> int:
     return len(paths)
 
 
+# the modules a reader imports on its first file (what ``--startup`` imports)
+IMPORTS = {
+    "pandas_openpyxl": ("pandas", "openpyxl"),
+    "pandas_calamine": ("pandas", "python_calamine"),
+    "openpyxl_full": ("openpyxl",),
+    "openpyxl_readonly": ("openpyxl",),
+    "calamine_raw": ("python_calamine",),
+    "floor": (),
+}
+
+
+def _share(text: str) -> tuple[int, int] | None:
+    """``K/N`` (0 <= K < N) as (K, N), else None."""
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 0 <= int(k) < int(n):
+        return None
+    return int(k), int(n)
+
+
 def main(argv: Sequence[str]) -> int:
     args = list(argv)
-    procs = 1
+    usage = (f"usage: python bench/baselines.py {{{'|'.join(READERS)}}} FOLDER [--procs N | --share K/N]\n"
+             f"       python bench/baselines.py READER --startup")
+    if len(args) == 2 and args[1] == "--startup" and args[0] in READERS:
+        import importlib
+
+        for name in IMPORTS[args[0]]:
+            importlib.import_module(name)
+        print(f"{args[0]}: start-up only")
+        return 0
+    procs, share = 1, (0, 1)
     if len(args) == 4 and args[2] == "--procs" and args[3].isdigit() and int(args[3]) >= 1:
         procs = int(args.pop())
         args.pop()
+    elif len(args) == 4 and args[2] == "--share" and _share(args[3]) is not None:
+        share = _share(args.pop()) or share
+        args.pop()
     if len(args) != 2 or args[0] not in READERS:
-        print(f"usage: python bench/baselines.py {{{'|'.join(READERS)}}} FOLDER [--procs N]", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
-    paths = list_inputs(Path(args[1]))
+    paths = list_inputs(Path(args[1]))[share[0]::share[1]]
     n = loop(args[0], paths) if procs == 1 else loop_forked(args[0], paths, procs)
     print(f"{args[0]}: {n} files" + (f" in {procs} processes" if procs > 1 else ""))
     return 0

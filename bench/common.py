@@ -92,6 +92,10 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def mean(values: Iterable[float]) -> float:
+    return statistics.fmean(values)
+
+
 def time_repeats(fn: Callable[[], object], repeat: int, warmup: int = 1) -> list[float]:
     """Wall seconds of ``fn()`` for ``repeat`` runs after ``warmup`` unmeasured runs."""
     for _ in range(warmup):
@@ -159,6 +163,15 @@ def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
 
 def fmt_steal(share: float | None) -> str:
     return "?" if share is None else f"{share * 100:.0f}%"
+
+
+def fmt_steal_range(shares: Iterable[float | None]) -> str:
+    """The lowest and highest of several runs' steal ("3–12%", or one figure)."""
+    known = [s for s in shares if s is not None]
+    if not known:
+        return "?"
+    low, high = fmt_steal(min(known)), fmt_steal(max(known))
+    return low if low == high else f"{low[:-1]}–{high}"
 
 
 # --------------------------------------------------------------------------- child processes
