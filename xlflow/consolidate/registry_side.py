@@ -57,7 +57,7 @@ def pair_rows(pairs: list, cells: Mapping) -> Iterator[tuple]:
         if not isinstance(row, dict):
             continue
         key = [str(row.get(k, "")).strip() for k in _PAIR_KEY]
-        at = {k: cells[(i, k)] for k in PAIR_CELL_KEYS if (i, k) in cells}
+        at = {k: hit for k in PAIR_CELL_KEYS if (hit := cells.get((i, k))) is not None}  # one lookup each
         yield (i, *key, pickle.dumps((row, at), pickle.HIGHEST_PROTOCOL))
 
 
