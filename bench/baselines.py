@@ -229,9 +229,9 @@ def main(argv: Sequence[str]) -> int:
     if len(args) == 4 and args[2] == "--procs" and args[3].isdigit() and int(args[3]) >= 1:
         procs = int(args.pop())
         args.pop()
-    elif len(args) == 4 and args[2] == "--share" and _share(args[3]) is not None:
-        share = _share(args.pop()) or share
-        args.pop()
+    elif len(args) == 4 and args[2] == "--share" and (parsed := _share(args[3])) is not None:
+        share = parsed
+        del args[2:]
     if len(args) != 2 or args[0] not in READERS:
         print(usage, file=sys.stderr)
         return 2

@@ -54,7 +54,8 @@ def interleaved(cases: dict[str, list[list[str]]]) -> dict[str, list[ChildRun]]:
     the machine's load falls on every case alike. Each case gives its command
     for each round (the same one, or a share of a long loop)."""
     runs: dict[str, list[ChildRun]] = {k: [] for k in cases}
-    for r in range(max(len(cmds) for cmds in cases.values())):
+    (rounds,) = {len(cmds) for cmds in cases.values()}  # every case runs in every round
+    for r in range(rounds):
         for key, cmds in cases.items():
             runs[key].append(run_ok(cmds[r]))
     return runs
@@ -161,11 +162,10 @@ def whole_loop(shares: list[ChildRun], startups: list[ChildRun]) -> ChildRun:
     wall and CPU times summed less the start-ups of all but one, and their
     largest peaks."""
     extra = len(shares) - 1
-    start = median_of(startups)
-    start_cpu = median([r.cpu for r in startups])
+    start = median_of(startups)  # the start-up printed beside the table
     return ChildRun(cmd=shares[0].cmd, wall=sum(r.wall for r in shares) - extra * start.wall,
                     max_rss_mb=max(r.max_rss_mb for r in shares), tree_rss_mb=max(r.tree_rss_mb for r in shares),
-                    returncode=0, cpu=sum(r.cpu for r in shares) - extra * start_cpu)
+                    returncode=0, cpu=sum(r.cpu for r in shares) - extra * start.cpu)
 
 
 def ratios(a: list[ChildRun], b: list[ChildRun]) -> list[float]:
