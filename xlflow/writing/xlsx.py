@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections import namedtuple
 from typing import Any
 
@@ -26,19 +27,27 @@ SAFE_OPTIONS = {
 }
 
 
+# held while xlsxwriter's module-level ZipFile is swapped: two threads storing
+# leveled workbooks at once would otherwise each keep the other's swap as the
+# class to restore, and the module could stay swapped
+_STORE_LOCK = threading.Lock()
+
+
 class _LeveledWorkbook(xlsxwriter.Workbook):
     """A workbook whose parts are deflated at ``zip_level`` (zlib 1-9) rather
-    than zlib's default 6 (xlsxwriter has no option for it)."""
+    than zlib's default 6 (xlsxwriter has no option for it: the zip class its
+    module uses is swapped while the parts are stored, one workbook at a time)."""
 
     zip_level = 6
 
     def _store_workbook(self) -> None:
-        plain = xlsxwriter.workbook.ZipFile
-        xlsxwriter.workbook.ZipFile = functools.partial(plain, compresslevel=self.zip_level)
-        try:
-            super()._store_workbook()
-        finally:
-            xlsxwriter.workbook.ZipFile = plain
+        with _STORE_LOCK:
+            plain = xlsxwriter.workbook.ZipFile
+            xlsxwriter.workbook.ZipFile = functools.partial(plain, compresslevel=self.zip_level)
+            try:
+                super()._store_workbook()
+            finally:
+                xlsxwriter.workbook.ZipFile = plain
 
 
 def new_workbook(path: str | os.PathLike, zip_level: int | None = None, **options: object) -> xlsxwriter.Workbook:
