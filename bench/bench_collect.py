@@ -117,6 +117,9 @@ def throughput(quick: bool) -> Section:
          "≤ about 2×"),
         ("collect --jobs 2 throughput / --jobs 1", f"{w['j1'] / w['j2']:.2f}×",
          f"{median(ratios(runs['j1'], runs['j2'])):.2f}×", "-", "≥ 1.7× on 2 cores"),
+        ("ceiling of that ratio: `--jobs 1` wall / (`--jobs 2` CPU / 2 cores), the most `--jobs 2` "
+         "could give with the CPU time it needs", f"{ceiling(got['j1'], got['j2']):.2f}×",
+         f"{median(ceilings(runs['j1'], runs['j2'])):.2f}×", "-", "-"),
         ("reference: raw calamine loop, 2 processes / 1 (what this machine gives the same reading on "
          "2 cores)", f"{w['calamine'] / w['calamine2']:.2f}×",
          f"{median(ratios(runs['calamine'], runs['calamine2'])):.2f}×", "-", "-"),
@@ -135,7 +138,8 @@ def throughput(quick: bool) -> Section:
     sec.add("Round by round (the runs of a round follow each other, so they share the machine's load "
             "of the moment): the pandas loop (its share scaled to all files) / `--jobs 1` "
             f"{', '.join(f'{r:.1f}×' for r in per_round)}; `--jobs 1` / `--jobs 2` "
-            f"{paired(runs['j1'], runs['j2'])}; raw calamine "
+            f"{paired(runs['j1'], runs['j2'])}, its ceiling "
+            f"{', '.join(f'{c:.2f}×' for c in ceilings(runs['j1'], runs['j2']))}; raw calamine "
             f"1 process / 2 processes {paired(runs['calamine'], runs['calamine2'])}; `--jobs 1` / raw "
             f"calamine {paired(runs['j1'], runs['calamine'])}. Steal (the share of both cores' time the "
             "hypervisor gave to other machines) during the `--jobs 1` runs: "
@@ -173,6 +177,20 @@ def ratios(a: list[ChildRun], b: list[ChildRun]) -> list[float]:
     return [x.wall / y.wall for x, y in zip(a, b)]
 
 
+def ceiling(j1: ChildRun, j2: ChildRun) -> float:
+    """The largest ``j1.wall / j2.wall`` the CPU time of ``j2`` allows on the
+    machine's cores: ``j2`` cannot take less wall time than its CPU time (all
+    processes) spread over every core. It is below the core count when ``j1``
+    already ran partly on a second core (the parent beside the worker) or when
+    ``j2`` needs more CPU time than ``j1`` for the same files."""
+    return j1.wall / (j2.cpu / cores())
+
+
+def ceilings(j1: list[ChildRun], j2: list[ChildRun]) -> list[float]:
+    """:func:`ceiling` of the runs of each round."""
+    return [ceiling(a, b) for a, b in zip(j1, j2)]
+
+
 def paired(a: list[ChildRun], b: list[ChildRun]) -> str:
     """The wall-time ratios a/b of the runs of each round, and their median."""
     got = ratios(a, b)
@@ -197,14 +215,17 @@ def scaling(quick: bool) -> Section:
                          fmt(max(r.max_rss_mb for r in runs[key]), 0), fmt(peaks[(size, jobs)], 0),
                          ", ".join(fmt_steal(r.steal) for r in runs[key])))
         j1, j2 = median_of(runs["j1"]).wall, median_of(runs["j2"]).wall
+        caps = ceilings(runs["j1"], runs["j2"])
         ratio_rows.append((f"{size:,}".replace(",", " "), f"{j1 / j2:.2f}×", paired(runs["j1"], runs["j2"]),
-                           "≥ 1.7×"))
+                           ", ".join(f"{c:.2f}×" for c in caps) + f" (median {median(caps):.2f}×)", "≥ 1.7×"))
     sec.table(["copies", "jobs", "wall s (median)", "files/s", "peak RSS MB (largest process, worst round)",
                "peak RSS MB (all processes, worst round)", "steal (machine), each round"], rows)
     sec.add("`--jobs 2` throughput / `--jobs 1` at each size. The start (imports, the folder's scan, the "
             "first results) and the end (consolidation, the summary's writing) are done by one process "
-            "whatever the number of jobs; their share of the run changes with the number of copies:\n")
-    sec.table(["copies", "medians", "round by round", "target"], ratio_rows)
+            "whatever the number of jobs; their share of the run changes with the number of copies. The "
+            "ceiling is the most `--jobs 2` could give in that round with the CPU time it took (all "
+            "processes) spread over both cores (`--jobs 1` wall / (`--jobs 2` CPU / 2)):\n")
+    sec.table(["copies", "medians", "round by round", "ceiling, round by round", "target"], ratio_rows)
     small, big = sizes[-2], sizes[-1]
     for jobs in (1, 2):
         ratio = peaks[(big, jobs)] / peaks[(small, jobs)]
